@@ -1,0 +1,17 @@
+"""One importer per resource kind, in the order they are created (deleted in reverse)."""
+
+from bridge.realm.kinds.base import Kind, RealmContext
+from bridge.realm.kinds.clients import ClientRoles, Clients, ProtocolMappers, ServiceAccountRoles
+from bridge.realm.kinds.flows import Flows
+from bridge.realm.kinds.groups import Groups
+from bridge.realm.kinds.realm_roles import RealmRoles
+from bridge.realm.kinds.settings import Settings
+
+# Roles before the groups and service accounts that map them; flows before the realm
+# settings that bind them.
+KINDS: tuple[Kind, ...] = (
+    RealmRoles(), Clients(), ClientRoles(), ProtocolMappers(), ServiceAccountRoles(),
+    Groups(), Flows(), Settings(),
+)
+
+__all__ = ["KINDS", "Kind", "RealmContext"]

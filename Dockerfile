@@ -1,0 +1,29 @@
+# Image for the bridge (Flask app served by gunicorn) and its `bridge` CLI.
+#   docker build -t saas-access-bridge:local .
+# Used by docker-compose.yml for the `bridge` and `realm-apply` services.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN groupadd --system --gid 10001 bridge \
+    && useradd --system --uid 10001 --gid bridge --home-dir /app --no-create-home \
+       --shell /usr/sbin/nologin bridge
+
+# Install the package (and its console script `bridge`) from a throw-away copy of the
+# sources, so that only the installed package ends up importable. README.md is optional.
+COPY pyproject.toml README.md* /tmp/src/
+COPY bridge /tmp/src/bridge
+COPY scim /tmp/src/scim
+RUN pip install /tmp/src && rm -rf /tmp/src
+
+WORKDIR /app
+# Realm configuration as code, applied by `bridge realm apply /app/realm-config`.
+COPY realm-config /app/realm-config
+
+USER bridge:bridge
+EXPOSE 8000
+
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "bridge.app:create_app()"]

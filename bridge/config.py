@@ -1,0 +1,65 @@
+"""Settings from the environment. Secrets have no defaults: a missing one stops startup."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class MissingSetting(RuntimeError):
+    """A required environment variable is not set."""
+
+
+def _first(env: Mapping[str, str], *names: str) -> str | None:
+    for name in names:
+        if env.get(name):
+            return env[name]
+    return None
+
+
+@dataclass(frozen=True)
+class AdminCredentials:
+    """A Keycloak administrator's login, used by ``bridge realm`` (never by the server)."""
+
+    url: str
+    username: str
+    password: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AdminCredentials:
+        env = os.environ if env is None else env
+        username = _first(env, "KEYCLOAK_ADMIN_USERNAME", "KC_BOOTSTRAP_ADMIN_USERNAME")
+        password = _first(env, "KEYCLOAK_ADMIN_PASSWORD", "KC_BOOTSTRAP_ADMIN_PASSWORD")
+        if not username or not password:
+            raise MissingSetting("KEYCLOAK_ADMIN_USERNAME and KEYCLOAK_ADMIN_PASSWORD "
+                                 "(or KC_BOOTSTRAP_ADMIN_*) must be set")
+        return cls(keycloak_url(env), username, password)
+
+
+def keycloak_url(env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    return (env.get("KEYCLOAK_URL") or "http://127.0.0.1:8080").rstrip("/")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the bridge server needs: where Keycloak is and its own service-account login."""
+
+    keycloak_url: str
+    realm: str
+    client_id: str
+    client_secret: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        secret = env.get("BRIDGE_CLIENT_SECRET")
+        if not secret:
+            raise MissingSetting("BRIDGE_CLIENT_SECRET must be set (the bridge client's secret)")
+        return cls(
+            keycloak_url=keycloak_url(env),
+            realm=env.get("BRIDGE_REALM") or "access",
+            client_id=env.get("BRIDGE_CLIENT_ID") or "bridge",
+            client_secret=secret,
+        )

@@ -1,0 +1,157 @@
+"""The Keycloak gateway's transport: the only code that speaks Keycloak's admin REST API.
+
+python-keycloak's ``KeycloakOpenIDConnection`` owns the session, the admin token and its
+refresh; this module adds what the rest of the bridge relies on: JSON in and out, typed
+errors instead of status codes, and a count of admin calls (benchmarks and tests read it to
+hold the bridge to its per-operation budgets).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from keycloak import KeycloakOpenIDConnection
+from keycloak.exceptions import KeycloakConnectionError, KeycloakError
+
+from bridge.keycloak.errors import (
+    Conflict,
+    GatewayError,
+    NotFound,
+    Unavailable,
+)
+
+
+@dataclass
+class CallCounter:
+    """Admin calls made through one gateway, by ``METHOD path-template``."""
+
+    total: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def add(self, method: str, path: str) -> None:
+        self.total += 1
+        key = f"{method} {path.split('?')[0]}"
+        self.by_kind[key] = self.by_kind.get(key, 0) + 1
+
+    def reset(self) -> None:
+        self.total = 0
+        self.by_kind.clear()
+
+
+class AdminGateway:
+    """Admin REST calls on one Keycloak, relative to ``/admin/realms``."""
+
+    def __init__(self, connection: KeycloakOpenIDConnection) -> None:
+        self._conn = connection
+        self.calls = CallCounter()
+
+    @classmethod
+    def with_password(cls, server_url: str, username: str, password: str,
+                      realm: str = "master", timeout: int = 30) -> AdminGateway:
+        """An admin session with a user's password (``admin-cli``), e.g. the bootstrap admin."""
+        return cls(_connect(server_url=server_url, username=username, password=password,
+                            realm_name=realm, user_realm_name=realm, client_id="admin-cli",
+                            timeout=timeout))
+
+    @classmethod
+    def with_client_credentials(cls, server_url: str, realm: str, client_id: str,
+                                client_secret: str, timeout: int = 30) -> AdminGateway:
+        """An admin session as a confidential client's service account."""
+        return cls(_connect(server_url=server_url, realm_name=realm, user_realm_name=realm,
+                            client_id=client_id, client_secret_key=client_secret,
+                            grant_type="client_credentials", timeout=timeout))
+
+    @property
+    def server_url(self) -> str:
+        return str(self._conn.server_url).rstrip("/")
+
+    # -- verbs -------------------------------------------------------------------------------
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self._send("GET", path, params=params)
+
+    def post(self, path: str, body: Any = None, **params: Any) -> str | None:
+        """POST; returns the id at the end of the ``Location`` header when Keycloak gives one."""
+        response = self._send("POST", path, body=body, params=params, raw=True)
+        location = response.headers.get("Location")
+        return location.rstrip("/").rsplit("/", 1)[-1] if location else None
+
+    def post_json(self, path: str, body: Any = None, **params: Any) -> Any:
+        return self._send("POST", path, body=body, params=params)
+
+    def put(self, path: str, body: Any = None, **params: Any) -> None:
+        self._send("PUT", path, body=body, params=params)
+
+    def delete(self, path: str, body: Any = None) -> None:
+        self._send("DELETE", path, body=body)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _send(self, method: str, path: str, *, body: Any = None,
+              params: Mapping[str, Any] | None = None, raw: bool = False) -> Any:
+        url = f"admin/realms{path}"
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        self.calls.add(method, path)
+        data = json.dumps(body) if body is not None else None
+        try:
+            if method == "GET":
+                response = self._conn.raw_get(url, **query)
+            elif method == "POST":
+                response = self._conn.raw_post(url, data=data or "", **query)
+            elif method == "PUT":
+                response = self._conn.raw_put(url, data=data or "", **query)
+            else:
+                response = self._conn.raw_delete(url, data=data)
+        except KeycloakConnectionError as exc:
+            raise Unavailable(f"Keycloak unreachable for {method} {path}") from exc
+        except KeycloakError as exc:  # token refresh failed
+            raise Unavailable(f"Keycloak refused the admin session: {exc.response_code}") from exc
+        _raise_for_status(method, path, response)
+        if raw:
+            return response
+        if not response.content:
+            return None
+        return response.json()
+
+
+def _connect(**kwargs: Any) -> KeycloakOpenIDConnection:
+    try:
+        return KeycloakOpenIDConnection(verify=True, **kwargs)
+    except KeycloakConnectionError as exc:
+        raise Unavailable(f"Keycloak unreachable at {kwargs.get('server_url')}") from exc
+    except KeycloakError as exc:
+        who = kwargs.get("username") or kwargs.get("client_id")
+        raise GatewayError(
+            f"Keycloak refused the admin login of {who} ({exc.response_code})"
+        ) from exc
+
+
+def _raise_for_status(method: str, path: str, response: requests.Response) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    detail = _error_detail(response)
+    where = f"{method} {path}"
+    if status == 404:
+        raise NotFound(f"{where}: not found", detail=detail)
+    if status == 409:
+        raise Conflict(f"{where}: conflict: {detail}", detail=detail)
+    if status in (502, 503, 504):
+        raise Unavailable(f"{where}: Keycloak unavailable ({status})")
+    raise GatewayError(f"{where}: Keycloak answered {status}: {detail}", status=status,
+                       detail=detail)
+
+
+def _error_detail(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict):
+        return str(body.get("errorMessage") or body.get("error_description")
+                   or body.get("error") or body)[:300]
+    return str(body)[:300]

@@ -1,0 +1,309 @@
+"""A local Keycloak for development and tests, run from the official server distribution.
+
+The distribution is the Maven artifact ``org.keycloak:keycloak-quarkus-dist:<version>:zip``,
+fetched once with ``mvn dependency:copy`` into a cache outside the repository, unpacked and
+built (``kc.sh build``) once, then started ``--optimized`` so a start does not re-augment.
+
+Each *instance* (the dev server of ``bridge keycloak start``, one per test session, ...) has
+its own state directory holding its H2 database, log and pid file, so instances never share
+data and ``stop`` can prove that the process it kills is the one it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+# The one place the Keycloak version is pinned. 26.8.x is not published as a server
+# distribution on Maven Central (only keycloak-core 26.8.x is); 26.7.5 is the newest
+# keycloak-quarkus-dist there, and it does not have 26.7.1/26.7.2's slow admin API
+# (measured: ~15 ms per user create). docker-compose.yml uses the same version.
+KEYCLOAK_VERSION = "26.7.5"
+MAVEN_ARTIFACT = f"org.keycloak:keycloak-quarkus-dist:{KEYCLOAK_VERSION}:zip"
+
+# Build-time options. ``dev-file`` is Keycloak's embedded H2 database; ``cache=local`` avoids
+# the JGroups cluster discovery a single dev node does not need.
+BUILD_OPTIONS: tuple[str, ...] = (
+    "--db=dev-file",
+    "--health-enabled=true",
+    "--cache=local",
+    "--features=organization",
+)
+
+DEFAULT_HEAP = "-Xms256m -Xmx2g"
+
+
+class MissingPiece(RuntimeError):
+    """Something the local Keycloak needs is absent; the message is one line naming it."""
+
+
+def cache_dir() -> Path:
+    """Where distributions and instance state live: ``$BRIDGE_CACHE_DIR`` or ~/.cache/bridge."""
+    base = os.environ.get("BRIDGE_CACHE_DIR") or str(Path.home() / ".cache" / "bridge")
+    return Path(base)
+
+
+def java_command() -> str:
+    """The java executable Keycloak will run on, or MissingPiece."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home:
+        candidate = Path(java_home) / "bin" / "java"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+        raise MissingPiece(f"JAVA_HOME={java_home} has no bin/java: install Java 17, 21 or 25")
+    found = shutil.which("java")
+    if not found:
+        raise MissingPiece("java not found: install Java 17, 21 or 25 or set JAVA_HOME")
+    return found
+
+
+def _build_stamp() -> str:
+    return hashlib.sha256(" ".join((KEYCLOAK_VERSION, *BUILD_OPTIONS)).encode()).hexdigest()
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Serialise distribution set-up between processes (two test sessions, a CLI...)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run_quiet(cmd: list[str], what: str, env: Mapping[str, str] | None = None,
+               timeout: float = 900) -> None:
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                                check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise MissingPiece(f"{what} timed out after {timeout:.0f}s") from exc
+    if result.returncode != 0:
+        tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
+        raise MissingPiece(f"{what} failed (exit {result.returncode}): {' | '.join(tail)}")
+
+
+def ensure_distribution(log: Callable[[str], None] = lambda _msg: None) -> Path:
+    """Download, unpack and build the pinned distribution once; return its home directory."""
+    root = cache_dir() / "keycloak"
+    home = root / f"keycloak-{KEYCLOAK_VERSION}"
+    stamp = home / ".bridge-build"
+    with _locked(root / ".lock"):
+        if stamp.is_file() and stamp.read_text() == _build_stamp():
+            return home
+        java = java_command()
+        archive = root / "dl" / f"keycloak-quarkus-dist-{KEYCLOAK_VERSION}.zip"
+        if not archive.is_file():
+            mvn = shutil.which("mvn")
+            if not mvn:
+                raise MissingPiece("mvn not found: install Maven to fetch " + MAVEN_ARTIFACT)
+            log(f"downloading {MAVEN_ARTIFACT} with mvn dependency:copy")
+            _run_quiet(
+                [mvn, "-B", "-q", "dependency:copy", f"-Dartifact={MAVEN_ARTIFACT}",
+                 f"-DoutputDirectory={archive.parent}"],
+                f"download of {MAVEN_ARTIFACT}",
+            )
+            if not archive.is_file():
+                raise MissingPiece(f"download of {MAVEN_ARTIFACT} produced no {archive.name}")
+        log(f"unpacking {archive.name}")
+        staging = root / f".unpack-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            with zipfile.ZipFile(archive) as zipped:
+                zipped.extractall(staging)
+        except zipfile.BadZipFile as exc:
+            archive.unlink(missing_ok=True)
+            raise MissingPiece(f"download of {MAVEN_ARTIFACT} is corrupt; retry") from exc
+        shutil.rmtree(home, ignore_errors=True)
+        (staging / home.name).rename(home)
+        shutil.rmtree(staging, ignore_errors=True)
+        kc_sh = home / "bin" / "kc.sh"
+        kc_sh.chmod(0o755)
+        log("building the distribution (kc.sh build)")
+        env = {**os.environ, "JAVA_HOME": str(Path(java).resolve().parent.parent)}
+        _run_quiet([str(kc_sh), "build", *BUILD_OPTIONS], "kc.sh build", env=env)
+        stamp.write_text(_build_stamp())
+        return home
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Status:
+    version: str
+    url: str
+    pid: int | None
+    ready: bool
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None
+
+
+@dataclass(frozen=True)
+class LocalKeycloak:
+    """One Keycloak instance: a state directory and the loopback ports it serves on."""
+
+    state_dir: Path
+    http_port: int = 8080
+    management_port: int = 9000
+    host: str = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.http_port}"
+
+    @property
+    def ready_url(self) -> str:
+        return f"http://{self.host}:{self.management_port}/health/ready"
+
+    @property
+    def _pid_file(self) -> Path:
+        return self.state_dir / "keycloak.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "keycloak.log"
+
+    @property
+    def _db_marker(self) -> str:
+        # Part of the command line; lets ``stop`` recognise its own process.
+        return f"jdbc:h2:file:{self.state_dir / 'h2' / 'keycloakdb'};NON_KEYWORDS=VALUE"
+
+    def pid(self) -> int | None:
+        """The pid of this instance's server if it is alive and really ours."""
+        try:
+            record = json.loads(self._pid_file.read_text())
+            pid = int(record["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            return None
+        return pid if self._db_marker in cmdline else None
+
+    def is_ready(self, timeout: float = 2.0) -> bool:
+        try:
+            return requests.get(self.ready_url, timeout=timeout).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def status(self) -> Status:
+        pid = self.pid()
+        return Status(KEYCLOAK_VERSION, self.url, pid, pid is not None and self.is_ready())
+
+    def start(self, admin_username: str, admin_password: str, *, wait: float = 300,
+              log: Callable[[str], None] = lambda _msg: None) -> bool:
+        """Start the server and wait until ready. Returns False if it was already running."""
+        if self.pid() is not None:
+            if not self.is_ready():
+                self.wait_ready(wait)
+            return False
+        for port in (self.http_port, self.management_port):
+            if port_in_use(port, self.host):
+                raise MissingPiece(f"port {port} on {self.host} is in use by another process")
+        if not admin_username or not admin_password:
+            raise MissingPiece(
+                "KC_BOOTSTRAP_ADMIN_USERNAME and KC_BOOTSTRAP_ADMIN_PASSWORD must be set"
+            )
+        java = java_command()
+        home = ensure_distribution(log)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "h2").mkdir(exist_ok=True)
+        env = {
+            **os.environ,
+            "JAVA_HOME": str(Path(java).resolve().parent.parent),
+            "JAVA_OPTS_KC_HEAP": os.environ.get("JAVA_OPTS_KC_HEAP", DEFAULT_HEAP),
+            "KC_BOOTSTRAP_ADMIN_USERNAME": admin_username,
+            "KC_BOOTSTRAP_ADMIN_PASSWORD": admin_password,
+        }
+        cmd = [
+            str(home / "bin" / "kc.sh"), "start", "--optimized",
+            "--http-enabled=true", "--hostname-strict=false",
+            f"--http-host={self.host}", f"--http-port={self.http_port}",
+            f"--http-management-port={self.management_port}",
+            f"--db-url={self._db_marker}",
+        ]
+        log(f"starting Keycloak {KEYCLOAK_VERSION} on {self.url}")
+        with self.log_file.open("ab") as out:
+            process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, env=env,
+                                       start_new_session=True)
+        self._pid_file.write_text(json.dumps({"pid": process.pid, "url": self.url}))
+        try:
+            self.wait_ready(wait, process)
+        except MissingPiece:
+            self.stop()
+            raise
+        return True
+
+    def wait_ready(self, wait: float, process: subprocess.Popen | None = None) -> None:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                raise MissingPiece(
+                    f"Keycloak exited with code {process.returncode}; see {self.log_file}"
+                )
+            if self.is_ready(timeout=1.0):
+                return
+            time.sleep(0.5)
+        raise MissingPiece(f"Keycloak not ready after {wait:.0f}s; see {self.log_file}")
+
+    def stop(self, wait: float = 60) -> bool:
+        """Stop the server this instance started; False if none of ours was running."""
+        pid = self.pid()
+        if pid is None:
+            self._pid_file.unlink(missing_ok=True)
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and self.pid() is not None:
+            time.sleep(0.3)
+        if self.pid() is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)
+        self._pid_file.unlink(missing_ok=True)
+        return True
+
+
+def dev_instance() -> LocalKeycloak:
+    """The instance ``bridge keycloak start`` manages, ports from the environment."""
+    return LocalKeycloak(
+        state_dir=cache_dir() / "instances" / "dev",
+        http_port=int(os.environ.get("BRIDGE_KEYCLOAK_PORT", "8080")),
+        management_port=int(os.environ.get("BRIDGE_KEYCLOAK_MANAGEMENT_PORT", "9000")),
+    )

@@ -1,0 +1,117 @@
+"""plan → apply for one realm, with an ownership record so only managed resources are pruned.
+
+The ownership record is a realm attribute listing, per kind, the keys this configuration
+manages. ``prune = (actual ∩ owned) − desired``, never a built-in: resources made by hand in
+the admin console are not owned and survive every apply.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bridge.keycloak.client import AdminGateway
+from bridge.keycloak.errors import NotFound
+from bridge.realm.desired import RealmConfig
+from bridge.realm.kinds import KINDS, Kind, RealmContext
+from bridge.realm.plan import Change, Plan
+
+OWNERSHIP_ATTRIBUTE = "bridge.managed"
+
+Progress = Callable[[str], None]
+
+
+def _kind(name: str) -> Kind:
+    return next(k for k in KINDS if k.name == name)
+
+
+def read_owned(realm_rep: Mapping[str, Any]) -> dict[str, set[str]]:
+    raw = (realm_rep.get("attributes") or {}).get(OWNERSHIP_ATTRIBUTE)
+    if not raw:
+        return {}
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return {}
+    return {kind: set(keys) for kind, keys in record.items() if isinstance(keys, list)}
+
+
+def write_owned(ctx: RealmContext, owned: Mapping[str, set[str] | tuple[str, ...]]) -> None:
+    record = json.dumps({k: sorted(v) for k, v in owned.items() if v}, sort_keys=True)
+    ctx.gateway.put(ctx.base, {"attributes": {OWNERSHIP_ATTRIBUTE: record}})
+
+
+def plan(gateway: AdminGateway, config: RealmConfig, realm: str | None = None) -> Plan:
+    """Compare the configuration with the live realm; reads only, writes nothing."""
+    name = realm or config.realm
+    ctx = RealmContext(gateway, name)
+    try:
+        realm_rep = gateway.get(ctx.base)
+    except NotFound:
+        realm_rep = None
+    owned = read_owned(realm_rep) if realm_rep else {}
+    changes: list[Change] = []
+    notes: list[str] = []
+    managed: dict[str, tuple[str, ...]] = {}
+    for kind in KINDS:
+        desired = kind.desired(config)
+        managed[kind.name] = tuple(sorted(desired))
+        mine = owned.get(kind.name, set())
+        actual = kind.actual(ctx, set(desired) | mine) if realm_rep else {}
+        for key in sorted(desired):
+            if key not in actual:
+                changes.append(Change(kind.name, key, "create", desired=desired[key]))
+                continue
+            fields = kind.changed(desired[key], actual[key])
+            if fields:
+                changes.append(Change(kind.name, key, "update", desired=desired[key],
+                                      actual=actual[key], fields=tuple(fields)))
+        stale = sorted((mine & set(actual)) - set(desired), reverse=True)
+        deleting = set(stale)
+        for key in stale:
+            if kind.builtin(key, actual[key]):
+                continue
+            blocker = getattr(kind, "delete_blocker", None)
+            reason = blocker(ctx, key, actual[key], deleting) if blocker else None
+            if reason:
+                notes.append(reason)
+                managed[kind.name] = (*managed[kind.name], key)
+                continue
+            changes.append(Change(kind.name, key, "delete", actual=actual[key]))
+    return Plan(realm=name, creates_realm=realm_rep is None, changes=tuple(changes),
+                notes=tuple(notes), managed=managed)
+
+
+def apply(gateway: AdminGateway, the_plan: Plan, progress: Progress = lambda _m: None) -> None:
+    """Execute a plan: creates and updates in kind order, then deletes in reverse order.
+
+    Ownership is widened before the first write and narrowed after the last delete, so an
+    apply cut short leaves every resource it created owned, and a re-run converges.
+    """
+    ctx = RealmContext(gateway, the_plan.realm)
+    if the_plan.creates_realm:
+        progress(f"+ realm {the_plan.realm}")
+        gateway.post("", {"realm": the_plan.realm, "enabled": True})
+    owned = read_owned(gateway.get(ctx.base))
+    widened = {k: set(owned.get(k, set())) | set(v) for k, v in the_plan.managed.items()}
+    if widened != owned:
+        write_owned(ctx, widened)
+    symbols = {"create": "+", "update": "~", "delete": "-"}
+    ordered = [c for k in KINDS for c in the_plan.changes
+               if c.kind == k.name and c.action != "delete"]
+    ordered += [c for k in reversed(KINDS) for c in the_plan.changes
+                if c.kind == k.name and c.action == "delete"]
+    for number, change in enumerate(ordered, 1):
+        progress(f"[{number}/{len(ordered)}] {symbols[change.action]} {change.kind} "
+                 f"{change.key}")
+        kind = _kind(change.kind)
+        if change.action == "create":
+            kind.create(ctx, change.key, change.desired or {})
+        elif change.action == "update":
+            kind.update(ctx, change.key, change.desired or {}, change.actual or {})
+        else:
+            kind.delete(ctx, change.key, change.actual or {})
+    narrowed = {k: set(v) for k, v in the_plan.managed.items()}
+    if narrowed != widened:
+        write_owned(ctx, narrowed)

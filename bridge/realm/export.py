@@ -1,0 +1,160 @@
+"""``bridge realm export``: the live realm written back in ``realm-config/``'s YAML shape.
+
+Secrets are never written: a client secret becomes ``${<CLIENT>_CLIENT_SECRET}`` and the SMTP
+password ``${SMTP_PASSWORD}``, so an export can be committed and applied elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import yaml
+
+from bridge.keycloak.client import AdminGateway
+from bridge.realm import desired as model
+from bridge.realm.kinds import RealmContext
+from bridge.realm.kinds.clients import (
+    BUILTIN_CLIENTS,
+    SUB_RESOURCES,
+    ClientRoles,
+    ProtocolMappers,
+    ServiceAccountRoles,
+)
+from bridge.realm.kinds.flows import Flows
+from bridge.realm.kinds.realm_roles import RealmRoles
+
+# Client attributes Keycloak stamps by itself; exporting them would only add noise.
+VOLATILE_ATTRIBUTES = frozenset({"client.secret.creation.time"})
+
+
+def secret_variable(client_id: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", client_id.upper()) + "_CLIENT_SECRET"
+
+
+def export(gateway: AdminGateway, realm: str, directory: Path) -> list[Path]:
+    """Write realm.yaml, clients/*.yaml, groups.yaml and flows.yaml; return the paths."""
+    ctx = RealmContext(gateway, realm)
+    realm_rep = gateway.get(ctx.base)
+    files: dict[Path, dict[str, Any]] = {
+        Path("realm.yaml"): {"realm": realm, "settings": _settings(realm_rep),
+                             "roles": _roles(ctx)},
+        Path("groups.yaml"): {"groups": _groups(ctx)},
+        Path("flows.yaml"): {"flows": _flows(ctx)},
+    }
+    for client in _clients(ctx):
+        files[Path("clients") / f"{client['clientId']}.yaml"] = {"clients": [client]}
+    written = []
+    for relative, content in files.items():
+        path = directory / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(content, sort_keys=False, allow_unicode=True),
+                        encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _pick(rep: dict[str, Any], fields: Any) -> dict[str, Any]:
+    return {k: rep[k] for k in fields if rep.get(k) not in (None, {}, [])}
+
+
+def _settings(realm_rep: dict[str, Any]) -> dict[str, Any]:
+    settings = _pick(realm_rep, model.Settings.model_fields)
+    smtp = settings.get("smtpServer")
+    if smtp and "password" in smtp:
+        smtp["password"] = "${SMTP_PASSWORD}"  # noqa: S105 - a placeholder, not a secret
+    return settings
+
+
+def _roles(ctx: RealmContext) -> list[dict[str, Any]]:
+    kind = RealmRoles()
+    roles = kind.actual(ctx, set())
+    return [_pick(rep, ("name", "description", "attributes"))
+            for name, rep in sorted(roles.items()) if not kind.builtin(name, rep)]
+
+
+def _clients(ctx: RealmContext) -> list[dict[str, Any]]:
+    clients = ctx.gateway.get(f"{ctx.base}/clients", max=-1)
+    out = []
+    for rep in sorted(clients, key=lambda c: c["clientId"]):
+        client_id = rep["clientId"]
+        if client_id in BUILTIN_CLIENTS:
+            continue
+        fields = [f for f in model.Client.model_fields if f not in SUB_RESOURCES]
+        client = _pick(rep, fields)
+        if "attributes" in client:
+            client["attributes"] = {k: v for k, v in sorted(client["attributes"].items())
+                                    if k not in VOLATILE_ATTRIBUTES}
+        if client.get("publicClient"):
+            client.pop("secret", None)
+        elif "secret" in client:
+            client["secret"] = "${" + secret_variable(client_id) + "}"
+        roles = ClientRoles().actual(ctx, {f"{client_id}/"})
+        if roles:
+            client["roles"] = [_pick(r, ("name", "description", "attributes"))
+                               for _, r in sorted(roles.items())]
+        mappers = ProtocolMappers().actual(ctx, {f"{client_id}/"})
+        if mappers:
+            client["protocolMappers"] = [
+                _pick(m, ("name", "protocol", "protocolMapper", "config"))
+                for _, m in sorted(mappers.items())]
+        if rep.get("serviceAccountsEnabled"):
+            account = ServiceAccountRoles().actual(ctx, {client_id}).get(client_id)
+            if account:
+                client["serviceAccountRoles"] = {"realm": account["realm"],
+                                                 "clients": account["clients"]}
+        out.append(client)
+    return out
+
+
+def _groups(ctx: RealmContext) -> list[dict[str, Any]]:
+    top = ctx.gateway.get(f"{ctx.base}/groups", briefRepresentation="false", max=-1)
+    return [_group(ctx, g) for g in sorted(top, key=lambda g: g["name"])]
+
+
+def _group(ctx: RealmContext, rep: dict[str, Any]) -> dict[str, Any]:
+    mappings = ctx.gateway.get(f"{ctx.base}/groups/{rep['id']}/role-mappings")
+    group: dict[str, Any] = {"name": rep["name"]}
+    if rep.get("attributes"):
+        group["attributes"] = rep["attributes"]
+    realm_roles = sorted(r["name"] for r in mappings.get("realmMappings", []))
+    if realm_roles:
+        group["realmRoles"] = realm_roles
+    client_roles = {cid: sorted(r["name"] for r in m.get("mappings", []))
+                    for cid, m in sorted((mappings.get("clientMappings") or {}).items())}
+    if client_roles:
+        group["clientRoles"] = client_roles
+    if rep.get("subGroupCount"):
+        children = ctx.gateway.get(f"{ctx.base}/groups/{quote(rep['id'])}/children",
+                                   briefRepresentation="false", max=-1)
+        group["subGroups"] = [_group(ctx, c) for c in sorted(children, key=lambda c: c["name"])]
+    return group
+
+
+def _flows(ctx: RealmContext) -> list[dict[str, Any]]:
+    kind = Flows()
+    every = kind.actual(ctx, set())
+    custom = {alias for alias, rep in every.items() if not kind.builtin(alias, rep)}
+    flows = kind.actual(ctx, custom)
+    return [{"alias": alias, "description": flows[alias]["description"],
+             "executions": _executions(flows[alias]["executions"])}
+            for alias in sorted(custom)]
+
+
+def _executions(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for node in nodes:
+        item: dict[str, Any] = {}
+        if "flow" in node:
+            item["flow"] = node["flow"]
+        else:
+            item["authenticator"] = node["authenticator"]
+        item["requirement"] = node["requirement"]
+        if "config" in node:
+            item["config"] = node["config"]
+        if node.get("executions"):
+            item["executions"] = _executions(node["executions"])
+        out.append(item)
+    return out

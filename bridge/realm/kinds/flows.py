@@ -1,0 +1,163 @@
+"""Authentication flows, keyed by alias, compared as whole trees of executions.
+
+Keycloak edits flows one execution at a time, so an update is done by building the new tree
+beside the old one (aliases suffixed), moving any realm binding to it, deleting the old tree
+and renaming the new one: logins never meet a half-built flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from bridge.realm.desired import Execution, RealmConfig
+from bridge.realm.kinds.base import KindBase, RealmContext
+from bridge.realm.plan import FieldChange
+
+BINDINGS = ("browserFlow", "registrationFlow", "directGrantFlow", "resetCredentialsFlow",
+            "clientAuthenticationFlow", "dockerAuthenticationFlow", "firstBrokerLoginFlow")
+NEXT = "--next"
+
+
+def _execution_tree(executions: Iterable[Execution]) -> list[dict[str, Any]]:
+    tree = []
+    for execution in executions:
+        node: dict[str, Any] = {"requirement": execution.requirement}
+        if execution.flow:
+            node["flow"] = execution.flow
+            node["executions"] = _execution_tree(execution.executions)
+        else:
+            node["authenticator"] = execution.authenticator
+        if execution.config is not None:
+            node["config"] = {"alias": execution.config.alias,
+                              "config": dict(execution.config.config)}
+        if execution.description:
+            node["_description"] = execution.description
+        tree.append(node)
+    return tree
+
+
+def _comparable(tree: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for node in tree:
+        item = {k: v for k, v in node.items() if not k.startswith("_")}
+        if "executions" in item:
+            item["executions"] = _comparable(item["executions"])
+        out.append(item)
+    return out
+
+
+class Flows(KindBase):
+    name = "flow"
+
+    def desired(self, config: RealmConfig) -> dict[str, dict[str, Any]]:
+        return {f.alias: {"description": f.description,
+                          "executions": _execution_tree(f.executions)}
+                for f in config.flows}
+
+    def actual(self, ctx: RealmContext, keys: set[str]) -> dict[str, dict[str, Any]]:
+        flows = ctx.gateway.get(f"{ctx.base}/authentication/flows")
+        found = {}
+        for flow in flows:
+            rep: dict[str, Any] = {"_id": flow["id"], "_builtIn": flow.get("builtIn", False),
+                                   "description": flow.get("description") or ""}
+            if flow["alias"] in keys:
+                flat = ctx.gateway.get(
+                    f"{ctx.base}/authentication/flows/{flow['alias']}/executions")
+                rep["executions"] = self._tree(ctx, flat)
+            found[flow["alias"]] = rep
+        return found
+
+    def _tree(self, ctx: RealmContext, flat: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Keycloak lists a flow's executions depth-first with a ``level``; rebuild nesting."""
+        root: list[dict[str, Any]] = []
+        stack: list[list[dict[str, Any]]] = [root]
+        for item in flat:
+            level = int(item.get("level", 0))
+            del stack[level + 1:]
+            node: dict[str, Any] = {"requirement": item.get("requirement")}
+            if item.get("authenticationFlow"):
+                node["flow"] = item.get("displayName")
+                node["executions"] = []
+            else:
+                node["authenticator"] = item.get("providerId")
+            if item.get("authenticationConfig"):
+                config = ctx.gateway.get(
+                    f"{ctx.base}/authentication/config/{item['authenticationConfig']}")
+                node["config"] = {"alias": config.get("alias"),
+                                  "config": config.get("config", {})}
+            stack[level].append(node)
+            if "executions" in node:
+                stack.append(node["executions"])
+        return root
+
+    def changed(self, desired: Mapping[str, Any], actual: Mapping[str, Any]) -> list[FieldChange]:
+        changes = []
+        if desired.get("description", "") != actual.get("description", ""):
+            changes.append(FieldChange("description", actual.get("description"),
+                                       desired.get("description")))
+        want = _comparable(desired["executions"])
+        have = _comparable(actual.get("executions", []))
+        if want != have:
+            changes.append(FieldChange("executions", have, want))
+        return changes
+
+    def builtin(self, key: str, actual: Mapping[str, Any]) -> bool:
+        return bool(actual.get("_builtIn"))
+
+    def create(self, ctx: RealmContext, key: str, desired: Mapping[str, Any]) -> None:
+        self._build(ctx, key, "", desired)
+
+    def update(self, ctx: RealmContext, key: str, desired: Mapping[str, Any],
+               actual: Mapping[str, Any]) -> None:
+        built = self._build(ctx, key, NEXT, desired)
+        realm = ctx.gateway.get(ctx.base)
+        rebind = {b: f"{key}{NEXT}" for b in BINDINGS if realm.get(b) == key}
+        if rebind:
+            ctx.gateway.put(ctx.base, rebind)
+        ctx.gateway.delete(f"{ctx.base}/authentication/flows/{actual['_id']}")
+        for alias, flow_id in built.items():
+            ctx.gateway.put(f"{ctx.base}/authentication/flows/{flow_id}",
+                            {"alias": alias, "description": desired["description"]
+                             if alias == key else "", "providerId": "basic-flow",
+                             "topLevel": alias == key, "builtIn": False})
+
+    def delete(self, ctx: RealmContext, key: str, actual: Mapping[str, Any]) -> None:
+        ctx.gateway.delete(f"{ctx.base}/authentication/flows/{actual['_id']}")
+
+    def _build(self, ctx: RealmContext, alias: str, suffix: str,
+               desired: Mapping[str, Any]) -> dict[str, str]:
+        """Create the flow tree; returns final alias → flow id for every flow created."""
+        flows = f"{ctx.base}/authentication/flows"
+        top_id = ctx.gateway.post(flows, {"alias": alias + suffix,
+                                          "description": desired["description"],
+                                          "providerId": "basic-flow", "topLevel": True,
+                                          "builtIn": False})
+        created = {alias: str(top_id)}
+        self._add(ctx, alias + suffix, suffix, desired["executions"], created)
+        return created
+
+    def _add(self, ctx: RealmContext, parent: str, suffix: str,
+             nodes: list[dict[str, Any]], created: dict[str, str]) -> None:
+        base = f"{ctx.base}/authentication/flows/{parent}/executions"
+        for node in nodes:
+            if "flow" in node:
+                ctx.gateway.post(f"{base}/flow", {
+                    "alias": node["flow"] + suffix, "type": "basic-flow",
+                    "provider": "registration-page-form",
+                    "description": node.get("_description", "")})
+            else:
+                ctx.gateway.post(f"{base}/execution", {"provider": node["authenticator"]})
+        # Requirements and configs are set on the listed executions, direct children only.
+        children = [e for e in ctx.gateway.get(base) if int(e.get("level", 0)) == 0]
+        for node, execution in zip(nodes, children, strict=True):
+            if execution.get("requirement") != node["requirement"]:
+                ctx.gateway.put(base, {**execution, "requirement": node["requirement"]})
+            if "config" in node:
+                ctx.gateway.post(
+                    f"{ctx.base}/authentication/executions/{execution['id']}/config",
+                    {"alias": node["config"]["alias"] + suffix,
+                     "config": node["config"]["config"]})
+            if "flow" in node:
+                created[node["flow"]] = execution["flowId"]
+                self._add(ctx, node["flow"] + suffix, suffix, node["executions"], created)

@@ -1,0 +1,46 @@
+"""Realm settings: one resource, never created or deleted by a plan, only updated."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bridge.realm.desired import RealmConfig
+from bridge.realm.kinds.base import KindBase, RealmContext, drop_none
+from bridge.realm.plan import FieldChange, diff
+
+KEY = "settings"
+# Keycloak never returns a stored SMTP password; it shows this mask instead.
+MASKED = "**********"
+
+
+class Settings(KindBase):
+    name = "realm"
+
+    def desired(self, config: RealmConfig) -> dict[str, dict[str, Any]]:
+        return {KEY: drop_none(config.settings.model_dump())}
+
+    def actual(self, ctx: RealmContext, keys: set[str]) -> dict[str, dict[str, Any]]:
+        return {KEY: ctx.gateway.get(ctx.base)}
+
+    def changed(self, desired: Mapping[str, Any], actual: Mapping[str, Any]) -> list[FieldChange]:
+        changes = diff(desired, actual)
+        # A password Keycloak masks cannot be compared; it is written on every real change.
+        return [c for c in changes
+                if not (c.path == "smtpServer.password" and c.before == MASKED)]
+
+    def builtin(self, key: str, actual: Mapping[str, Any]) -> bool:
+        return True
+
+    def create(self, ctx: RealmContext, key: str, desired: Mapping[str, Any]) -> None:
+        self.update(ctx, key, desired, ctx.gateway.get(ctx.base))
+
+    def update(self, ctx: RealmContext, key: str, desired: Mapping[str, Any],
+               actual: Mapping[str, Any]) -> None:
+        body = dict(desired)
+        if "smtpServer" in desired:
+            body["smtpServer"] = {**(actual.get("smtpServer") or {}), **desired["smtpServer"]}
+        ctx.gateway.put(ctx.base, body)
+
+    def delete(self, ctx: RealmContext, key: str, actual: Mapping[str, Any]) -> None:
+        raise AssertionError("realm settings are never deleted")

@@ -1,0 +1,128 @@
+"""Plans: the changes that would make a live realm match its configuration, as values.
+
+``diff`` compares only what the configuration states (desired is overlaid on actual), so
+fields Keycloak fills in by itself never show up as changes and a second apply is empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Action = Literal["create", "update", "delete"]
+
+SECRET_FIELDS = frozenset({"secret", "password", "smtpServer.password"})
+_MASK = "(secret)"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    path: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    key: str
+    action: Action
+    desired: Mapping[str, Any] | None = None
+    actual: Mapping[str, Any] | None = None
+    fields: tuple[FieldChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    realm: str
+    creates_realm: bool
+    changes: tuple[Change, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+    # Kind → keys the configuration manages once this plan is applied (ownership record).
+    managed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.creates_realm and not self.changes
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+
+def normalise(value: Any) -> Any:
+    """Compare-friendly form: scalars as Keycloak stores them, unordered scalar lists sorted."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): normalise(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        items = [normalise(v) for v in value]
+        if all(not isinstance(v, Mapping | list) for v in items):
+            return sorted(items, key=repr)
+        return items
+    return value
+
+
+def diff(desired: Mapping[str, Any], actual: Mapping[str, Any], prefix: str = "",
+         exact: Iterable[str] = ()) -> list[FieldChange]:
+    """Fields of ``desired`` that differ in ``actual``; nested mappings are overlaid too,
+    except those named in ``exact`` (compared whole: a missing key is a change)."""
+    exact = frozenset(exact)
+    changes: list[FieldChange] = []
+    for key, want in desired.items():
+        if key.startswith("_"):
+            continue
+        path = f"{prefix}{key}"
+        have = actual.get(key)
+        if isinstance(want, Mapping) and path not in exact:
+            changes.extend(diff(want, have if isinstance(have, Mapping) else {}, f"{path}.",
+                                exact))
+            continue
+        if _loosely(want) != _loosely(have):
+            changes.append(FieldChange(path, have, want))
+    return changes
+
+
+def _loosely(value: Any) -> Any:
+    """Keycloak stores many attributes as strings: "true" equals True, "300" equals 300."""
+    value = normalise(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        return [_loosely(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _loosely(v) for k, v in value.items()}
+    return value
+
+
+def _shown(path: str, value: Any) -> str:
+    if path in SECRET_FIELDS or path.rsplit(".", 1)[-1] in SECRET_FIELDS:
+        return _MASK if value not in (None, "") else "(none)"
+    if value is None:
+        return "(none)"
+    return repr(normalise(value))
+
+
+def render(plan: Plan) -> list[str]:
+    """Human-readable plan, secrets masked."""
+    lines: list[str] = []
+    if plan.creates_realm:
+        lines.append(f"+ realm {plan.realm}")
+    symbols = {"create": "+", "update": "~", "delete": "-"}
+    for change in plan.changes:
+        lines.append(f"{symbols[change.action]} {change.kind} {change.key}")
+        for fc in change.fields:
+            lines.append(f"    {fc.path}: {_shown(fc.path, fc.before)} -> "
+                         f"{_shown(fc.path, fc.after)}")
+    lines.extend(f"! {note}" for note in plan.notes)
+    if plan.empty:
+        lines.append(f"No changes: realm {plan.realm} matches the configuration.")
+    else:
+        lines.append(
+            f"Plan: {plan.count('create')} to create, {plan.count('update')} to update, "
+            f"{plan.count('delete')} to delete."
+        )
+    return lines

@@ -1,0 +1,170 @@
+"""docker-compose.yml stays valid, pins the project's Keycloak and publishes on loopback only.
+
+Needs only the `docker` CLI with its compose plugin (`docker compose config` talks to no
+daemon and pulls nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+ENV_EXAMPLE = REPO / ".env.example"
+KEYCLOAK_MODULE = REPO / "bridge" / "local" / "keycloak.py"
+
+SECRET_VARIABLES = (
+    "POSTGRES_PASSWORD",
+    "KEYCLOAK_ADMIN_USERNAME",
+    "KEYCLOAK_ADMIN_PASSWORD",
+    "BRIDGE_CLIENT_SECRET",
+    "HR_SCIM_CLIENT_SECRET",
+)
+
+
+def _docker() -> str:
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("the `docker` CLI is not installed: cannot run `docker compose config`")
+    probe = subprocess.run(
+        [docker, "compose", "version"], capture_output=True, text=True, timeout=60
+    )
+    if probe.returncode != 0:
+        pytest.skip(
+            "the `docker` CLI has no compose plugin (`docker compose version` failed: "
+            f"{(probe.stderr or probe.stdout).strip()[:200]})"
+        )
+    return docker
+
+
+def _compose_config(env_file: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    docker = _docker()
+    # A minimal environment: variables of the developer's shell (or CI) must not fill in
+    # the compose file; HOME/DOCKER_CONFIG are kept so a per-user compose plugin is found.
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "DOCKER_CONFIG")}
+    return subprocess.run(
+        [
+            docker,
+            "compose",
+            "--project-directory",
+            str(REPO),
+            "--file",
+            str(COMPOSE_FILE),
+            "--env-file",
+            str(env_file),
+            "config",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> dict[str, Any]:
+    env_file = tmp_path / "compose.env"
+    shutil.copyfile(ENV_EXAMPLE, env_file)
+    result = _compose_config(env_file, tmp_path)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _pinned_keycloak_version() -> str:
+    match = re.search(
+        r"""^KEYCLOAK_VERSION\s*(?::\s*\w+\s*)?=\s*["']([^"']+)["']""",
+        KEYCLOAK_MODULE.read_text(encoding="utf-8"),
+        re.MULTILINE,
+    )
+    assert match, f"no KEYCLOAK_VERSION = '...' in {KEYCLOAK_MODULE}"
+    return match.group(1)
+
+
+def test_keycloak_image_matches_pinned_version(config: dict[str, Any]) -> None:
+    image = config["services"]["keycloak"]["image"]
+    name, _, tag = image.rpartition(":")
+    assert name == "quay.io/keycloak/keycloak"
+    assert tag == _pinned_keycloak_version()
+
+
+def test_every_published_port_binds_loopback(config: dict[str, Any]) -> None:
+    published = []
+    for service_name, service in config["services"].items():
+        for port in service.get("ports", []):
+            published.append((service_name, port))
+            assert port.get("host_ip") == "127.0.0.1", (service_name, port)
+            assert port.get("published"), (service_name, port)  # no random host port
+    assert {name for name, _ in published} >= {"keycloak", "bridge", "mailpit"}
+
+
+def test_services_and_startup_order(config: dict[str, Any]) -> None:
+    services = config["services"]
+    assert set(services) >= {"postgres", "keycloak", "mailpit", "realm-apply", "bridge"}
+    keycloak = services["keycloak"]
+    assert keycloak["command"][0] == "start"
+    assert {"--db=postgres", "--health-enabled=true", "--http-enabled=true"} <= set(
+        keycloak["command"]
+    )
+    probe = " ".join(keycloak["healthcheck"]["test"])
+    assert "/dev/tcp/127.0.0.1/9000" in probe and "GET /health/ready " in probe
+    realm_apply = services["realm-apply"]
+    assert realm_apply["command"] == ["bridge", "realm", "apply", "/app/realm-config"]
+    assert realm_apply["depends_on"]["keycloak"]["condition"] == "service_healthy"
+    assert realm_apply["restart"] == "no"
+    bridge = services["bridge"]
+    assert bridge["depends_on"]["realm-apply"]["condition"] == ("service_completed_successfully")
+    assert "/healthz" in " ".join(bridge["healthcheck"]["test"])
+    assert bridge["environment"]["BRIDGE_REALM"] == "access"
+    assert bridge["environment"]["KEYCLOAK_URL"] == "http://keycloak:8080"
+
+
+def test_secrets_come_from_the_env_file(config: dict[str, Any]) -> None:
+    example = dict(
+        line.split("=", 1)
+        for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    )
+    env = config["services"]["bridge"]["environment"]
+    for name in ("KEYCLOAK_ADMIN_PASSWORD", "BRIDGE_CLIENT_SECRET", "HR_SCIM_CLIENT_SECRET"):
+        assert env[name] == example[name]
+    kc_env = config["services"]["keycloak"]["environment"]
+    assert kc_env["KC_DB_PASSWORD"] == example["POSTGRES_PASSWORD"]
+    assert kc_env["KC_BOOTSTRAP_ADMIN_PASSWORD"] == example["KEYCLOAK_ADMIN_PASSWORD"]
+
+
+def test_compose_file_hard_codes_no_secret() -> None:
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    for name in SECRET_VARIABLES:
+        assert re.search(rf"\$\{{{name}:\?[^}}]+\}}", text), f"{name} must be required"
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition(":")
+        if sep and re.search(r"PASSWORD|SECRET", key):
+            assert value.strip().startswith("${"), line
+
+
+def test_missing_variables_make_config_fail(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.env"
+    empty.write_text("", encoding="utf-8")
+    result = _compose_config(empty, tmp_path)
+    assert result.returncode != 0
+    assert any(name in result.stderr for name in SECRET_VARIABLES), result.stderr
+
+
+def test_dockerfile_runs_gunicorn_as_non_root() -> None:
+    text = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^FROM python:3\.11-slim\b", text, re.MULTILINE)
+    users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    assert 'CMD ["gunicorn", "--bind", "0.0.0.0:8000", "bridge.app:create_app()"]' in text
