@@ -120,7 +120,10 @@ class AdminGateway:
 
 def _connect(**kwargs: Any) -> KeycloakOpenIDConnection:
     try:
-        return KeycloakOpenIDConnection(verify=True, **kwargs)
+        connection = KeycloakOpenIDConnection(verify=True, **kwargs)
+        # Log in now: fail fast on bad credentials, and spare the first call a 401 round trip.
+        connection.get_token()
+        return connection
     except KeycloakConnectionError as exc:
         raise Unavailable(f"Keycloak unreachable at {kwargs.get('server_url')}") from exc
     except KeycloakError as exc:

@@ -302,8 +302,9 @@ class LocalKeycloak:
 
 def dev_instance() -> LocalKeycloak:
     """The instance ``bridge keycloak start`` manages, ports from the environment."""
+    state = os.environ.get("BRIDGE_KEYCLOAK_STATE_DIR")
     return LocalKeycloak(
-        state_dir=cache_dir() / "instances" / "dev",
+        state_dir=Path(state) if state else cache_dir() / "instances" / "dev",
         http_port=int(os.environ.get("BRIDGE_KEYCLOAK_PORT", "8080")),
         management_port=int(os.environ.get("BRIDGE_KEYCLOAK_MANAGEMENT_PORT", "9000")),
     )

@@ -117,6 +117,12 @@ class Flows(KindBase):
             ctx.gateway.put(ctx.base, rebind)
         ctx.gateway.delete(f"{ctx.base}/authentication/flows/{actual['_id']}")
         for alias, flow_id in built.items():
+            if alias.startswith("config:"):
+                config_alias = alias.removeprefix("config:")
+                config = ctx.gateway.get(f"{ctx.base}/authentication/config/{flow_id}")
+                ctx.gateway.put(f"{ctx.base}/authentication/config/{flow_id}",
+                                {**config, "alias": config_alias})
+                continue
             ctx.gateway.put(f"{ctx.base}/authentication/flows/{flow_id}",
                             {"alias": alias, "description": desired["description"]
                              if alias == key else "", "providerId": "basic-flow",
@@ -127,7 +133,8 @@ class Flows(KindBase):
 
     def _build(self, ctx: RealmContext, alias: str, suffix: str,
                desired: Mapping[str, Any]) -> dict[str, str]:
-        """Create the flow tree; returns final alias → flow id for every flow created."""
+        """Create the flow tree; returns final alias → id for every flow created, and
+        ``config:<alias>`` → id for every authenticator config when building aside."""
         flows = f"{ctx.base}/authentication/flows"
         top_id = ctx.gateway.post(flows, {"alias": alias + suffix,
                                           "description": desired["description"],
@@ -154,10 +161,12 @@ class Flows(KindBase):
             if execution.get("requirement") != node["requirement"]:
                 ctx.gateway.put(base, {**execution, "requirement": node["requirement"]})
             if "config" in node:
-                ctx.gateway.post(
+                config_id = ctx.gateway.post(
                     f"{ctx.base}/authentication/executions/{execution['id']}/config",
                     {"alias": node["config"]["alias"] + suffix,
                      "config": node["config"]["config"]})
+                if suffix:
+                    created[f"config:{node['config']['alias']}"] = str(config_id)
             if "flow" in node:
                 created[node["flow"]] = execution["flowId"]
                 self._add(ctx, node["flow"] + suffix, suffix, node["executions"], created)

@@ -1,0 +1,190 @@
+"""Realm configuration as code against a real Keycloak: plan, apply, prune, export."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+import yaml
+
+from tests.conftest import REALM_CONFIG, RealmUnderTest
+
+
+def _copy_config(tmp_path: Path) -> Path:
+    target = tmp_path / "realm-config"
+    shutil.copytree(REALM_CONFIG, target, ignore=shutil.ignore_patterns("examples"))
+    return target
+
+
+def _edit(path: Path, edit) -> None:
+    document = yaml.safe_load(path.read_text())
+    edit(document)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def _bridge(realm: RealmUnderTest, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bridge", *args], capture_output=True,
+                          text=True, env=realm.cli_env(), timeout=120, check=False)
+
+
+def _claims(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_second_apply_changes_nothing_and_plan_exits_0(fresh_realm: RealmUnderTest) -> None:
+    assert fresh_realm.plan().empty
+    result = _bridge(fresh_realm, "realm", "plan", str(REALM_CONFIG), "--realm", fresh_realm.name)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes" in result.stdout
+    result = _bridge(fresh_realm, "realm", "apply", str(REALM_CONFIG), "--realm",
+                     fresh_realm.name)
+    assert result.returncode == 0, result.stderr
+    assert "No changes" in result.stdout
+
+
+def test_realm_settings_are_live(fresh_realm: RealmUnderTest) -> None:
+    realm = fresh_realm.admin.get(f"/{fresh_realm.name}")
+    assert realm["supportedLocales"] == ["en", "fr"] or sorted(realm["supportedLocales"]) == [
+        "en", "fr"]
+    assert realm["bruteForceProtected"] is True
+    assert realm["adminEventsEnabled"] is True and realm["adminEventsDetailsEnabled"] is True
+    assert realm["smtpServer"]["port"] == fresh_realm.env["SMTP_PORT"]
+    assert realm["browserFlow"] == "browser-mfa"
+    assert "length(12)" in realm["passwordPolicy"]
+
+
+def test_editing_one_redirect_uri_plans_exactly_that_field(
+        fresh_realm: RealmUnderTest, tmp_path: Path) -> None:
+    config = _copy_config(tmp_path)
+
+    def edit(doc: dict) -> None:
+        doc["clients"][0]["redirectUris"] = ["https://portal.example.com/callback"]
+
+    _edit(config / "clients" / "portal.yaml", edit)
+    plan = fresh_realm.plan(config)
+    assert [(c.kind, c.key, c.action) for c in plan.changes] == [("client", "portal", "update")]
+    assert [f.path for f in plan.changes[0].fields] == ["redirectUris"]
+    result = _bridge(fresh_realm, "realm", "plan", str(config), "--realm", fresh_realm.name)
+    assert result.returncode == 2, result.stderr
+    assert "~ client portal" in result.stdout
+    assert "redirectUris: ['http://127.0.0.1:3000/*'] -> " \
+           "['https://portal.example.com/callback']" in result.stdout
+    assert "Plan: 0 to create, 1 to update, 0 to delete." in result.stdout
+
+
+def test_group_made_by_hand_survives_apply(fresh_realm: RealmUnderTest) -> None:
+    base = f"/{fresh_realm.name}"
+    fresh_realm.admin.post(f"{base}/groups", {"name": "made-by-hand"})
+    bridge_group = fresh_realm.admin.get(f"{base}/group-by-path/bridge")
+    fresh_realm.admin.post(f"{base}/groups/{bridge_group['id']}/children", {"name": "adhoc"})
+    assert fresh_realm.plan().empty
+    fresh_realm.apply()
+    assert fresh_realm.admin.get(f"{base}/group-by-path/made-by-hand")["name"] == "made-by-hand"
+    assert fresh_realm.admin.get(f"{base}/group-by-path/bridge/adhoc")["name"] == "adhoc"
+
+
+def test_managed_resource_removed_from_yaml_is_deleted(
+        fresh_realm: RealmUnderTest, tmp_path: Path) -> None:
+    config = _copy_config(tmp_path)
+    _edit(config / "groups.yaml", lambda doc: doc["groups"][0].pop("subGroups"))
+
+    def drop_role(doc: dict) -> None:
+        doc["clients"][0]["roles"] = []
+
+    _edit(config / "clients" / "portal.yaml", drop_role)
+    plan = fresh_realm.plan(config)
+    deletes = sorted((c.kind, c.key) for c in plan.changes if c.action == "delete")
+    assert deletes == [("client-role", "portal/technician"), ("group", "/bridge/technicians")]
+    fresh_realm.apply(config)
+    assert fresh_realm.plan(config).empty
+    groups = fresh_realm.admin.get(f"/{fresh_realm.name}/groups", search="technicians")
+    assert groups == [] or all(not g.get("subGroups") for g in groups)
+
+
+def test_flow_change_is_swapped_in_and_stays_bound(
+        fresh_realm: RealmUnderTest, tmp_path: Path) -> None:
+    config = _copy_config(tmp_path)
+
+    def cookie_disabled(doc: dict) -> None:
+        doc["flows"][0]["executions"][0]["requirement"] = "DISABLED"
+
+    _edit(config / "flows.yaml", cookie_disabled)
+    plan = fresh_realm.plan(config)
+    assert [(c.kind, c.key, c.action) for c in plan.changes] == [
+        ("flow", "browser-mfa", "update")]
+    fresh_realm.apply(config)
+    assert fresh_realm.plan(config).empty
+    realm = fresh_realm.admin.get(f"/{fresh_realm.name}")
+    assert realm["browserFlow"] == "browser-mfa"
+    aliases = [f["alias"] for f in fresh_realm.admin.get(
+        f"/{fresh_realm.name}/authentication/flows")]
+    assert not [a for a in aliases if a.endswith("--next")]
+
+
+def test_bridge_service_account_token_has_only_configured_roles(
+        fresh_realm: RealmUnderTest) -> None:
+    response = requests.post(
+        f"{fresh_realm.issuer}/protocol/openid-connect/token",
+        data={"grant_type": "client_credentials", "client_id": "bridge",
+              "client_secret": fresh_realm.env["BRIDGE_CLIENT_SECRET"]},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    claims = _claims(response.json()["access_token"])
+    # view-users is a composite of query-users and query-groups: Keycloak expands it.
+    assert {k: sorted(v["roles"]) for k, v in claims["resource_access"].items()} == {
+        "realm-management": ["manage-users", "query-groups", "query-users", "view-users"]}
+    assert "realm_access" not in claims
+    assert "realm-admin" not in json.dumps(claims)
+
+
+def test_hr_system_token_carries_the_scim_role_for_the_bridge(
+        fresh_realm: RealmUnderTest) -> None:
+    response = requests.post(
+        f"{fresh_realm.issuer}/protocol/openid-connect/token",
+        data={"grant_type": "client_credentials", "client_id": "hr-system",
+              "client_secret": fresh_realm.env["HR_SCIM_CLIENT_SECRET"]},
+        timeout=30,
+    )
+    claims = _claims(response.json()["access_token"])
+    assert claims["resource_access"] == {"bridge": {"roles": ["scim"]}}
+    assert claims["aud"] == "bridge" or "bridge" in claims["aud"]
+
+
+def test_export_round_trips_to_an_empty_plan(fresh_realm: RealmUnderTest,
+                                             tmp_path: Path) -> None:
+    out = tmp_path / "exported"
+    result = _bridge(fresh_realm, "realm", "export", str(out), "--realm", fresh_realm.name)
+    assert result.returncode == 0, result.stderr
+    portal = yaml.safe_load((out / "clients" / "portal.yaml").read_text())["clients"][0]
+    assert portal["attributes"]["pkce.code.challenge.method"] == "S256"
+    bridge_client = yaml.safe_load((out / "clients" / "bridge.yaml").read_text())["clients"][0]
+    assert bridge_client["secret"] == "${BRIDGE_CLIENT_SECRET}"
+    assert fresh_realm.env["BRIDGE_CLIENT_SECRET"] not in result.stdout
+    for path in out.rglob("*.yaml"):
+        assert fresh_realm.env["BRIDGE_CLIENT_SECRET"] not in path.read_text()
+    fresh_realm.env["HR_SYSTEM_CLIENT_SECRET"] = fresh_realm.env["HR_SCIM_CLIENT_SECRET"]
+    plan = fresh_realm.plan(out)
+    assert plan.empty, [(c.kind, c.key, c.fields) for c in plan.changes]
+
+
+def test_invalid_config_writes_nothing(fresh_realm: RealmUnderTest, tmp_path: Path) -> None:
+    config = _copy_config(tmp_path)
+    (config / "clients" / "hr-system.yaml").write_text(
+        (config / "clients" / "hr-system.yaml").read_text().replace(
+            "${HR_SCIM_CLIENT_SECRET}", "${NOT_SET_ANYWHERE_42}"))
+    _edit(config / "clients" / "portal.yaml",
+          lambda doc: doc["clients"][0].update(redirectUris=["https://changed.example/*"]))
+    result = _bridge(fresh_realm, "realm", "apply", str(config), "--realm", fresh_realm.name)
+    assert result.returncode == 1
+    assert "hr-system.yaml: clients[0].secret: environment variable NOT_SET_ANYWHERE_42 " \
+           "is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+    portal = fresh_realm.admin.get(f"/{fresh_realm.name}/clients", clientId="portal")[0]
+    assert portal["redirectUris"] == ["http://127.0.0.1:3000/*"]

@@ -1,0 +1,41 @@
+"""Plans as values: overlay diff, loose scalar comparison, rendering without secrets."""
+
+from __future__ import annotations
+
+from bridge.realm.plan import Change, FieldChange, Plan, diff, render
+
+
+def test_only_desired_fields_are_compared() -> None:
+    actual = {"enabled": True, "redirectUris": ["b", "a"], "attributes": {"x": "1", "y": "2"},
+              "id": "123"}
+    assert diff({"enabled": True, "redirectUris": ["a", "b"], "attributes": {"x": 1}},
+                actual) == []
+
+
+def test_changed_fields_are_named_by_path() -> None:
+    changes = diff({"attributes": {"x": "2"}, "webOrigins": ["c"]},
+                   {"attributes": {"x": "1"}, "webOrigins": ["d"]})
+    assert [(c.path, c.before, c.after) for c in changes] == [
+        ("attributes.x", "1", "2"), ("webOrigins", ["d"], ["c"])]
+
+
+def test_exact_fields_see_extra_keys() -> None:
+    changes = diff({"clients": {"a": ["r"]}}, {"clients": {"a": ["r"], "b": ["s"]}},
+                   exact=("clients",))
+    assert [c.path for c in changes] == ["clients"]
+
+
+def test_render_masks_secrets_and_counts() -> None:
+    plan = Plan("r", False, (
+        Change("client", "bridge", "update",
+               fields=(FieldChange("secret", "old-secret-value", "new-secret-value"),)),
+        Change("group", "/x", "delete"),
+    ))
+    text = "\n".join(render(plan))
+    assert "old-secret-value" not in text and "new-secret-value" not in text
+    assert "secret: (secret) -> (secret)" in text
+    assert text.endswith("Plan: 0 to create, 1 to update, 1 to delete.")
+
+
+def test_empty_plan_says_so() -> None:
+    assert render(Plan("r", False)) == ["No changes: realm r matches the configuration."]
