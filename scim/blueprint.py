@@ -1,0 +1,88 @@
+"""The Flask adapter: the only module of ``scim`` that imports Flask.
+
+``create_scim_blueprint(backend, authenticate, settings=...)`` returns a Blueprint
+to register at ``/scim/v2``. It authenticates every request with the injected
+``authenticate(authorization_header) -> Subject | None`` (``None`` → 401 with
+``WWW-Authenticate: Bearer``), hands the request to :class:`scim.handlers.ScimHandlers`
+and wraps the neutral response. It is the error funnel: an unexpected exception is
+logged with a request id and answered with a generic SCIM 500 naming only that id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+
+from flask import Blueprint, Response, request
+
+from . import errors
+from .backend import ScimBackend, Subject
+from .handlers import ScimHandlers, ScimRequest, ScimResponse, error_response
+from .settings import ScimSettings
+
+logger = logging.getLogger(__name__)
+
+SCIM_MEDIA_TYPE = "application/scim+json"
+DEFAULT_PREFIX = "/scim/v2"
+
+Authenticator = Callable[[str | None], Subject | None]
+"""Injected by the app: maps the ``Authorization`` header to a subject, or ``None``.
+
+It must not raise on a malformed header; an exception it raises is treated like
+any other unexpected error (500 with a request id).
+"""
+
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def _to_flask(response: ScimResponse, request_id: str) -> Response:
+    headers = dict(response.headers)
+    headers["X-Request-Id"] = request_id
+    if response.body is None:
+        return Response(status=response.status, headers=headers)
+    return Response(
+        json.dumps(response.body),
+        status=response.status,
+        headers=headers,
+        content_type=SCIM_MEDIA_TYPE,
+    )
+
+
+def create_scim_blueprint(
+    backend: ScimBackend,
+    authenticate: Authenticator,
+    *,
+    settings: ScimSettings | None = None,
+    name: str = "scim",
+    url_prefix: str = DEFAULT_PREFIX,
+) -> Blueprint:
+    """Build the SCIM blueprint; register it with ``app.register_blueprint(bp)``."""
+    handlers = ScimHandlers(backend, settings or ScimSettings())
+    blueprint = Blueprint(name, __name__, url_prefix=url_prefix)
+
+    def serve(path: str = "") -> Response:
+        request_id = uuid.uuid4().hex
+        try:
+            subject = authenticate(request.headers.get("Authorization"))
+            if subject is None:
+                return _to_flask(error_response(errors.Unauthorized()), request_id)
+            scim_request = ScimRequest(
+                method=request.method,
+                path="/" + path,
+                base_url=request.host_url.rstrip("/") + (blueprint.url_prefix or ""),
+                subject=subject,
+                query={key: request.args[key] for key in request.args},
+                headers=dict(request.headers),
+                body=request.get_data(cache=False),
+                request_id=request_id,
+            )
+            return _to_flask(handlers.handle(scim_request), request_id)
+        except Exception:
+            logger.exception("SCIM request %s failed", request_id)
+            return _to_flask(error_response(errors.InternalError(request_id)), request_id)
+
+    blueprint.add_url_rule("/", "root", serve, methods=_METHODS, strict_slashes=False)
+    blueprint.add_url_rule("/<path:path>", "scim", serve, methods=_METHODS)
+    return blueprint

@@ -1,0 +1,113 @@
+"""The resources this server serves: User (core, enterprise, access extension) and Group.
+
+The models are scim2-models classes; nothing here knows what the attributes of
+the access extension mean (that is the catalog's job). Here they must only
+round-trip.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from scim2_models import (
+    ComplexAttribute,
+    EnterpriseUser,
+    Extension,
+    Group,
+    Resource,
+    ResourceType,
+    SchemaExtension,
+    ScimPolicy,
+    ScimProvider,
+    User,
+)
+from scim2_models.urn import URN
+
+ACCESS_SCHEMA = "urn:bridge:scim:schemas:extension:access:2.0:User"
+ENTERPRISE_SCHEMA = str(EnterpriseUser.__schema__)
+USER_SCHEMA = str(User.__schema__)
+GROUP_SCHEMA = str(Group.__schema__)
+
+
+class Perimeter(ComplexAttribute):
+    """One (dimension, value) pair of a user's perimeter."""
+
+    dimension: str | None = None
+    value: str | None = None
+
+
+class AccessExtension(Extension):
+    """Access facts of a user: type, status, profile, toggles, perimeter, tenants."""
+
+    # Semantics come from the access catalog; the SCIM layer only stores and
+    # returns them (urn:bridge:scim:schemas:extension:access:2.0:User).
+
+    __schema__ = URN(ACCESS_SCHEMA)
+
+    user_type: str | None = None
+    status: str | None = None
+    profile: str | None = None
+    toggles: list[str] | None = None
+    perimeter: list[Perimeter] | None = None
+    tenants: list[str] | None = None
+
+
+ScimUser: type[Resource[Any]] = User[EnterpriseUser | AccessExtension]
+"""The composed User model: core + enterprise + access extensions."""
+
+ScimGroup: type[Resource[Any]] = Group
+
+
+class Kind(StrEnum):
+    """The resource types, named as ``meta.resourceType`` names them (RFC 7643 §6)."""
+
+    USER = "User"
+    GROUP = "Group"
+
+    @property
+    def endpoint(self) -> str:
+        return f"/{self.value}s"
+
+    @property
+    def model(self) -> type[Resource[Any]]:
+        return ScimUser if self is Kind.USER else ScimGroup
+
+    @classmethod
+    def of_endpoint(cls, endpoint: str) -> Kind | None:
+        for kind in cls:
+            if kind.endpoint.casefold() == "/" + endpoint.strip("/").casefold():
+                return kind
+        return None
+
+
+USER_RESOURCE_TYPE = ResourceType(
+    id="User",
+    name="User",
+    endpoint="/Users",
+    description="User Account",
+    schema_=USER_SCHEMA,
+    schema_extensions=[
+        SchemaExtension(schema_=ENTERPRISE_SCHEMA, required=False),
+        SchemaExtension(schema_=ACCESS_SCHEMA, required=False),
+    ],
+)
+GROUP_RESOURCE_TYPE = ResourceType(
+    id="Group", name="Group", endpoint="/Groups", description="Group", schema_=GROUP_SCHEMA
+)
+
+POLICY = ScimPolicy(
+    # RFC 7644 §3.12 / interoperability profile: refuse what we do not declare.
+    unknown=ScimPolicy.Unknown.forbid,
+    # Microsoft Entra sends {"op":"Remove","path":"members","value":[{"value":id}]}.
+    remove_value_as_filter=ScimPolicy.RemoveValue.apply,
+    # Microsoft Entra sends {"op":"Add","path":"emails[type eq \"work\"].value", ...}
+    # for a user that has no work e-mail yet, and expects the entry to be created.
+    unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,
+)
+
+PROVIDER = ScimProvider(
+    models=[User, EnterpriseUser, AccessExtension, Group],
+    resource_types=[USER_RESOURCE_TYPE, GROUP_RESOURCE_TYPE],
+    policy=POLICY,
+)
