@@ -173,9 +173,18 @@ class Flow(_Strict):
     executions: list[Execution] = Field(default_factory=list)
 
 
+class UserProfile(_Strict):
+    """Keycloak's declarative user profile. Attributes are merged by name into the live
+    profile (Keycloak's own username, email, firstName, lastName stay unless redeclared)."""
+
+    unmanagedAttributePolicy: Literal["ENABLED", "ADMIN_EDIT", "ADMIN_VIEW"] | None = None
+    attributes: list[dict[str, Any]] = Field(default_factory=list)
+
+
 class RealmConfig(_Strict):
     realm: str
     settings: Settings = Field(default_factory=Settings)
+    userProfile: UserProfile | None = None
     roles: list[Role] = Field(default_factory=list)
     clients: list[Client] = Field(default_factory=list)
     groups: list[Group] = Field(default_factory=list)
@@ -183,7 +192,7 @@ class RealmConfig(_Strict):
 
 
 TOP_LEVEL_LISTS = ("roles", "clients", "groups", "flows")
-TOP_LEVEL_KEYS = ("realm", "settings", *TOP_LEVEL_LISTS)
+TOP_LEVEL_KEYS = ("realm", "settings", "userProfile", *TOP_LEVEL_LISTS)
 
 # ${VAR} or ${VAR:-default}; $${...} escapes a literal.
 _VAR = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")

@@ -6,11 +6,12 @@ from bridge.realm.kinds.flows import Flows
 from bridge.realm.kinds.groups import Groups
 from bridge.realm.kinds.realm_roles import RealmRoles
 from bridge.realm.kinds.settings import Settings
+from bridge.realm.kinds.user_profile import UserProfile
 
 # Roles before the groups and service accounts that map them; flows before the realm
 # settings that bind them.
 KINDS: tuple[Kind, ...] = (
-    RealmRoles(), Clients(), ClientRoles(), ProtocolMappers(), ServiceAccountRoles(),
+    RealmRoles(), UserProfile(), Clients(), ClientRoles(), ProtocolMappers(), ServiceAccountRoles(),
     Groups(), Flows(), Settings(),
 )
 
