@@ -92,7 +92,11 @@ def test_group_made_by_hand_survives_apply(fresh_realm: RealmUnderTest) -> None:
 def test_managed_resource_removed_from_yaml_is_deleted(
         fresh_realm: RealmUnderTest, tmp_path: Path) -> None:
     config = _copy_config(tmp_path)
-    _edit(config / "groups.yaml", lambda doc: doc["groups"][0].pop("subGroups"))
+    def drop_technicians(doc: dict) -> None:
+        doc["groups"][0]["subGroups"] = [g for g in doc["groups"][0]["subGroups"]
+                                         if g["name"] != "technicians"]
+
+    _edit(config / "groups.yaml", drop_technicians)
 
     def drop_role(doc: dict) -> None:
         doc["clients"][0]["roles"] = []
