@@ -8,8 +8,10 @@ hold the bridge to its per-operation budgets).
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,29 +47,38 @@ class CallCounter:
 class AdminGateway:
     """Admin REST calls on one Keycloak, relative to ``/admin/realms``."""
 
-    def __init__(self, connection: KeycloakOpenIDConnection) -> None:
-        self._conn = connection
+    def __init__(self, connect: Callable[[], KeycloakOpenIDConnection]) -> None:
+        # Connecting (logging in) is deferred to the first call, so a server can start while
+        # Keycloak is down and answer 503 until it is back.
+        self._connect = connect
+        self._connection: KeycloakOpenIDConnection | None = None
+        self._lock = threading.Lock()
         self.calls = CallCounter()
+
+    @property
+    def _conn(self) -> KeycloakOpenIDConnection:
+        if self._connection is None:
+            with self._lock:
+                if self._connection is None:
+                    self._connection = self._connect()
+        return self._connection
 
     @classmethod
     def with_password(cls, server_url: str, username: str, password: str,
                       realm: str = "master", timeout: int = 30) -> AdminGateway:
         """An admin session with a user's password (``admin-cli``), e.g. the bootstrap admin."""
-        return cls(_connect(server_url=server_url, username=username, password=password,
-                            realm_name=realm, user_realm_name=realm, client_id="admin-cli",
-                            timeout=timeout))
+        return cls(functools.partial(
+            _connect, server_url=server_url, username=username, password=password,
+            realm_name=realm, user_realm_name=realm, client_id="admin-cli", timeout=timeout))
 
     @classmethod
     def with_client_credentials(cls, server_url: str, realm: str, client_id: str,
                                 client_secret: str, timeout: int = 30) -> AdminGateway:
         """An admin session as a confidential client's service account."""
-        return cls(_connect(server_url=server_url, realm_name=realm, user_realm_name=realm,
-                            client_id=client_id, client_secret_key=client_secret,
-                            grant_type="client_credentials", timeout=timeout))
-
-    @property
-    def server_url(self) -> str:
-        return str(self._conn.server_url).rstrip("/")
+        return cls(functools.partial(
+            _connect, server_url=server_url, realm_name=realm, user_realm_name=realm,
+            client_id=client_id, client_secret_key=client_secret,
+            grant_type="client_credentials", timeout=timeout))
 
     # -- verbs -------------------------------------------------------------------------------
 

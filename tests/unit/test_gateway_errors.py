@@ -52,8 +52,9 @@ def test_timeout_is_unavailable() -> None:
 @responses.activate
 def test_login_refused_names_the_user_not_the_password() -> None:
     responses.post(TOKEN, status=401, json={"error": "invalid_grant"})
+    gateway = AdminGateway.with_password(KC, "admin", "hunter2-secret")
     with pytest.raises(GatewayError) as caught:
-        AdminGateway.with_password(KC, "admin", "hunter2-secret")
+        gateway.get("/r")
     assert "admin" in str(caught.value)
     assert "hunter2-secret" not in str(caught.value)
 
