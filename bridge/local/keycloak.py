@@ -35,14 +35,15 @@ import requests
 KEYCLOAK_VERSION = "26.7.5"
 MAVEN_ARTIFACT = f"org.keycloak:keycloak-quarkus-dist:{KEYCLOAK_VERSION}:zip"
 
-# Build-time options. ``dev-file`` is Keycloak's embedded H2 database; ``cache=local`` avoids
-# the JGroups cluster discovery a single dev node does not need.
+# Build-time options. ``dev-file`` is Keycloak's embedded H2 database.
 BUILD_OPTIONS: tuple[str, ...] = (
     "--db=dev-file",
     "--health-enabled=true",
-    "--cache=local",
     "--features=organization",
 )
+# ``cache=local`` is a runtime option in 26.x: without it a single node still runs JGroups
+# discovery, and a restart waits on the stale entry its previous run left in the database.
+RUN_OPTIONS: tuple[str, ...] = ("--cache=local",)
 
 DEFAULT_HEAP = "-Xms256m -Xmx2g"
 
@@ -253,7 +254,7 @@ class LocalKeycloak:
             "--http-enabled=true", "--hostname-strict=false",
             f"--http-host={self.host}", f"--http-port={self.http_port}",
             f"--http-management-port={self.management_port}",
-            f"--db-url={self._db_marker}",
+            f"--db-url={self._db_marker}", *RUN_OPTIONS,
         ]
         log(f"starting Keycloak {KEYCLOAK_VERSION} on {self.url}")
         with self.log_file.open("ab") as out:
@@ -288,16 +289,31 @@ class LocalKeycloak:
             return False
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and self.pid() is not None:
-            time.sleep(0.3)
-        if self.pid() is not None:
+        # Wait for the whole process group (kc.sh and its java child): java still holds
+        # the database while it shuts down, and a restart must not race it.
+        if not self._wait_group_gone(pid, wait):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, os.WNOHANG)
+            self._wait_group_gone(pid, 10)
         self._pid_file.unlink(missing_ok=True)
         return True
+
+    @staticmethod
+    def _wait_group_gone(pgid: int, wait: float) -> bool:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            _reap(pgid)  # kc.sh is our child when we started it in this process
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.2)
+        return False
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
 
 
 def dev_instance() -> LocalKeycloak:
