@@ -7,15 +7,41 @@ from typing import Any
 
 from flask import Flask
 
+from bridge.auth import ScimAuthenticator, parse_static_tokens
 from bridge.config import Settings
 from bridge.health import health
+from bridge.keycloak.client import AdminGateway
+from bridge.provisioning import KeycloakScimBackend
+from scim.blueprint import Authenticator, create_scim_blueprint
+from scim.settings import ScimSettings
 
 
 def create_app(settings: Settings | None = None,
-               overrides: Mapping[str, Any] | None = None) -> Flask:
-    """Build an app: settings from the environment unless given, then ``overrides``."""
+               overrides: Mapping[str, Any] | None = None, *,
+               gateway: AdminGateway | None = None,
+               authenticate: Authenticator | None = None) -> Flask:
+    """Build an app: settings from the environment unless given, then ``overrides``.
+
+    ``gateway`` and ``authenticate`` default to the bridge's service account and to
+    Keycloak-token / static-token authentication; tests may pass their own.
+    """
+    settings = settings or Settings.from_env()
     app = Flask(__name__)
-    app.config["BRIDGE_SETTINGS"] = settings or Settings.from_env()
+    app.config["BRIDGE_SETTINGS"] = settings
     app.config.update(overrides or {})
+    gateway = gateway or AdminGateway.with_client_credentials(
+        settings.keycloak_url, settings.realm, settings.client_id, settings.client_secret)
+    app.extensions["bridge.gateway"] = gateway
+    if authenticate is None:
+        authenticate = ScimAuthenticator(settings.issuer, settings.client_id,
+                                         parse_static_tokens(settings.scim_static_tokens))
+    backend = KeycloakScimBackend(gateway, settings.realm,
+                                  managed_root=settings.scim_managed_root)
+    # Member PATCHes on large groups answer without echoing every member (RFC 7644 3.5.2
+    # lets the server choose; clients wanting them ask with ``attributes=members``).
+    scim_settings = ScimSettings(group_patch_returns_members=False)
+    app.register_blueprint(create_scim_blueprint(backend, authenticate,
+                                                 settings=scim_settings))
     app.register_blueprint(health)
     return app
+

@@ -50,6 +50,13 @@ class Settings:
     realm: str
     client_id: str
     client_secret: str
+    # BRIDGE_SCIM_STATIC_TOKENS: "name=<sha256 hex>[@tenant],..." (digests only, never tokens)
+    scim_static_tokens: str = ""
+    scim_managed_root: str = "/bridge/scim"
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.keycloak_url}/realms/{self.realm}"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,4 +69,6 @@ class Settings:
             realm=env.get("BRIDGE_REALM") or "access",
             client_id=env.get("BRIDGE_CLIENT_ID") or "bridge",
             client_secret=secret,
+            scim_static_tokens=env.get("BRIDGE_SCIM_STATIC_TOKENS", ""),
+            scim_managed_root=env.get("BRIDGE_SCIM_MANAGED_ROOT") or "/bridge/scim",
         )

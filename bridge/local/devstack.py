@@ -7,8 +7,10 @@ secrets are generated once and kept in ``<cache>/dev.env`` (mode 600), never in 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +19,8 @@ from bridge.local.keycloak import cache_dir, dev_instance
 from bridge.local.mailsink import MailSink
 from bridge.realm import desired, engine
 
-GENERATED = ("KC_BOOTSTRAP_ADMIN_PASSWORD", "BRIDGE_CLIENT_SECRET", "HR_SCIM_CLIENT_SECRET")
+GENERATED = ("KC_BOOTSTRAP_ADMIN_PASSWORD", "BRIDGE_CLIENT_SECRET", "HR_SCIM_CLIENT_SECRET",
+             "BRIDGE_SCIM_DEV_TOKEN")
 
 
 def dev_env_file() -> Path:
@@ -44,7 +47,16 @@ def load_dev_env() -> dict[str, str]:
     return {**stored, **os.environ}
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a service manager, ``timeout``) unwinds like Ctrl-C, so the cleanup runs."""
+    def handler(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) -> None:
+    _stop_on_sigterm()
     env = load_dev_env()
     smtp_port = int(env.get("BRIDGE_MAIL_SMTP_PORT", "1025"))
     http_port = int(env.get("BRIDGE_MAIL_HTTP_PORT", "8025"))
@@ -63,9 +75,13 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
         the_plan = engine.plan(admin, config)
         if not the_plan.empty:
             engine.apply(admin, the_plan, progress=echo)
+        dev_token = env["BRIDGE_SCIM_DEV_TOKEN"]
+        digest = hashlib.sha256(dev_token.encode()).hexdigest()
         os.environ.update({
             "KEYCLOAK_URL": instance.url, "BRIDGE_REALM": config.realm,
             "BRIDGE_CLIENT_SECRET": env["BRIDGE_CLIENT_SECRET"],
+            # The server only ever sees the digest of the static token.
+            "BRIDGE_SCIM_STATIC_TOKENS": f"dev={digest}",
         })
         from bridge.app import create_app
 
@@ -76,9 +92,18 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
         echo(f"Realm {config.realm} account  {instance.url}/realms/{config.realm}/account/")
         echo(f"Activation mails        {sink.http_url}")
         echo(f"Bridge                  http://127.0.0.1:{bridge_port}/healthz  /readyz")
+        echo(f"SCIM base URL           http://127.0.0.1:{bridge_port}/scim/v2")
+        echo(f"SCIM bearer token       {dev_token}")
+        echo(f"  e.g. curl -H 'Authorization: Bearer {dev_token}' "
+             f"http://127.0.0.1:{bridge_port}/scim/v2/Users")
+        echo(f"  or a Keycloak token:  curl -d grant_type=client_credentials -d "
+             f"client_id=hr-system -d client_secret=$HR_SCIM_CLIENT_SECRET "
+             f"{instance.url}/realms/{config.realm}/protocol/openid-connect/token")
         echo("Ctrl-C stops the bridge and the mail sink"
              + (" and Keycloak." if started else "; Keycloak was already running."))
         app.run(host="127.0.0.1", port=bridge_port)
+    except KeyboardInterrupt:
+        echo("stopping")
     finally:
         sink.stop()
         if started:

@@ -1,0 +1,10 @@
+"""Provisioning: the SCIM storage over Keycloak (``KeycloakScimBackend``) and its mapping.
+
+``backend.py`` implements :class:`scim.backend.ScimBackend`; ``mapping.py`` maps SCIM
+resources to Keycloak representations; ``access.py`` maps the domain extension (replaced by
+the access catalog later); ``filters.py`` decides what Keycloak can answer of a filter.
+"""
+
+from bridge.provisioning.backend import KeycloakScimBackend
+
+__all__ = ["KeycloakScimBackend"]

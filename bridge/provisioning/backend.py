@@ -1,0 +1,603 @@
+"""The :class:`scim.backend.ScimBackend` over Keycloak: SCIM Users and Groups as Keycloak
+users and groups, through the admin gateway only.
+
+Budgets (admin calls per SCIM operation, counted by ``gateway.calls``):
+
+* create user: ``POST /users`` with every attribute (one write: a retry cannot find a
+  half-written user) + ``GET /users/{id}`` for ``meta.created`` = 2;
+* get user: ``GET /users/{id}`` + ``GET /users/{id}/groups`` = 2;
+* ``userName eq``: one ``GET /users?username=…&exact=true`` = 1 (list results carry
+  ``groups`` only when ``attributes`` names it: one call per listed user otherwise);
+* add one member to a group: ``PUT /users/{uid}/groups/{gid}`` = 1 — the group's place in
+  the managed tree comes from a short-lived cache of managed groups (``group_cache_ttl``,
+  a cold cache costs one ``GET /groups/{gid}``), members are never listed for it;
+* deactivate (PATCH ``active`` false): ``GET`` + ``PUT /users/{id}`` + ``POST
+  /users/{id}/logout`` = 3 — the logout revokes the sessions, the GET gives the state the
+  200 response and ``If-Match`` need.
+
+Groups live as direct children of the managed root (``/bridge/scim``). Any other group id
+is answered as not found and logged with the client id: a SCIM client can never put a user
+in a group outside that tree (e.g. one mapping realm-admin).
+
+Keycloak errors are translated at this edge: unreachable or 5xx → 503 with
+``Retry-After``, 409 → ``uniqueness``, 400 (a value Keycloak's user profile refuses) →
+``invalidValue``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from scim2_models import PatchOp, Resource
+
+from bridge.keycloak import errors as kc
+from bridge.keycloak import groups as kc_groups
+from bridge.keycloak import users as kc_users
+from bridge.keycloak.client import AdminGateway
+from bridge.provisioning import filters
+from bridge.provisioning.access import AccessAttributes
+from bridge.provisioning.mapping import (
+    CREATED,
+    DomainMapping,
+    GroupMapping,
+    UserMapping,
+    same_content,
+)
+from scim import errors
+from scim.backend import (
+    ALL_ATTRIBUTES,
+    Precondition,
+    Projection,
+    Query,
+    QueryResult,
+    Subject,
+    apply_patch,
+    check_precondition,
+    split_member_operations,
+)
+from scim.resources import ACCESS_SCHEMA, AccessExtension, Kind
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _translated(method: F) -> F:
+    """Keycloak failures → SCIM errors, at the edge of every backend method."""
+
+    @functools.wraps(method)
+    def wrapper(self: KeycloakScimBackend, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except kc.Unavailable as exc:
+            logger.warning("Keycloak unavailable: %s", exc)
+            raise errors.BackendUnavailable(
+                "The directory is unreachable, retry later", retry_after=self.retry_after
+            ) from None
+        except kc.Conflict as exc:
+            raise errors.Uniqueness(f"Keycloak refused a duplicate: {exc.detail}") from None
+        except kc.NotFound:
+            raise errors.NotFound("Resource not found") from None
+        except kc.GatewayError as exc:
+            if exc.status == 400:
+                raise errors.InvalidValue(f"Keycloak refused a value: {exc.detail}") from None
+            logger.warning("Keycloak admin call failed: %s", exc)
+            raise errors.BackendUnavailable(
+                "The directory failed, retry later", retry_after=self.retry_after
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class KeycloakScimBackend:
+    """SCIM storage in one Keycloak realm (see the module docstring)."""
+
+    def __init__(
+        self,
+        gateway: AdminGateway,
+        realm: str,
+        *,
+        managed_root: str = "/bridge/scim",
+        domain: DomainMapping | None = None,
+        retry_after: int = 30,
+        group_cache_ttl: float = 60.0,
+        page_size: int = kc_users.PAGE,
+        max_scan: int | None = None,
+    ) -> None:
+        self.gw = gateway
+        self.realm = realm
+        self.managed_root = "/" + managed_root.strip("/")
+        self.user_mapping = UserMapping(domain or AccessAttributes())
+        self.group_mapping = GroupMapping()
+        self.retry_after = retry_after
+        self.group_cache_ttl = group_cache_ttl
+        self.page_size = page_size
+        self.max_scan = max_scan
+        self._root_id: str | None = None
+        self._lock = threading.Lock()
+        self._groups: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    # -- the ScimBackend protocol ------------------------------------------------------
+
+    @_translated
+    def get(
+        self,
+        subject: Subject,
+        kind: Kind,
+        resource_id: str,
+        *,
+        projection: Projection = ALL_ATTRIBUTES,
+    ) -> Resource[Any] | None:
+        if kind is Kind.USER:
+            rep = self._user_rep(subject, resource_id)
+            if rep is None:
+                return None
+            groups = self._user_groups(subject, resource_id) if projection.includes(
+                "groups") else None
+            return self.user_mapping.from_keycloak(rep, groups)
+        group = self._group_rep(subject, resource_id, fresh=True)
+        if group is None:
+            return None
+        return self._group_resource(subject, group, projection)
+
+    @_translated
+    def query(self, subject: Subject, kind: Kind, query: Query) -> QueryResult:
+        if kind is Kind.USER:
+            return self._query_users(subject, query)
+        return self._query_groups(subject, query)
+
+    @_translated
+    def create(self, subject: Subject, kind: Kind, resource: Resource[Any]) -> Resource[Any]:
+        if kind is Kind.USER:
+            user = resource.model_copy(deep=True)
+            self._bind_tenant(subject, user)
+            rep = self.user_mapping.to_keycloak(user)
+            user_id = kc_users.create(self.gw, self.realm, rep)
+            return self.user_mapping.from_keycloak(kc_users.get(self.gw, self.realm, user_id))
+        return self._create_group(subject, resource)
+
+    @_translated
+    def replace(
+        self,
+        subject: Subject,
+        kind: Kind,
+        resource_id: str,
+        resource: Resource[Any],
+        *,
+        if_match: Precondition | None = None,
+    ) -> Resource[Any]:
+        if kind is Kind.USER:
+            current = self._existing_user(subject, resource_id)
+            check_precondition(self.user_mapping.from_keycloak(current), if_match)
+            user = resource.model_copy(deep=True)
+            self._bind_tenant(subject, user)
+            stored = self._write_user(current, user)
+            return self.user_mapping.from_keycloak(
+                stored, self._user_groups(subject, resource_id))
+        current_group = self._existing_group(subject, resource_id, fresh=True)
+        check_precondition(self.group_mapping.from_keycloak(current_group), if_match)
+        stored_group = self._write_group(subject, current_group, resource)
+        wanted = {m.value for m in resource.members or [] if m.value}
+        self._set_members(subject, resource_id, wanted)
+        return self._group_resource(subject, stored_group, ALL_ATTRIBUTES)
+
+    @_translated
+    def patch(
+        self,
+        subject: Subject,
+        kind: Kind,
+        resource_id: str,
+        patch: PatchOp[Any],
+        *,
+        if_match: Precondition | None = None,
+        projection: Projection = ALL_ATTRIBUTES,
+    ) -> Resource[Any]:
+        if kind is Kind.USER:
+            return self._patch_user(subject, resource_id, patch, if_match, projection)
+        return self._patch_group(subject, resource_id, patch, if_match, projection)
+
+    @_translated
+    def delete(
+        self,
+        subject: Subject,
+        kind: Kind,
+        resource_id: str,
+        *,
+        if_match: Precondition | None = None,
+    ) -> None:
+        if kind is Kind.USER:
+            current = self._existing_user(subject, resource_id)
+            check_precondition(self.user_mapping.from_keycloak(current), if_match)
+            kc_users.delete(self.gw, self.realm, resource_id)
+            return
+        group = self._existing_group(subject, resource_id, fresh=True)
+        check_precondition(self.group_mapping.from_keycloak(group), if_match)
+        kc_groups.delete(self.gw, self.realm, resource_id)
+        self._forget(resource_id)
+
+    # -- users -------------------------------------------------------------------------
+
+    def _user_rep(self, subject: Subject, user_id: str) -> dict[str, Any] | None:
+        try:
+            rep = kc_users.get(self.gw, self.realm, user_id)
+        except kc.NotFound:
+            return None
+        if rep.get("serviceAccountClientId") or not self._user_visible(subject, rep):
+            return None
+        return rep
+
+    def _existing_user(self, subject: Subject, user_id: str) -> dict[str, Any]:
+        rep = self._user_rep(subject, user_id)
+        if rep is None:
+            raise errors.NotFound(f"User {user_id!r} not found")
+        return rep
+
+    def _user_visible(self, subject: Subject, rep: dict[str, Any]) -> bool:
+        return subject.tenant is None or subject.tenant in self.user_mapping.tenants(rep)
+
+    def _bind_tenant(self, subject: Subject, user: Resource[Any]) -> None:
+        """A tenant-bound client's users belong to its tenant, and to no other it names."""
+        if subject.tenant is None:
+            return
+        access = user[AccessExtension] or AccessExtension()
+        foreign = [t for t in access.tenants or [] if t != subject.tenant]
+        if foreign:
+            raise errors.Forbidden(f"This client may not assign tenant {foreign[0]!r}")
+        access.tenants = [subject.tenant]
+        user[AccessExtension] = access
+        if ACCESS_SCHEMA not in user.schemas:
+            user.schemas = [*user.schemas, ACCESS_SCHEMA]
+
+    def _write_user(self, current: dict[str, Any], user: Resource[Any]) -> dict[str, Any]:
+        """PUT the new state (one write) unless nothing changes; returns the stored state."""
+        rep = self.user_mapping.to_keycloak(user, keep=current.get("attributes") or {})
+        if _same(current, rep):
+            return current
+        renamed = (rep["username"] or "").lower() != (current.get("username") or "").lower()
+        if renamed:
+            self._check_user_name_free(rep["username"], current["id"])
+        # Keycloak stores usernames lowercased: a change of case only is a change of
+        # scim.userName, and sending the username would trip editUsernameAllowed=false.
+        body = rep if renamed else {**rep, "username": current.get("username")}
+        try:
+            kc_users.update(self.gw, self.realm, current["id"], body)
+        except kc.GatewayError as exc:
+            if renamed and exc.status == 400 and "read-only" in exc.detail:
+                raise errors.Mutability(
+                    "userName cannot change in this realm (Keycloak's editUsernameAllowed "
+                    "is off)") from None
+            raise
+        if current.get("enabled", True) and not rep["enabled"]:
+            # active=false: the user stays readable, its sessions end now.
+            kc_users.logout(self.gw, self.realm, current["id"])
+        stored = {**current, **rep}
+        stored["username"] = rep["username"].lower()
+        stored["email"] = (rep.get("email") or "").lower() or None
+        return stored
+
+    def _check_user_name_free(self, user_name: str, own_id: str) -> None:
+        for other in kc_users.search(self.gw, self.realm, username=user_name, exact="true",
+                                     max=2):
+            if other["id"] != own_id:
+                raise errors.Uniqueness(f"userName {user_name!r} is already taken")
+
+    def _patch_user(self, subject: Subject, user_id: str, patch: PatchOp[Any],
+                    if_match: Precondition | None, projection: Projection) -> Resource[Any]:
+        current = self._existing_user(subject, user_id)
+        resource = self.user_mapping.from_keycloak(current)
+        check_precondition(resource, if_match)
+        working = resource.model_copy(deep=True)
+        stored = current
+        if apply_patch(working, patch):
+            working.groups = None
+            self._bind_tenant(subject, working)
+            stored = self._write_user(current, working)
+        groups = self._user_groups(subject, user_id) if _asks_for(projection, "groups") \
+            else None
+        return self.user_mapping.from_keycloak(stored, groups)
+
+    def _user_groups(self, subject: Subject, user_id: str) -> list[dict[str, Any]]:
+        """The managed groups (of the subject's tenant) the user belongs to."""
+        root = self._root()
+        found: list[dict[str, Any]] = []
+        for group in self._pages(lambda first, size: kc_users.groups(
+                self.gw, self.realm, user_id, first=first, max=size)):
+            if group.get("parentId") == root and self._group_visible(subject, group):
+                self._remember(group)
+                found.append(group)
+        return found
+
+    def _query_users(self, subject: Subject, query: Query) -> QueryResult:
+        pushdown = filters.users(query.filter)
+        tenant_attribute = self.user_mapping.domain.tenant_attribute
+        params = pushdown.keycloak_params(tenant_attribute, subject.tenant)
+        with_groups = _asks_for(query.projection, "groups") or filters.mentions(
+            query.filter, query.sort_by, "groups")
+
+        def resource(rep: dict[str, Any]) -> Resource[Any]:
+            groups = self._user_groups(subject, rep["id"]) if with_groups else None
+            return self.user_mapping.from_keycloak(rep, groups)
+
+        if pushdown.by_id is not None:
+            rep = self._user_rep(subject, pushdown.by_id)
+            candidates = [resource(rep)] if rep is not None else []
+            matching = [r for r in candidates if query.matches(r)]
+            return QueryResult(query.page(query.sort(matching)), len(matching))
+        if pushdown.complete and query.sort_by is None:
+            # Keycloak answers exactly: one page and a count, ordered by username.
+            total = kc_users.count(self.gw, self.realm, **params)
+            if query.count == 0 or query.start_index > total:
+                return QueryResult([], total)
+            page = kc_users.search(self.gw, self.realm, first=query.start_index - 1,
+                                   max=query.count, **params)
+            return QueryResult([resource(rep) for rep in page
+                                if not rep.get("serviceAccountClientId")], total)
+        matching = []
+        scanned = 0
+        for rep in self._pages(lambda first, size: kc_users.search(
+                self.gw, self.realm, first=first, max=size, **params)):
+            scanned += 1
+            if self.max_scan is not None and scanned > self.max_scan:
+                raise errors.TooMany(
+                    f"The filter would scan more than {self.max_scan} users; narrow it "
+                    "(for example with an eq on userName, externalId or emails)")
+            if rep.get("serviceAccountClientId"):
+                continue
+            candidate = self.user_mapping.from_keycloak(rep)
+            if with_groups:
+                candidate = resource(rep)
+            if query.matches(candidate):
+                matching.append(candidate)
+        ordered = query.sort(matching)
+        return QueryResult(query.page(ordered), len(ordered))
+
+    # -- groups ------------------------------------------------------------------------
+
+    def _root(self) -> str:
+        if self._root_id is None:
+            try:
+                root = kc_groups.get_by_path(self.gw, self.realm, self.managed_root)
+            except kc.NotFound:
+                logger.error("the managed group %s does not exist in realm %s",
+                             self.managed_root, self.realm)
+                raise errors.BackendUnavailable(
+                    "The directory is not set up for SCIM groups", retry_after=self.retry_after
+                ) from None
+            self._root_id = root["id"]
+        return self._root_id
+
+    def _remember(self, group: dict[str, Any]) -> None:
+        with self._lock:
+            self._groups[group["id"]] = (time.monotonic(), group)
+
+    def _forget(self, group_id: str) -> None:
+        with self._lock:
+            self._groups.pop(group_id, None)
+
+    def _cached(self, group_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            entry = self._groups.get(group_id)
+        if entry is None or time.monotonic() - entry[0] > self.group_cache_ttl:
+            return None
+        return entry[1]
+
+    def _group_visible(self, subject: Subject, group: dict[str, Any]) -> bool:
+        return subject.tenant is None or self.group_mapping.tenant(group) == subject.tenant
+
+    def _group_rep(self, subject: Subject, group_id: str, *, fresh: bool
+                   ) -> dict[str, Any] | None:
+        """A managed group visible to the subject, or ``None``. A group outside the
+        managed tree is refused and logged, never returned."""
+        root = self._root()
+        group = None if fresh else self._cached(group_id)
+        if group is None:
+            try:
+                group = kc_groups.get(self.gw, self.realm, group_id)
+            except kc.NotFound:
+                return None
+        if group.get("parentId") != root or group.get("id") == root:
+            logger.warning(
+                "SCIM client %r refused access to group %r outside the managed tree %s",
+                subject.client_id, group_id, self.managed_root)
+            self._forget(group_id)
+            return None
+        self._remember(group)
+        if not self._group_visible(subject, group):
+            return None
+        return group
+
+    def _existing_group(self, subject: Subject, group_id: str, *, fresh: bool
+                        ) -> dict[str, Any]:
+        group = self._group_rep(subject, group_id, fresh=fresh)
+        if group is None:
+            raise errors.NotFound(f"Group {group_id!r} not found")
+        return group
+
+    def _members(self, subject: Subject, group_id: str) -> list[dict[str, Any]]:
+        """Every direct user member (paged, ``first``/``max``) as SCIM member entries."""
+        entries = []
+        for rep in self._pages(lambda first, size: kc_groups.members(
+                self.gw, self.realm, group_id, first=first, max=size)):
+            if not self._user_visible(subject, rep):
+                continue
+            entries.append({"value": rep["id"], "$ref": f"Users/{rep['id']}", "type": "User",
+                            "display": self.user_mapping.display(rep)})
+        return entries
+
+    def _group_resource(self, subject: Subject, group: dict[str, Any],
+                        projection: Projection) -> Resource[Any]:
+        members = self._members(subject, group["id"]) if projection.includes(
+            "members") else None
+        return self.group_mapping.from_keycloak(group, members)
+
+    def _find_group_named(self, name: str) -> list[dict[str, Any]]:
+        """Managed groups whose name equals ``name`` case-insensitively (any tenant)."""
+        root = self._root()
+        wanted = name.casefold()
+        return [g for g in self._pages(lambda first, size: kc_groups.children(
+            self.gw, self.realm, root, first=first, max=size, search=name))
+            if (g.get("name") or "").casefold() == wanted]
+
+    def _check_display_name_free(self, name: str | None, own_id: str | None) -> None:
+        if not name:
+            raise errors.InvalidValue("displayName is required")
+        if "/" in name:
+            raise errors.InvalidValue("displayName may not contain '/'")
+        for other in self._find_group_named(name):
+            if other["id"] != own_id:
+                raise errors.Uniqueness(f"displayName {name!r} is already taken")
+
+    def _create_group(self, subject: Subject, group: Resource[Any]) -> Resource[Any]:
+        self._check_display_name_free(group.display_name, None)
+        wanted = [m.value for m in group.members or [] if m.value]
+        for member in wanted:  # validate before any write
+            self._require_member(subject, member, check_exists=False)
+        rep = self.group_mapping.to_keycloak(group, tenant=subject.tenant, created=None)
+        root = self._root()
+        group_id = kc_groups.create_child(self.gw, self.realm, root, rep)
+        stored = {**rep, "id": group_id, "parentId": root,
+                  "path": f"{self.managed_root}/{rep['name']}"}
+        self._remember(stored)
+        try:
+            for member in wanted:
+                self._add_member(subject, group_id, member)
+        except Exception:
+            # No half-written group: a POST that fails leaves nothing behind to retry into.
+            kc_groups.delete(self.gw, self.realm, group_id)
+            self._forget(group_id)
+            raise
+        return self._group_resource(subject, stored,
+                                    ALL_ATTRIBUTES if wanted else _NO_MEMBERS)
+
+    def _write_group(self, subject: Subject, current: dict[str, Any],
+                     group: Resource[Any]) -> dict[str, Any]:
+        if (group.display_name or "") != current.get("name"):
+            self._check_display_name_free(group.display_name, current["id"])
+        attributes = current.get("attributes") or {}
+        created = (attributes.get(CREATED) or [None])[0]
+        rep = self.group_mapping.to_keycloak(
+            group, tenant=self.group_mapping.tenant(current), created=created, keep=attributes)
+        if _same({"name": current.get("name"), "attributes": attributes}, rep):
+            return current
+        kc_groups.update(self.gw, self.realm, current["id"], rep)
+        stored = {**current, **rep}
+        self._remember(stored)
+        return stored
+
+    def _require_member(self, subject: Subject, user_id: str, *, check_exists: bool) -> None:
+        """A tenant-bound client may only name its tenant's users (one read each)."""
+        if subject.tenant is None and not check_exists:
+            return
+        if self._user_rep(subject, user_id) is None:
+            raise errors.InvalidValue(f"member {user_id!r} does not exist")
+
+    def _add_member(self, subject: Subject, group_id: str, user_id: str) -> None:
+        try:
+            kc_groups.add_member(self.gw, self.realm, group_id, user_id)
+        except kc.NotFound:
+            raise errors.InvalidValue(
+                f"member {user_id!r} does not exist (members are Users)") from None
+
+    def _remove_member(self, group_id: str, user_id: str) -> None:
+        try:
+            kc_groups.remove_member(self.gw, self.realm, group_id, user_id)
+        except kc.NotFound:
+            pass  # an absent member is not an error (RFC 7644 §3.5.2.2)
+
+    def _set_members(self, subject: Subject, group_id: str, wanted: set[str]) -> None:
+        """Make the members exactly ``wanted`` (PUT, or a PATCH replacing members)."""
+        for member in wanted:
+            self._require_member(subject, member, check_exists=False)
+        present = {m["value"] for m in self._members(subject, group_id)}
+        for member in sorted(wanted - present):
+            self._add_member(subject, group_id, member)
+        for member in sorted(present - wanted):
+            self._remove_member(group_id, member)
+
+    def _patch_group(self, subject: Subject, group_id: str, patch: PatchOp[Any],
+                     if_match: Precondition | None, projection: Projection) -> Resource[Any]:
+        # With If-Match the version must be read now; otherwise a recent read will do
+        # (it only proves the group is managed and gives the response its meta).
+        current = self._existing_group(subject, group_id, fresh=if_match is not None)
+        check_precondition(self.group_mapping.from_keycloak(current), if_match)
+        changes, rest = split_member_operations(patch)
+        for member in changes.add:
+            assert member.value is not None
+            self._require_member(subject, member.value, check_exists=False)
+        stored = current
+        if rest:
+            touches_members = any(_touches_members(op) for op in rest)
+            working = self._group_resource(
+                subject, current, ALL_ATTRIBUTES if touches_members else _NO_MEMBERS)
+            before = {m.value for m in working.members or []}
+            if apply_patch(working, rest):
+                stored = self._write_group(subject, current, working)
+                if touches_members:
+                    after = {m.value for m in working.members or [] if m.value}
+                    if after != before:
+                        self._set_members(subject, group_id, after)
+        for member in changes.add:
+            assert member.value is not None
+            self._add_member(subject, group_id, member.value)
+        for member_id in changes.remove:
+            self._remove_member(group_id, member_id)
+        return self._group_resource(subject, stored, projection)
+
+    def _query_groups(self, subject: Subject, query: Query) -> QueryResult:
+        root = self._root()
+        name = filters.group_display_name(query.filter)
+        needs_members = filters.mentions(query.filter, query.sort_by, "members")
+        matching: list[tuple[Resource[Any], dict[str, Any]]] = []
+        for group in self._pages(lambda first, size: kc_groups.children(
+                self.gw, self.realm, root, first=first, max=size, search=name)):
+            self._remember(group)
+            if not self._group_visible(subject, group):
+                continue
+            candidate = self._group_resource(
+                subject, group, ALL_ATTRIBUTES if needs_members else _NO_MEMBERS)
+            if query.matches(candidate):
+                matching.append((candidate, group))
+        by_id = {id(resource): group for resource, group in matching}
+        ordered = query.sort([resource for resource, _ in matching])
+        page = query.page(ordered)
+        if query.projection.includes("members") and not needs_members:
+            page = [self._group_resource(subject, by_id[id(r)], ALL_ATTRIBUTES) for r in page]
+        return QueryResult(page, len(ordered))
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _pages(self, fetch: Callable[[int, int], list[dict[str, Any]]]
+               ) -> Iterator[dict[str, Any]]:
+        """Every item of a Keycloak listing, page by page (``first``/``max``)."""
+        first = 0
+        while True:
+            page = fetch(first, self.page_size)
+            yield from page
+            if len(page) < self.page_size:
+                return
+            first += len(page)
+
+
+_NO_MEMBERS = Projection(excluded_attributes=("members",))
+
+
+def _same(current: dict[str, Any], rep: dict[str, Any]) -> bool:
+    merged = {**current, **rep}
+    return same_content(current, merged)
+
+
+def _asks_for(projection: Projection, attribute: str) -> bool:
+    """Whether the client named ``attribute`` in ``attributes`` (not merely left it in)."""
+    return bool(projection.attributes) and projection.includes(attribute)
+
+
+def _touches_members(operation: Any) -> bool:
+    if operation.path is None:
+        return isinstance(operation.value, dict) and any(
+            key.casefold() == "members" for key in operation.value)
+    return bool(operation.path.parts) and operation.path.parts[0].casefold() == "members"

@@ -1,0 +1,145 @@
+"""Shared fixtures and helpers of the SCIM-over-Keycloak integration tests (no tests here).
+
+Each test gets a throwaway realm (``fresh_realm``), its own admin gateway (so that
+``gateway.calls`` counts only that test's calls), a :class:`KeycloakScimBackend` and a
+Flask app serving it at ``/scim/v2`` with a trivial authenticator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bridge.keycloak.client import AdminGateway
+from bridge.provisioning import KeycloakScimBackend
+from scim.backend import Subject
+from scim.blueprint import create_scim_blueprint
+from scim.settings import ScimSettings
+from tests.conftest import RealmUnderTest
+
+SAMPLES = Path(__file__).resolve().parent.parent / "unit" / "scim" / "samples"
+TOKEN = "test-token"
+TENANT_A = "tenant-a-token"
+TENANT_B = "tenant-b-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+BASE = "/scim/v2"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+ACCESS = "urn:bridge:scim:schemas:extension:access:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def authenticate(header: str | None) -> Subject | None:
+    if header == f"Bearer {TOKEN}":
+        return Subject("test-client")
+    if header == f"Bearer {TENANT_A}":
+        return Subject("tenant-a-client", tenant="tenant-a")
+    if header == f"Bearer {TENANT_B}":
+        return Subject("tenant-b-client", tenant="tenant-b")
+    return None
+
+
+def make_app(backend: KeycloakScimBackend, settings: ScimSettings | None = None) -> Flask:
+    app = Flask(__name__)
+    app.register_blueprint(create_scim_blueprint(backend, authenticate, settings=settings))
+    return app
+
+
+def sample(name: str, **ids: str) -> Any:
+    text = (SAMPLES / name).read_text()
+    for key, value in ids.items():
+        text = text.replace("{" + key + "}", value)
+    return json.loads(text)
+
+
+class Scim:
+    """A thin SCIM client over Flask's test client: authenticated, JSON bodies."""
+
+    def __init__(self, client: FlaskClient, token: str = TOKEN) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def as_token(self, token: str) -> Scim:
+        return Scim(self.client, token)
+
+    def call(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        kwargs: dict[str, Any] = {"headers": {**self.headers, **headers}}
+        if body is not None:
+            kwargs["data"] = json.dumps(body)
+            kwargs["content_type"] = "application/scim+json"
+        return self.client.open(BASE + path, method=method, **kwargs)
+
+    def get(self, path: str, **headers: str) -> Any:
+        return self.call("GET", path, **headers)
+
+    def post(self, path: str, body: Any, **headers: str) -> Any:
+        return self.call("POST", path, body, **headers)
+
+    def put(self, path: str, body: Any, **headers: str) -> Any:
+        return self.call("PUT", path, body, **headers)
+
+    def patch(self, path: str, operations: list[dict[str, Any]], **headers: str) -> Any:
+        return self.call("PATCH", path, {"schemas": [PATCH_OP], "Operations": operations},
+                         **headers)
+
+    def delete(self, path: str, **headers: str) -> Any:
+        return self.call("DELETE", path, **headers)
+
+    def create_user(self, user_name: str, **attributes: Any) -> dict[str, Any]:
+        response = self.post("/Users", {"schemas": [USER_SCHEMA], "userName": user_name,
+                                        **attributes})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def create_group(self, name: str, **attributes: Any) -> dict[str, Any]:
+        response = self.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": name,
+                                         **attributes})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+
+def assert_error(response: Any, status: int, scim_type: str | None = None) -> dict[str, Any]:
+    body = response.get_json()
+    assert response.status_code == status, body
+    assert body["schemas"] == [ERROR]
+    assert body["status"] == str(status)
+    if scim_type is not None:
+        assert body.get("scimType") == scim_type, body
+    return body
+
+
+@dataclass
+class ScimOnKeycloak:
+    realm: RealmUnderTest
+    gateway: AdminGateway
+    backend: KeycloakScimBackend
+    app: Flask
+    scim: Scim
+
+    @property
+    def base(self) -> str:
+        return f"/{self.realm.name}"
+
+    def calls(self) -> int:
+        return self.gateway.calls.total
+
+
+@pytest.fixture
+def scim_env(fresh_realm: RealmUnderTest) -> Iterator[ScimOnKeycloak]:
+    """Use as ``env = scim_env`` in a test module (a fixture under another name)."""
+    gateway = fresh_realm.keycloak.admin()
+    # realm-config has editUsernameAllowed: false, under which Keycloak refuses even an
+    # administrator's rename; SCIM clients rename users (Entra on a UPN change).
+    gateway.put(f"/{fresh_realm.name}", {"editUsernameAllowed": True})
+    backend = KeycloakScimBackend(gateway, fresh_realm.name)
+    app = make_app(backend)
+    yield ScimOnKeycloak(fresh_realm, gateway, backend, app, Scim(app.test_client()))
