@@ -253,7 +253,8 @@ class UserMapping:
             data["groups"] = [{"value": g["id"], "$ref": f"Groups/{g['id']}",
                                "display": g.get("name"), "type": "direct"} for g in groups]
         resource = Kind.USER.model.model_validate(data)
-        created = _from_millis(rep.get("createdTimestamp"))
+        created = _parse_time(_first(attributes, CREATED)) or _from_millis(
+            rep.get("createdTimestamp"))
         resource.meta = _meta(Kind.USER, created,
                               _parse_time(_first(attributes, LAST_MODIFIED)) or created,
                               version(rep))
