@@ -1,0 +1,353 @@
+"""The rules of the seeds, checked on every write (SCIM, API, CLI) before Keycloak is touched.
+
+Each rule is one function citing its seed; it raises :class:`RuleViolation` whose ``rule``
+is a stable name (``exclusive.profile``, ``status.forbidden-permission``...) that the write
+paths translate at their edge (SCIM 400/409 with a scimType, CLI exit 1). Other modules ask
+these functions rather than test ``status == "client"`` themselves.
+
+:func:`check_assignment` runs the assignment rules in a fixed order, most fundamental first
+(unknown names, then exclusivity, then what a status forbids...), so that the error names the
+rule a person would name. :func:`check_delegation` decides whether an actor (a user of the
+product: a dossier Administrator, an employee who may grant client access) may invite or
+change a target; operator writes (HR provisioning, the CLI) are not delegated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bridge.catalog.load import entry_problem
+from bridge.catalog.model import ANY, Assignment, Catalog, Delegation
+
+
+class RuleViolation(Exception):
+    """A write the catalog refuses; ``rule`` names the rule, ``message`` says why."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(f"{rule}: {message}")
+        self.rule = rule
+        self.message = message
+
+
+def _names(values: Iterable[str]) -> str:
+    return ", ".join(repr(v) for v in sorted(values))
+
+
+# -- assignment rules ---------------------------------------------------------------------
+
+def check_known(catalog: Catalog, a: Assignment) -> None:
+    """Every name is declared by the catalog: a user type, status, profile, toggle,
+    dimension, perimeter entry or tenant the product does not know is refused (all seeds:
+    000's statuses and perimeter, 002's toggles, 004's profiles and dossiers)."""
+    if a.user_type not in catalog.user_types:
+        raise RuleViolation("unknown.user-type",
+                            f"unknown user type {a.user_type!r} (known: "
+                            f"{_names(catalog.user_types)})")
+    if a.status not in catalog.status_by_name:
+        raise RuleViolation("unknown.status", f"unknown status {a.status!r} (known: "
+                            f"{_names(catalog.status_by_name)})")
+    for profile in a.profiles:
+        if profile not in catalog.profile_by_name:
+            raise RuleViolation("unknown.profile", f"unknown profile {profile!r} (known: "
+                                f"{_names(catalog.profile_by_name)})")
+    for _tenant, profile in a.tenant_profiles:
+        if profile not in catalog.profile_by_name:
+            raise RuleViolation("unknown.profile", f"unknown profile {profile!r}")
+    for toggle in sorted(a.toggles):
+        if toggle not in catalog.toggle_by_name:
+            raise RuleViolation("unknown.toggle", f"unknown toggle {toggle!r} (known: "
+                                f"{_names(catalog.toggle_by_name) or 'none'})")
+    for entry in sorted(a.perimeter):
+        if entry.dimension not in catalog.dimension_by_name:
+            raise RuleViolation("unknown.dimension",
+                                f"unknown perimeter dimension {entry.dimension!r} (known: "
+                                f"{_names(catalog.dimension_by_name) or 'none'})")
+        problem = entry_problem(catalog, entry.dimension, entry.value)
+        if problem:
+            raise RuleViolation("unknown.perimeter-entry", problem)
+    tenants = sorted({*a.tenants, *(t for t, _ in a.tenant_profiles)})
+    for tenant in tenants:
+        if tenant not in catalog.tenant_by_name:
+            label = catalog.tenancy.label if catalog.tenancy else "tenant"
+            known = _names(catalog.tenant_by_name) or "none: the catalog has no tenancy"
+            raise RuleViolation("unknown.tenant", f"unknown {label} {tenant!r} (known: {known})")
+
+
+def check_user_type(catalog: Catalog, a: Assignment) -> None:
+    """A status belongs to one user type (seed 000: type External, status Client)."""
+    status = catalog.status_by_name[a.status]
+    if status.user_type != a.user_type:
+        raise RuleViolation("status.user-type",
+                            f"status {a.status!r} is for {status.user_type} users, not "
+                            f"{a.user_type}")
+
+
+def check_exclusive(catalog: Catalog, a: Assignment) -> None:
+    """An exclusive status or profile is held alone (seed 003: "lorsque ce rôle est octroyé,
+    aucun autre rôle ne peut être coché"): an exclusive profile with no other profile and no
+    toggle; an exclusive status with at most its one profile and no toggle."""
+    for name in a.profiles:
+        if catalog.profile_by_name[name].exclusive and (len(set(a.profiles)) > 1 or a.toggles):
+            others = sorted({*a.profiles, *a.toggles} - {name})
+            raise RuleViolation("exclusive.profile",
+                                f"profile {name!r} is exclusive: it cannot be combined with "
+                                f"{_names(others)}")
+    status = catalog.status_by_name[a.status]
+    if status.exclusive and (len(set(a.profiles)) > 1 or a.toggles
+                             or set(a.profiles) - set(status.profiles)):
+        others = sorted({*a.profiles, *a.toggles} - set(status.profiles))
+        raise RuleViolation("exclusive.status",
+                            f"status {a.status!r} is exclusive: it cannot be combined with "
+                            f"{_names(others or a.profiles)}")
+
+
+def check_profile_count(catalog: Catalog, a: Assignment) -> None:
+    """At most ``profiles_per_user`` profiles (seed 004: one profile per user)."""
+    if len(set(a.profiles)) > catalog.profiles_per_user:
+        raise RuleViolation("profile.count",
+                            f"a user holds at most {catalog.profiles_per_user} profile(s); "
+                            f"got {_names(set(a.profiles))}")
+
+
+def check_profile_per_user(catalog: Catalog, a: Assignment) -> None:
+    """A profile is per user, for all its tenants (seed 004: "si un profil est modifié pour
+    un dossier, il est automatiquement modifié pour cet utilisateur pour tous les
+    dossiers"): a profile asked for one tenant only is refused, unless it is the user's own
+    profile anyway. A different profile needs a different account."""
+    for tenant, profile in a.tenant_profiles:
+        if (profile,) != tuple(dict.fromkeys(a.profiles)):
+            raise RuleViolation("profile.per-tenant",
+                                f"profile {profile!r} cannot be set for {tenant!r} only: a "
+                                f"profile is per user, for all its tenants (set the user's "
+                                f"profile, or create another account for another profile)")
+
+
+def base_permissions(catalog: Catalog, a: Assignment) -> frozenset[str]:
+    """Status grants ∪ profile grants ∪ toggle additions, minus toggle removals (seed 002's
+    toggles adjust a role per employee), before any tenant cap."""
+    granted = set(catalog.status_by_name[a.status].grants)
+    for profile in a.profiles:
+        granted |= set(catalog.profile_by_name[profile].grants)
+    toggles = [catalog.toggle_by_name[t] for t in sorted(a.toggles)]
+    for toggle in toggles:
+        granted |= set(toggle.adds)
+    for toggle in toggles:
+        granted -= set(toggle.removes)
+    return frozenset(granted)
+
+
+def _granted_by(catalog: Catalog, a: Assignment, permission: str) -> str:
+    if permission in catalog.status_by_name[a.status].grants:
+        return f"status {a.status!r}"
+    for profile in a.profiles:
+        if permission in catalog.profile_by_name[profile].grants:
+            return f"profile {profile!r}"
+    for toggle in sorted(a.toggles):
+        if permission in catalog.toggle_by_name[toggle].adds:
+            return f"toggle {toggle!r}"
+    return "?"
+
+
+def check_forbidden_permissions(catalog: Catalog, a: Assignment) -> None:
+    """A status never holds the permissions it forbids, whatever grants them (seed 000: a
+    client "ne pourra ni créer ni modifier des bornes, des positions, des alertes ou des
+    utilisateurs", nor change project or badge settings)."""
+    status = catalog.status_by_name[a.status]
+    held = base_permissions(catalog, a) & set(status.forbids)
+    if held:
+        permission = sorted(held)[0]
+        raise RuleViolation("status.forbidden-permission",
+                            f"status {a.status!r} may never hold {permission!r} (granted by "
+                            f"{_granted_by(catalog, a, permission)})")
+
+
+def check_status_profiles(catalog: Catalog, a: Assignment) -> None:
+    """A status holds only the profiles it lists (seed 004: client users hold one of the six
+    profiles; seed 001: a contact holds basic or advanced access, never employee rights)."""
+    status = catalog.status_by_name[a.status]
+    for profile in a.profiles:
+        if profile not in status.profiles:
+            allowed = _names(status.profiles) or "none"
+            raise RuleViolation("status.profile",
+                                f"status {a.status!r} may not hold profile {profile!r} "
+                                f"(allowed: {allowed})")
+
+
+def check_toggles(catalog: Catalog, a: Assignment) -> None:
+    """A toggle is layered only on the profiles and statuses it names (seed 002: "vous
+    pouvez personnaliser les rôles de Contributeurs et d'Utilisateurs")."""
+    for name in sorted(a.toggles):
+        toggle = catalog.toggle_by_name[name]
+        if toggle.statuses is not None and a.status not in toggle.statuses:
+            raise RuleViolation("toggle.not-applicable",
+                                f"toggle {name!r} is not available to status {a.status!r} "
+                                f"(only {_names(toggle.statuses)})")
+        if toggle.profiles is not None and not set(a.profiles) & set(toggle.profiles):
+            raise RuleViolation("toggle.not-applicable",
+                                f"toggle {name!r} is layered on profile "
+                                f"{_names(toggle.profiles)} only")
+
+
+def check_perimeter(catalog: Catalog, a: Assignment) -> None:
+    """A status is given entries only of its dimensions (seed 000: a client's perimeter is
+    projects, positions and teams)."""
+    status = catalog.status_by_name[a.status]
+    if status.dimensions is None:
+        return
+    for entry in sorted(a.perimeter):
+        if entry.dimension not in status.dimensions:
+            raise RuleViolation("perimeter.dimension",
+                                f"status {a.status!r} has no perimeter of dimension "
+                                f"{entry.dimension!r} (only {_names(status.dimensions)})")
+
+
+def mfa_required(catalog: Catalog, a: Assignment) -> bool:
+    """The status or a profile requires a second factor (seed 003: the external technician
+    "pourra ... paramétrer la connexion multi-facteurs")."""
+    return catalog.status_by_name[a.status].mfa or any(
+        catalog.profile_by_name[p].mfa for p in a.profiles)
+
+
+def check_mfa(catalog: Catalog, a: Assignment, second_factor: bool) -> None:
+    """A user whose status or profile requires MFA has a second factor configured (seed
+    003). Keycloak enforces it at login (``mfa-required`` realm role → OTP step, with OTP
+    set-up as a required action); this check is for paths that must not treat the user as
+    ready (activation reports, an attempt to remove the user's OTP credential)."""
+    if mfa_required(catalog, a) and not second_factor:
+        why = ([f"status {a.status!r}"] if catalog.status_by_name[a.status].mfa else []) + [
+            f"profile {p!r}" for p in a.profiles if catalog.profile_by_name[p].mfa]
+        raise RuleViolation("mfa.required",
+                            f"{' and '.join(why)} require(s) a second factor (OTP); the user "
+                            f"has none configured")
+
+
+ASSIGNMENT_RULES = (check_known, check_user_type, check_exclusive, check_profile_count,
+                    check_profile_per_user, check_forbidden_permissions,
+                    check_status_profiles, check_toggles, check_perimeter)
+
+
+def check_assignment(catalog: Catalog, a: Assignment) -> None:
+    """Every assignment rule, in order; the first refusal is raised."""
+    for rule in ASSIGNMENT_RULES:
+        rule(catalog, a)
+
+
+def effective_permissions(catalog: Catalog, a: Assignment) -> dict[str | None, frozenset[str]]:
+    """What the user may do, per tenant: (status ∪ profile ∪ toggles) ∩ caps(tenant) (seed
+    004: "la configuration définit la largeur maximale de l'accès"). A catalog without
+    tenancy answers ``{None: permissions}``; with tenancy, one key per tenant of the user
+    (none: no tenant, no permission)."""
+    base = base_permissions(catalog, a)
+    if catalog.tenancy is None:
+        return {None: base}
+    return {tenant: base & catalog.caps(tenant) for tenant in sorted(a.tenants)}
+
+
+def holds(catalog: Catalog, a: Assignment, permission: str, tenant: str | None = None) -> bool:
+    """The user holds ``permission`` (in ``tenant``; in any, when ``None``)."""
+    effective = effective_permissions(catalog, a)
+    if tenant is not None or catalog.tenancy is None:
+        return permission in effective.get(tenant, frozenset())
+    return any(permission in p for p in effective.values())
+
+
+# -- delegation ---------------------------------------------------------------------------
+
+def _actor_matches(catalog: Catalog, rule: Delegation, actor: Assignment) -> bool:
+    selector = rule.actor
+    if selector.statuses is not None and actor.status not in selector.statuses:
+        return False
+    if selector.profiles is not None and not set(actor.profiles) & set(selector.profiles):
+        return False
+    return selector.permissions is None or any(
+        holds(catalog, actor, p) for p in selector.permissions)
+
+
+def _assignable(rule: Delegation, target: Assignment) -> bool:
+    may = rule.may_assign
+    return ((ANY in may.statuses or target.status in may.statuses)
+            and (may.profiles is None or set(target.profiles) <= set(may.profiles))
+            and (may.toggles is None or target.toggles <= set(may.toggles)))
+
+
+def rank(catalog: Catalog, a: Assignment) -> int:
+    """The highest rank among the user's profiles (0 without a profile)."""
+    return max((catalog.profile_by_name[p].rank for p in a.profiles), default=0)
+
+
+def check_delegation(catalog: Catalog, actor: Assignment, target: Assignment,
+                     current: Assignment | None = None) -> Delegation:
+    """May ``actor`` give ``target`` (a new user, or ``current`` changed into ``target``)?
+
+    - some delegation rule names the actor and lets it assign the target's status, profile
+      and toggles (seed 001: only administrators and employees holding "may grant client
+      access" give clients access; seed 004: Administrators create users of their dossier);
+    - with ``own_tenants_only``, every tenant of the target is one of the actor's (seed 004);
+    - never a profile ranked above the actor's own (seed 002's ordered roles: an
+      Administrator cannot make a Primary administrator), or above the rule's ``max_rank``
+      when it sets one (the firm's staff of seed 004 hold no profile);
+    - never a perimeter entry outside the actor's own, unless the actor's status is
+      unrestricted (seed 000: the client sees only its perimeter, so whoever invites it can
+      hand out only what it sees).
+
+    A change is checked against the user as it is and as it will be: an actor may not take
+    over a user it could not have invited. Returns the delegation rule that allows it.
+    """
+    chosen = _check_target(catalog, actor, target, "the user")
+    if current is not None:
+        _check_target(catalog, actor, current, "the user as it is now")
+    return chosen
+
+
+def _check_target(catalog: Catalog, actor: Assignment, target: Assignment,
+                  what: str) -> Delegation:
+    rules = [r for r in catalog.delegation if _actor_matches(catalog, r, actor)]
+    who = f"status {actor.status!r}" + (f" with profile {_names(actor.profiles)}"
+                                        if actor.profiles else "")
+    if not rules:
+        raise RuleViolation("delegation.not-allowed",
+                            f"{who} may not invite or change users (no delegation rule "
+                            f"names it)")
+    fitting = [r for r in rules if _assignable(r, target)]
+    if not fitting:
+        shape = f"status {target.status!r}" + (
+            f", profile {_names(target.profiles)}" if target.profiles else "") + (
+            f", toggles {_names(target.toggles)}" if target.toggles else "")
+        raise RuleViolation("delegation.not-allowed",
+                            f"{who} may not assign {shape} to {what} (rules "
+                            f"{_names(r.name for r in rules)})")
+    fitting_tenants = [r for r in fitting
+                       if not r.own_tenants_only or target.tenants <= actor.tenants]
+    if not fitting_tenants:
+        outside = sorted(target.tenants - actor.tenants)
+        label = catalog.tenancy.label if catalog.tenancy else "tenant"
+        raise RuleViolation("delegation.tenant",
+                            f"{who} may act only within its own {label}s; {what} is in "
+                            f"{_names(outside)}")
+    own_rank = rank(catalog, actor)
+    ceiling = max(own_rank if r.max_rank is None else r.max_rank for r in fitting_tenants)
+    for profile in sorted(set(target.profiles)):
+        if catalog.profile_by_name[profile].rank > ceiling:
+            raise RuleViolation("delegation.rank",
+                                f"profile {profile!r} ranks above what the actor may grant "
+                                f"({catalog.profile_by_name[profile].rank} > {ceiling}): "
+                                f"nobody grants a profile above its own")
+    _check_perimeter_within(catalog, actor, target, what)
+    return max(fitting_tenants,
+               key=lambda r: own_rank if r.max_rank is None else r.max_rank)
+
+
+def _check_perimeter_within(catalog: Catalog, actor: Assignment, target: Assignment,
+                            what: str) -> None:
+    if catalog.status_by_name[actor.status].unrestricted_perimeter:
+        return
+    if catalog.status_by_name[target.status].unrestricted_perimeter:
+        raise RuleViolation("delegation.perimeter",
+                            f"status {target.status!r} sees everything; an actor with a "
+                            f"perimeter may not give it to {what}")
+    for entry in sorted(target.perimeter):
+        if not any(own.covers(entry, catalog) for own in actor.perimeter):
+            raise RuleViolation("delegation.perimeter",
+                                f"{entry.dimension} {entry.value!r} is outside the actor's "
+                                f"own perimeter")
+
