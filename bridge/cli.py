@@ -96,8 +96,13 @@ def _admin() -> AdminGateway:
     return AdminGateway.with_password(creds.url, creds.username, creds.password)
 
 
-config_dir = click.argument("directory", default=DEFAULT_CONFIG_DIR,
+config_dir = click.argument("directories", nargs=-1,
                             type=click.Path(file_okay=False, path_type=Path))
+
+
+def _dirs(directories: tuple[Path, ...]) -> list[Path]:
+    """DIR... read as one configuration (e.g. realm-config plus an example's catalog)."""
+    return list(directories) or [Path(DEFAULT_CONFIG_DIR)]
 realm_option = click.option("--realm", "realm_name", default=None,
                             help="Apply to this realm instead of the one the config names.")
 
@@ -110,12 +115,12 @@ def realm() -> None:
 @realm.command("plan")
 @config_dir
 @realm_option
-def realm_plan(directory: Path, realm_name: str | None) -> None:
+def realm_plan(directories: tuple[Path, ...], realm_name: str | None) -> None:
     """Show what apply would change. Exit 0: nothing; 2: changes pending."""
     from bridge.realm import desired, engine
     from bridge.realm.plan import render
 
-    config = desired.load(directory)
+    config = desired.load(_dirs(directories))
     the_plan = engine.plan(_admin(), config, realm_name)
     for line in render(the_plan):
         click.echo(line)
@@ -125,12 +130,12 @@ def realm_plan(directory: Path, realm_name: str | None) -> None:
 @realm.command("apply")
 @config_dir
 @realm_option
-def realm_apply(directory: Path, realm_name: str | None) -> None:
+def realm_apply(directories: tuple[Path, ...], realm_name: str | None) -> None:
     """Converge the live realm on the configuration (validated fully before any write)."""
     from bridge.realm import desired, engine
     from bridge.realm.plan import render
 
-    config = desired.load(directory)
+    config = desired.load(_dirs(directories))
     gateway = _admin()
     the_plan = engine.plan(gateway, config, realm_name)
     if the_plan.empty:
@@ -143,12 +148,14 @@ def realm_apply(directory: Path, realm_name: str | None) -> None:
 @realm.command("export")
 @config_dir
 @realm_option
-def realm_export(directory: Path, realm_name: str | None) -> None:
+def realm_export(directories: tuple[Path, ...], realm_name: str | None) -> None:
     """Write the live realm into DIRECTORY in the configuration's YAML shape."""
     from bridge.realm import export
 
+    if len(directories) > 1:
+        raise click.UsageError("export writes into one directory")
     name = realm_name or os.environ.get("BRIDGE_REALM") or "access"
-    written = export.export(_admin(), name, directory)
+    written = export.export(_admin(), name, _dirs(directories)[0])
     for path in written:
         click.echo(f"wrote {path}")
 

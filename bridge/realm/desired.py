@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -193,6 +193,7 @@ class RealmConfig(_Strict):
 
 TOP_LEVEL_LISTS = ("roles", "clients", "groups", "flows")
 TOP_LEVEL_KEYS = ("realm", "settings", "userProfile", *TOP_LEVEL_LISTS)
+CATALOG_KEY = "catalog"  # a document of its own, validated by bridge.catalog
 
 # ${VAR} or ${VAR:-default}; $${...} escapes a literal.
 _VAR = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
@@ -227,21 +228,41 @@ def config_files(directory: Path) -> list[Path]:
     return files
 
 
-def load(directory: Path | str, env: Mapping[str, str] | None = None) -> RealmConfig:
-    """Read, substitute and validate a configuration directory, or raise ConfigError."""
-    directory = Path(directory)
+def load(directory: Path | str | Sequence[Path | str],
+         env: Mapping[str, str] | None = None) -> RealmConfig:
+    """Read, substitute and validate configuration directories, or raise ConfigError.
+
+    Several directories are read as one configuration (``realm-config`` plus an example's
+    directory holding its catalog). A ``catalog:`` document is validated by the access
+    catalog and merged in as client roles, groups and token mappers.
+    """
+    return load_with_catalog(directory, env)[0]
+
+
+def load_with_catalog(directory: Path | str | Sequence[Path | str],
+                      env: Mapping[str, str] | None = None) -> tuple[RealmConfig, Any]:
+    """Like :func:`load`, also returning the access catalog (or None)."""
+    directories = [Path(directory)] if isinstance(directory, str | Path) else [
+        Path(d) for d in directory]
     env = os.environ if env is None else env
-    if not directory.is_dir():
-        raise ConfigError([f"{directory}: not a directory"])
-    files = config_files(directory)
-    if not files:
-        raise ConfigError([f"{directory}: no YAML files"])
     problems: list[str] = []
+    files: list[tuple[Path, Path]] = []
+    for root in directories:
+        if not root.is_dir():
+            problems.append(f"{root}: not a directory")
+            continue
+        found = config_files(root)
+        if not found:
+            problems.append(f"{root}: no YAML files")
+        files += [(root, path) for path in found]
+    if problems:
+        raise ConfigError(problems)
     merged: dict[str, Any] = {key: [] for key in TOP_LEVEL_LISTS}
     origin: dict[str, list[tuple[Path, int]]] = {key: [] for key in TOP_LEVEL_LISTS}
     scalar_origin: dict[str, Path] = {}
-    for path in files:
-        shown = path.relative_to(directory.parent) if directory.parent != path else path
+    catalog_document: tuple[Path, Any] | None = None
+    for root, path in files:
+        shown = path.relative_to(root.parent) if root.parent != path else path
         try:
             document = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
@@ -257,10 +278,17 @@ def load(directory: Path | str, env: Mapping[str, str] | None = None) -> RealmCo
         if not isinstance(document, dict):
             problems.append(f"{shown}: top level must be a mapping")
             continue
+        if CATALOG_KEY in document:
+            if catalog_document is not None:
+                problems.append(f"{shown}: {CATALOG_KEY}: already given in "
+                                f"{catalog_document[0]}")
+            else:
+                catalog_document = (shown, document)
+            continue
         for key, value in document.items():
             if key not in TOP_LEVEL_KEYS:
                 problems.append(f"{shown}: {key}: unknown key (expected one of "
-                                f"{', '.join(TOP_LEVEL_KEYS)})")
+                                f"{', '.join((*TOP_LEVEL_KEYS, CATALOG_KEY))})")
                 continue
             value = substitute(value, env, str(key), file_problems := [])
             problems.extend(f"{shown}: {p}" for p in file_problems)
@@ -278,17 +306,30 @@ def load(directory: Path | str, env: Mapping[str, str] | None = None) -> RealmCo
                 scalar_origin[key] = shown
                 merged[key] = value
     if "realm" not in merged and not problems:
-        problems.append(f"{directory}: realm: required (the realm's name)")
+        problems.append(f"{directories[0]}: realm: required (the realm's name)")
+    catalog = None
+    if catalog_document is not None:
+        # Imported here: the catalog builds on this module's models.
+        from bridge.catalog.load import parse
+
+        try:
+            catalog = parse(catalog_document[1], str(catalog_document[0]), env)
+        except ConfigError as exc:
+            problems += exc.problems
     if problems:
         raise ConfigError(problems)
     try:
         config = RealmConfig.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError([_locate(err, origin, scalar_origin) for err in exc.errors()]) from None
+    if catalog is not None:
+        from bridge.catalog.mapping import merge_into
+
+        config = merge_into(config, catalog)
     problems = list(_duplicates(config))
     if problems:
         raise ConfigError(problems)
-    return config
+    return config, catalog
 
 
 def _locate(error: Mapping[str, Any], origin: Mapping[str, list[tuple[Path, int]]],

@@ -1,0 +1,45 @@
+"""Each seed product's catalog, applied on top of realm-config/ to a real Keycloak."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bridge.catalog.mapping import ROOT as CATALOG_ROOT
+from tests.conftest import REALM_CONFIG, RealmUnderTest
+
+EXAMPLES = sorted(p for p in (REALM_CONFIG / "examples").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_applies_and_then_plans_no_change(fresh_realm: RealmUnderTest,
+                                                  example: Path) -> None:
+    dirs = [REALM_CONFIG, example]
+    plan = fresh_realm.plan(dirs)
+    kinds = {c.kind for c in plan.changes}
+    assert {"client-role", "group", "mapper"} <= kinds
+    assert all(c.action == "create" for c in plan.changes)
+    fresh_realm.apply(dirs)
+    result = subprocess.run(
+        [sys.executable, "-m", "bridge", "realm", "plan", *map(str, dirs), "--realm",
+         fresh_realm.name], capture_output=True, text=True, env=fresh_realm.cli_env(),
+        timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes" in result.stdout
+    catalog_group = fresh_realm.admin.get(
+        f"/{fresh_realm.name}/group-by-path/{CATALOG_ROOT.lstrip('/')}")
+    assert catalog_group["subGroupCount"] >= 1
+
+
+def test_removing_the_catalog_prunes_what_it_created(fresh_realm: RealmUnderTest) -> None:
+    example = REALM_CONFIG / "examples" / "003-childcare-technician"
+    fresh_realm.apply([REALM_CONFIG, example])
+    plan = fresh_realm.plan()
+    deletes = {(c.kind, c.key) for c in plan.changes if c.action == "delete"}
+    assert ("group", CATALOG_ROOT) in deletes
+    assert all(c.action == "delete" for c in plan.changes)
+    fresh_realm.apply()
+    assert fresh_realm.plan().empty
