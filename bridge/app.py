@@ -8,10 +8,12 @@ from typing import Any
 from flask import Flask
 
 from bridge.auth import ScimAuthenticator, parse_static_tokens
+from bridge.catalog.load import load as load_catalog
 from bridge.config import Settings
 from bridge.health import health
 from bridge.keycloak.client import AdminGateway
 from bridge.provisioning import KeycloakScimBackend
+from bridge.provisioning.catalog_access import CatalogAccess
 from scim.blueprint import Authenticator, create_scim_blueprint
 from scim.settings import ScimSettings
 
@@ -35,8 +37,11 @@ def create_app(settings: Settings | None = None,
     if authenticate is None:
         authenticate = ScimAuthenticator(settings.issuer, settings.client_id,
                                          parse_static_tokens(settings.scim_static_tokens))
+    domain = None
+    if settings.catalog_path:
+        domain = CatalogAccess(load_catalog(settings.catalog_path))
     backend = KeycloakScimBackend(gateway, settings.realm,
-                                  managed_root=settings.scim_managed_root)
+                                  managed_root=settings.scim_managed_root, domain=domain)
     # Member PATCHes on large groups answer without echoing every member (RFC 7644 3.5.2
     # lets the server choose; clients wanting them ask with ``attributes=members``).
     scim_settings = ScimSettings(group_patch_returns_members=False)

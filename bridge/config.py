@@ -53,6 +53,9 @@ class Settings:
     # BRIDGE_SCIM_STATIC_TOKENS: "name=<sha256 hex>[@tenant],..." (digests only, never tokens)
     scim_static_tokens: str = ""
     scim_managed_root: str = "/bridge/scim"
+    # BRIDGE_CATALOG: the access catalog (a catalog.yaml or its directory) every write path
+    # enforces; without it the SCIM domain extension is stored as given, unchecked.
+    catalog_path: str | None = None
 
     @property
     def issuer(self) -> str:
@@ -71,4 +74,5 @@ class Settings:
             client_secret=secret,
             scim_static_tokens=env.get("BRIDGE_SCIM_STATIC_TOKENS", ""),
             scim_managed_root=env.get("BRIDGE_SCIM_MANAGED_ROOT") or "/bridge/scim",
+            catalog_path=env.get("BRIDGE_CATALOG") or None,
         )

@@ -114,6 +114,7 @@ class KeycloakScimBackend:
         self.realm = realm
         self.managed_root = "/" + managed_root.strip("/")
         self.user_mapping = UserMapping(domain or AccessAttributes())
+        self._domain_group_ids: dict[str, str] = {}  # path → id; catalog groups are stable
         self.group_mapping = GroupMapping()
         self.retry_after = retry_after
         self.group_cache_ttl = group_cache_ttl
@@ -262,8 +263,15 @@ class KeycloakScimBackend:
     def _write_user(self, current: dict[str, Any], user: Resource[Any]) -> dict[str, Any]:
         """PUT the new state (one write) unless nothing changes; returns the stored state."""
         rep = self.user_mapping.to_keycloak(user, keep=current.get("attributes") or {})
+        managed_groups = rep.pop("groups", None)
+        wanted_actions = set(rep.pop("requiredActions", None) or ())
         if _same(current, rep):
             return current
+        domain_changed = managed_groups is not None and not self._same_domain(current, rep)
+        actions = set(current.get("requiredActions") or ())
+        if not wanted_actions <= actions:
+            # Added, never dropped: a pending UPDATE_PASSWORD of an invitation stays.
+            rep["requiredActions"] = sorted(actions | wanted_actions)
         renamed = (rep["username"] or "").lower() != (current.get("username") or "").lower()
         if renamed:
             self._check_user_name_free(rep["username"], current["id"])
@@ -278,6 +286,8 @@ class KeycloakScimBackend:
                     "userName cannot change in this realm (Keycloak's editUsernameAllowed "
                     "is off)") from None
             raise
+        if domain_changed:
+            self._reconcile_domain_groups(current["id"], set(managed_groups))
         # active=false needs no logout call: Keycloak refuses every use of a disabled
         # user's sessions (refresh: invalid_grant "User disabled", userinfo 403,
         # introspection inactive), which the integration test checks.
@@ -285,6 +295,29 @@ class KeycloakScimBackend:
         stored["username"] = rep["username"].lower()
         stored["email"] = (rep.get("email") or "").lower() or None
         return stored
+
+    def _same_domain(self, current: dict[str, Any], rep: dict[str, Any]) -> bool:
+        names = self.user_mapping.domain.attribute_names()
+        have = {k: sorted(v) for k, v in (current.get("attributes") or {}).items()
+                if k in names}
+        want = {k: sorted(v) for k, v in (rep.get("attributes") or {}).items() if k in names}
+        return have == want
+
+    def _reconcile_domain_groups(self, user_id: str, wanted: set[str]) -> None:
+        """Join and leave the domain's groups (e.g. /bridge/catalog/...) so the user is in
+        exactly ``wanted`` there; groups elsewhere are never touched."""
+        root = self.user_mapping.domain.group_root + "/"
+        current = {g["path"]: g["id"] for g in self._pages(lambda first, size: kc_users.groups(
+            self.gw, self.realm, user_id, first=first, max=size))
+            if str(g.get("path", "")).startswith(root)}
+        for path in sorted(set(current) - wanted):
+            kc_groups.remove_member(self.gw, self.realm, current[path], user_id)
+        for path in sorted(wanted - set(current)):
+            group_id = self._domain_group_ids.get(path)
+            if group_id is None:
+                group_id = kc_groups.get_by_path(self.gw, self.realm, path)["id"]
+                self._domain_group_ids[path] = group_id
+            kc_groups.add_member(self.gw, self.realm, group_id, user_id)
 
     def _check_user_name_free(self, user_name: str, own_id: str) -> None:
         for other in kc_users.search(self.gw, self.realm, username=user_name, exact="true",

@@ -192,11 +192,22 @@ class UserMapping:
         manager = enterprise.get("manager") or {}
         if manager.get("value"):
             attributes[MANAGER] = [manager["value"]]
-        attributes.update(self.domain.to_attributes(access))
+        managed_groups: list[str] | None = None
+        actions: list[str] = []
+        state_of = getattr(self.domain, "state", None)
+        if state_of is not None:
+            # A catalog-backed domain: rules are checked here, before any write.
+            state = state_of(access)
+            if state is not None:
+                attributes.update(state.attribute_lists())
+                actions = sorted(state.required_actions)
+            managed_groups = sorted(state.groups) if state is not None else []
+        else:
+            attributes.update(self.domain.to_attributes(access))
         if data:
             attributes[CORE] = _chunks(json.dumps(data, sort_keys=True, separators=(",", ":")))
         attributes[LAST_MODIFIED] = [now_iso()]
-        return {
+        rep: dict[str, Any] = {
             "username": user_name,
             "enabled": True if active is None else bool(active),
             "firstName": _person_name(name.get("givenName")),
@@ -204,6 +215,11 @@ class UserMapping:
             "email": primary["value"] if primary else "",
             "attributes": _clean_attributes(attributes),
         }
+        if managed_groups is not None:
+            # Keycloak joins these on create; on update the backend reconciles them.
+            rep["groups"] = managed_groups
+            rep["requiredActions"] = actions
+        return rep
 
     def from_keycloak(self, rep: Mapping[str, Any],
                       groups: list[dict[str, Any]] | None = None) -> Resource[Any]:
