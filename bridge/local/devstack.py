@@ -62,7 +62,13 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
     http_port = int(env.get("BRIDGE_MAIL_HTTP_PORT", "8025"))
     bridge_port = int(env.get("BRIDGE_PORT", "8000"))
     env.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)})
-    config = desired.load(config_dir, env)  # validate before starting anything
+    directories = [config_dir]
+    catalog = env.get("BRIDGE_CATALOG")
+    if catalog:  # e.g. realm-config/examples/004-accounting-portal
+        catalog_dir = Path(catalog) if Path(catalog).is_dir() else Path(catalog).parent
+        directories.append(catalog_dir)
+        os.environ["BRIDGE_CATALOG"] = str(catalog_dir)
+    config = desired.load(directories, env)  # validate before starting anything
 
     instance = dev_instance()
     started = instance.start(env["KC_BOOTSTRAP_ADMIN_USERNAME"],
