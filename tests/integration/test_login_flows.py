@@ -1,0 +1,209 @@
+"""Keycloak's real login pages, driven without a browser (authorization code + PKCE S256).
+
+Each test gets a throwaway realm from realm-config/ (``fresh_realm``); activation mails go to
+the session's SMTP sink (``mail_sink``), which the realm's SMTP settings point at.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from bridge.local.mailsink import MailSink
+from tests.conftest import RealmUnderTest
+from tests.support.login import (
+    Browserless,
+    FlowError,
+    LoginError,
+    TokenError,
+    TotpSecret,
+    verified_claims,
+)
+
+PASSWORD = "A-long-enough-pass-1"
+NEW_PASSWORD = "Chosen-at-activation-2"
+REDIRECT_URI = "http://127.0.0.1:3000/"
+
+
+def _create_user(realm: RealmUnderTest, username: str, *, password: str | None = PASSWORD,
+                 groups: tuple[str, ...] = (), locale: str | None = None) -> str:
+    body: dict[str, Any] = {
+        "username": username, "email": f"{username}@{realm.name}.example.com",
+        "enabled": True, "emailVerified": True, "firstName": "Test", "lastName": username,
+        "groups": list(groups),
+    }
+    if password is not None:
+        body["credentials"] = [{"type": "password", "value": password, "temporary": False}]
+    if locale is not None:
+        body["attributes"] = {"locale": [locale]}
+    user_id = realm.admin.post(f"/{realm.name}/users", body)
+    assert user_id
+    return user_id
+
+
+def _send_actions(realm: RealmUnderTest, user_id: str, actions: list[str],
+                  lifespan: int = 600) -> None:
+    realm.admin.put(f"/{realm.name}/users/{user_id}/execute-actions-email", actions,
+                    client_id="portal", redirect_uri=REDIRECT_URI, lifespan=lifespan)
+
+
+def _wrong_code(secret: TotpSecret) -> str:
+    """A code that is valid in no step Keycloak would look at."""
+    totp, now = secret.totp(), time.time()
+    valid = {totp.at(now + k * secret.interval) for k in (-1, 0, 1)}
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
+
+
+def test_password_login_with_pkce(fresh_realm: RealmUnderTest) -> None:
+    _create_user(fresh_realm, "pat.client")
+
+    client = Browserless()
+    page = client.authorize(fresh_realm.issuer)
+    assert page.page_id == "login-login" and page.lang == "en"
+    with pytest.raises(LoginError, match="Invalid username or password"):
+        client.login("pat.client", "not-the-password-at-all")
+    # Retry on the page that showed the error, as a person would.
+    tokens = client.login("pat.client", PASSWORD)
+
+    claims = verified_claims(tokens.access_token, fresh_realm.issuer)
+    assert claims["azp"] == "portal"
+    assert claims["preferred_username"] == "pat.client"
+    # "portal roles" maps the user's portal roles only (none here); with fullScopeAllowed
+    # false, no realm role (default-roles, mfa-required) reaches the token.
+    assert claims.get("roles", []) == []
+    assert "realm_access" not in claims
+    assert tokens.id_claims["aud"] == "portal"
+    assert tokens.refresh_token
+
+
+def test_password_login_in_french(fresh_realm: RealmUnderTest) -> None:
+    _create_user(fresh_realm, "paul.client")
+    client = Browserless()
+    page = client.authorize(fresh_realm.issuer, ui_locales="fr")
+    assert page.lang == "fr"
+    assert "Connectez-vous" in page.title
+    with pytest.raises(LoginError, match="Nom d'utilisateur ou mot de passe invalide"):
+        client.login("paul.client", "pas-le-bon-mot-de-passe")
+    assert client.lang == "fr"
+
+
+def test_technician_must_enrol_otp_then_use_it(fresh_realm: RealmUnderTest) -> None:
+    user_id = _create_user(fresh_realm, "tess.tech", groups=("/bridge/technicians",))
+
+    # First login: Keycloak forces OTP enrolment (conditional OTP for mfa-required).
+    first = Browserless()
+    first.authorize(fresh_realm.issuer)
+    tokens = first.login("tess.tech", PASSWORD)
+    assert "login-login-config-totp" in first.seen
+    secret = first.totp
+    assert secret is not None and (secret.digits, secret.interval) == (6, 30)
+    assert tokens.access_claims["roles"] == ["technician"]
+    assert "realm_access" not in tokens.access_claims
+    credentials = fresh_realm.admin.get(f"/{fresh_realm.name}/users/{user_id}/credentials")
+    assert sorted(c["type"] for c in credentials) == ["otp", "password"]
+
+    # Second login, new browser: the password alone is not enough.
+    second = Browserless()
+    second.authorize(fresh_realm.issuer)
+    with pytest.raises(FlowError, match="one-time code"):
+        second.login("tess.tech", PASSWORD)
+    assert second.page is not None and second.page.page_id == "login-login-otp"
+    with pytest.raises(LoginError, match="Invalid authenticator code"):
+        second.login("tess.tech", PASSWORD, otp_code=_wrong_code(secret))
+    assert second.location is None  # never sent back to the portal: no code, no token
+
+    tokens = second.login("tess.tech", PASSWORD, totp=secret)
+    assert second.seen.count("login-login-config-totp") == 0
+    assert tokens.access_claims["roles"] == ["technician"]
+    assert tokens.access_claims["azp"] == "portal"
+
+
+@pytest.mark.parametrize(("locale", "subject", "updated"), [
+    ("en", "Update Your Account", "Account updated"),
+    ("fr", "Mettre à jour votre compte", "Compte mis à jour"),
+])
+def test_activation_link_sets_password_then_login(fresh_realm: RealmUnderTest,
+                                                  mail_sink: MailSink, locale: str,
+                                                  subject: str, updated: str) -> None:
+    username = f"invited.{locale}"
+    user_id = _create_user(fresh_realm, username, password=None, locale=locale)
+    _send_actions(fresh_realm, user_id, ["UPDATE_PASSWORD"])
+
+    mail = mail_sink.wait_for(f"{username}@{fresh_realm.name}.example.com")
+    assert mail.subject == subject
+    link = next(u for u in mail.links if "/login-actions/action-token" in u)
+
+    client = Browserless()
+    outcome = client.follow_action_link(link, new_password=NEW_PASSWORD)
+    assert "login-login-update-password" in client.seen
+    assert outcome.page is not None
+    assert outcome.page.lang == locale
+    assert outcome.page.title == updated
+    assert outcome.back_link == REDIRECT_URI
+    assert outcome.totp is None
+    user = fresh_realm.admin.get(f"/{fresh_realm.name}/users/{user_id}")
+    assert user["requiredActions"] == []
+
+    # The link works once. (Keycloak no longer knows whose link it was: its error page is
+    # in the realm's default language.)
+    with pytest.raises(LoginError, match="Action expired"):
+        Browserless().follow_action_link(link, new_password="Yet-another-pass-3")
+
+    tokens = Browserless().sign_in(fresh_realm.issuer, username, NEW_PASSWORD)
+    assert tokens.access_claims["preferred_username"] == username
+    assert tokens.access_claims.get("locale") == locale
+
+
+def test_technician_activation_enrols_otp(fresh_realm: RealmUnderTest,
+                                          mail_sink: MailSink) -> None:
+    user_id = _create_user(fresh_realm, "ted.tech", password=None,
+                           groups=("/bridge/technicians",))
+    _send_actions(fresh_realm, user_id, ["UPDATE_PASSWORD", "CONFIGURE_TOTP", "VERIFY_EMAIL"])
+    mail = mail_sink.wait_for(f"ted.tech@{fresh_realm.name}.example.com")
+
+    outcome = Browserless().follow_action_link(mail.links[0], new_password=NEW_PASSWORD,
+                                               totp=True)
+    assert outcome.totp is not None
+    assert outcome.back_link == REDIRECT_URI
+
+    client = Browserless()
+    client.authorize(fresh_realm.issuer)
+    tokens = client.login("ted.tech", NEW_PASSWORD, totp=outcome.totp)
+    assert "login-login-otp" in client.seen
+    assert tokens.access_claims["roles"] == ["technician"]
+
+
+def test_expired_activation_link(fresh_realm: RealmUnderTest, mail_sink: MailSink) -> None:
+    user_id = _create_user(fresh_realm, "late.user", password=None)
+    _send_actions(fresh_realm, user_id, ["UPDATE_PASSWORD"], lifespan=1)
+    mail = mail_sink.wait_for(f"late.user@{fresh_realm.name}.example.com")
+    time.sleep(2.5)
+    with pytest.raises(LoginError, match="Action expired") as refused:
+        Browserless().follow_action_link(mail.links[0], new_password=NEW_PASSWORD)
+    assert refused.value.page is not None and refused.value.page.page_id == "login-error"
+
+
+def test_disabled_user_cannot_log_in_and_refresh_fails(fresh_realm: RealmUnderTest) -> None:
+    user_id = _create_user(fresh_realm, "dora.disabled")
+    client = Browserless()
+    tokens = client.sign_in(fresh_realm.issuer, "dora.disabled", PASSWORD)
+    tokens = client.refresh(tokens)  # works while enabled (and rotates: revokeRefreshToken)
+
+    fresh_realm.admin.put(f"/{fresh_realm.name}/users/{user_id}", {"enabled": False})
+
+    with pytest.raises(TokenError) as refused:
+        client.refresh(tokens)
+    assert refused.value.error == "invalid_grant"
+
+    again = Browserless()
+    again.authorize(fresh_realm.issuer)
+    with pytest.raises(LoginError, match="Account is disabled"):
+        again.login("dora.disabled", PASSWORD)
+
+    in_french = Browserless()
+    in_french.authorize(fresh_realm.issuer, ui_locales="fr")
+    with pytest.raises(LoginError, match="Compte désactivé"):
+        in_french.login("dora.disabled", PASSWORD)
+    assert in_french.lang == "fr"
