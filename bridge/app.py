@@ -7,10 +7,13 @@ from typing import Any
 
 from flask import Flask
 
+from bridge.api import create_api_blueprint
+from bridge.api.auth import ActorAuthenticator
 from bridge.auth import ScimAuthenticator, parse_static_tokens
 from bridge.catalog.load import load as load_catalog
 from bridge.config import Settings
 from bridge.health import health
+from bridge.invitations import AccessAdministration, KeycloakDirectory
 from bridge.keycloak.client import AdminGateway
 from bridge.provisioning import KeycloakScimBackend
 from bridge.provisioning.catalog_access import CatalogAccess
@@ -38,8 +41,12 @@ def create_app(settings: Settings | None = None,
         authenticate = ScimAuthenticator(settings.issuer, settings.client_id,
                                          parse_static_tokens(settings.scim_static_tokens))
     domain = None
+    administration = None
     if settings.catalog_path:
-        domain = CatalogAccess(load_catalog(settings.catalog_path))
+        catalog = load_catalog(settings.catalog_path)
+        domain = CatalogAccess(catalog)
+        administration = AccessAdministration(KeycloakDirectory(gateway, settings.realm),
+                                              catalog)
     backend = KeycloakScimBackend(gateway, settings.realm,
                                   managed_root=settings.scim_managed_root, domain=domain)
     # Member PATCHes on large groups answer without echoing every member (RFC 7644 3.5.2
@@ -47,6 +54,9 @@ def create_app(settings: Settings | None = None,
     scim_settings = ScimSettings(group_patch_returns_members=False)
     app.register_blueprint(create_scim_blueprint(backend, authenticate,
                                                  settings=scim_settings))
+    clients = [administration.catalog.client] if administration else ["portal"]
+    app.register_blueprint(create_api_blueprint(
+        administration, ActorAuthenticator(settings.issuer, clients)))
     app.register_blueprint(health)
     return app
 

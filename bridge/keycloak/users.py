@@ -77,3 +77,49 @@ def groups(gw: AdminGateway, realm: str, user_id: str, *, first: int = 0,
         f"{_base(realm)}/{segment(user_id)}/groups", first=first, max=max,
         briefRepresentation="false")
     return found
+
+
+def execute_actions_email(gw: AdminGateway, realm: str, user_id: str, actions: list[str], *,
+                          client_id: str | None = None, redirect_uri: str | None = None,
+                          lifespan: int | None = None) -> None:
+    """``PUT /users/{id}/execute-actions-email``: Keycloak mails the user a single-use link
+    performing ``actions`` (in the user's ``locale``), valid ``lifespan`` seconds, then
+    sending the user to ``redirect_uri`` of ``client_id``. The user must be enabled and
+    have an e-mail; ``redirect_uri`` needs ``client_id``. The link never passes through
+    the bridge."""
+    gw.put(f"{_base(realm)}/{segment(user_id)}/execute-actions-email", list(actions),
+           client_id=client_id, redirect_uri=redirect_uri, lifespan=lifespan)
+
+
+def find_by_email(gw: AdminGateway, realm: str, email: str) -> list[dict[str, Any]]:
+    """``GET /users?email=…&exact=true``: the users with this e-mail (Keycloak lowercases
+    e-mails; with ``duplicateEmailsAllowed`` off, at most one)."""
+    return search(gw, realm, email=email, exact="true", max=2)
+
+
+def set_groups_under(gw: AdminGateway, realm: str, user_id: str, root: str,
+                     wanted: set[str] | frozenset[str], ids: dict[str, str]) -> None:
+    """Make the user's groups under ``root`` exactly ``wanted`` (paths): one paged read,
+    then one call per change. Groups outside ``root`` are never touched, nor joined.
+    ``ids`` caches path → group id across calls (the caller owns it)."""
+    from bridge.keycloak import groups as kc_groups  # sibling module; no import cycle
+
+    prefix = root.rstrip("/") + "/"
+    outside = [p for p in wanted if not p.startswith(prefix)]
+    if outside:
+        raise ValueError(f"group {sorted(outside)[0]} is outside {root}")
+    current: dict[str, str] = {}
+    first = 0
+    while True:
+        page = groups(gw, realm, user_id, first=first)
+        current |= {g["path"]: g["id"] for g in page
+                    if str(g.get("path", "")).startswith(prefix)}
+        if len(page) < PAGE:
+            break
+        first += len(page)
+    for path in sorted(set(current) - set(wanted)):
+        kc_groups.remove_member(gw, realm, current[path], user_id)
+    for path in sorted(set(wanted) - set(current)):
+        if path not in ids:
+            ids[path] = kc_groups.get_by_path(gw, realm, path)["id"]
+        kc_groups.add_member(gw, realm, ids[path], user_id)

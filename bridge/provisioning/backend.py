@@ -306,18 +306,9 @@ class KeycloakScimBackend:
     def _reconcile_domain_groups(self, user_id: str, wanted: set[str]) -> None:
         """Join and leave the domain's groups (e.g. /bridge/catalog/...) so the user is in
         exactly ``wanted`` there; groups elsewhere are never touched."""
-        root = self.user_mapping.domain.group_root + "/"
-        current = {g["path"]: g["id"] for g in self._pages(lambda first, size: kc_users.groups(
-            self.gw, self.realm, user_id, first=first, max=size))
-            if str(g.get("path", "")).startswith(root)}
-        for path in sorted(set(current) - wanted):
-            kc_groups.remove_member(self.gw, self.realm, current[path], user_id)
-        for path in sorted(wanted - set(current)):
-            group_id = self._domain_group_ids.get(path)
-            if group_id is None:
-                group_id = kc_groups.get_by_path(self.gw, self.realm, path)["id"]
-                self._domain_group_ids[path] = group_id
-            kc_groups.add_member(self.gw, self.realm, group_id, user_id)
+        kc_users.set_groups_under(self.gw, self.realm, user_id,
+                                  self.user_mapping.domain.group_root, wanted,
+                                  self._domain_group_ids)
 
     def _check_user_name_free(self, user_name: str, own_id: str) -> None:
         for other in kc_users.search(self.gw, self.realm, username=user_name, exact="true",
