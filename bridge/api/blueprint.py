@@ -29,6 +29,7 @@ from werkzeug.exceptions import HTTPException
 
 from bridge.api.auth import AuthUnavailable, Caller
 from bridge.api.openapi import document
+from bridge.catalog.mapping import perimeter_digest
 from bridge.invitations import (
     DEFAULT_LIFESPAN,
     AccessAdministration,
@@ -171,6 +172,15 @@ def create_api_blueprint(service: AccessAdministration | None,
     def revoke(user_id: str) -> tuple[str, int]:
         svc().revoke(g.actor, user_id)
         return "", 204
+
+    # -- the caller itself
+
+    @bp.get("/me/perimeter")
+    def my_perimeter() -> Response:
+        # The actor's facts were just read from its account: no further admin call.
+        perimeter = g.actor.assignment.perimeter_by_dimension()
+        return jsonify({"perimeter": perimeter,
+                        "perimeter_ref": perimeter_digest(perimeter) if perimeter else None})
 
     # -- users
 

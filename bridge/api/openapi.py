@@ -159,6 +159,18 @@ def document() -> dict[str, Any]:
                          "responses": {"200": _json(outcome_user, "Reactivated"),
                                        **ERRORS}},
             },
+            "/me/perimeter": {
+                "get": {"operationId": "myPerimeter", "summary": "The caller's perimeter",
+                         "description": (
+                             "Resolves the `perimeter_ref` claim: a perimeter too large for "
+                             "the access token (see docs/access-catalog.md) is read here, "
+                             "with the caller's own token."),
+                         "responses": {"200": _json({"type": "object", "properties": {
+                             "perimeter": {"type": "object", "additionalProperties": {
+                                 "type": "array", "items": {"type": "string"}}},
+                             "perimeter_ref": {"type": "string"}}}, "The perimeter"),
+                             **ERRORS}},
+            },
             "/openapi.json": {
                 "get": {"operationId": "openapi", "summary": "This document", "security": [],
                         "responses": {"200": {"description": "OpenAPI 3.1 document"}}},

@@ -132,3 +132,28 @@ def test_002_toggles_layer_on_the_profile(fresh_realm: RealmUnderTest) -> None:
     toggled = seed.login("staff.toggled")["permissions"]
     assert "activities.view-shared" not in plain and "activities.view-shared" in toggled
     assert ("payments.view" in plain) and ("payments.view" not in toggled)
+
+
+def test_000_large_perimeter_goes_by_reference_resolved_by_the_bridge(
+        fresh_realm: RealmUnderTest) -> None:
+    from bridge.app import create_app
+    from bridge.config import Settings
+
+    seed = Seed(fresh_realm, "000-field-services")
+    projects = [f"project-{i:04d}" for i in range(1000)]
+    seed.user("client.big", userType="external", status="client",
+              perimeter=[{"dimension": "project", "value": p} for p in projects])
+    tokens = Browserless().sign_in(fresh_realm.issuer, "client.big", PASSWORD)
+    claims = tokens.access_claims
+    assert "perimeter" not in claims
+    assert len(tokens.access_token) < 8 * 1024
+    app = create_app(Settings(
+        keycloak_url=fresh_realm.keycloak.url, realm=fresh_realm.name, client_id="bridge",
+        client_secret=fresh_realm.env["BRIDGE_CLIENT_SECRET"],
+        catalog_path=str(REALM_CONFIG / "examples" / "000-field-services")))
+    response = app.test_client().get(
+        "/api/v1/me/perimeter", headers={"Authorization": f"Bearer {tokens.access_token}"})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["perimeter"] == {"project": projects}
+    assert body["perimeter_ref"] == claims["perimeter_ref"]
