@@ -341,7 +341,7 @@ def _user_id(administration: Any, user: str) -> str:
 
 @cli.group()
 def user() -> None:
-    """Lifecycle of one user (operator mode): deactivate, reactivate, delete."""
+    """Lifecycle of one user (operator mode): deactivate, reactivate, delete, set."""
 
 
 @user.command("deactivate")
@@ -379,3 +379,32 @@ def user_delete(user_ref: str, yes: bool, catalog_path: str | None) -> None:
         click.confirm(f"Delete user {user_ref}?", abort=True)
     administration.delete(actor, user_id)
     click.echo(f"deleted: {user_ref}")
+
+
+@user.command("set")
+@click.argument("user_ref", metavar="USER")
+@click.option("--status", default=None, help="New status.")
+@click.option("--profile", "profiles", multiple=True, help="New profile(s) (repeatable).")
+@click.option("--toggle", "toggles", multiple=True,
+              help="The user's toggles, replacing the current ones (repeatable).")
+@click.option("--no-toggles", is_flag=True, help="Remove every toggle.")
+@click.option("--perimeter", "perimeter", multiple=True, metavar="DIMENSION=ENTRY",
+              help="The user's perimeter, replacing the current one (repeatable).")
+@click.option("--tenant", "tenants", multiple=True,
+              help="The user's tenants, replacing the current ones (repeatable).")
+@catalog_option
+@_lifecycle_errors
+def user_set(user_ref: str, status: str | None, profiles: tuple[str, ...],
+             toggles: tuple[str, ...], no_toggles: bool, perimeter: tuple[str, ...],
+             tenants: tuple[str, ...], catalog_path: str | None) -> None:
+    """Change USER's status, profile, toggles, perimeter or tenants (catalog rules apply;
+    the next token issued shows the change)."""
+    from bridge.invitations import Facts, Profile
+
+    administration, actor = _administration(catalog_path)
+    facts = Facts(
+        status=status, profiles=profiles or None,
+        toggles=frozenset() if no_toggles else (frozenset(toggles) if toggles else None),
+        perimeter=_perimeter(perimeter), tenants=frozenset(tenants) if tenants else None)
+    done = administration.update(actor, _user_id(administration, user_ref), Profile(facts))
+    click.echo(f"updated: {done.email} (id {done.id})")

@@ -157,3 +157,36 @@ def test_000_large_perimeter_goes_by_reference_resolved_by_the_bridge(
     body = response.get_json()
     assert body["perimeter"] == {"project": projects}
     assert body["perimeter_ref"] == claims["perimeter_ref"]
+
+
+def test_changes_through_scim_and_cli_show_in_the_next_token(
+        fresh_realm: RealmUnderTest) -> None:
+    from tests.integration.test_invitations import _bridge
+
+    seed = Seed(fresh_realm, "004-accounting-portal")
+    user_id = seed.user("changing.one", userType="external", status="client-user",
+                        profile="document-delivery", tenants=["dossier-acme"])
+    first = Browserless().sign_in(fresh_realm.issuer, "changing.one", PASSWORD)
+    assert first.access_claims["profile"] == "document-delivery"
+    assert first.id_claims["profile"] == "document-delivery"  # ID tokens carry them too
+
+    patched = seed.scim.patch(f"/Users/{user_id}", [
+        {"op": "replace", "path": f"{ACCESS_SCHEMA}:profile", "value": "full-feedback"}])
+    assert patched.status_code == 200, patched.get_json()
+    second = Browserless().sign_in(fresh_realm.issuer, "changing.one", PASSWORD)
+    assert second.access_claims["profile"] == "full-feedback"
+    assert "figures.view" in second.access_claims["permissions"]
+
+    cli = _bridge(fresh_realm, "004-accounting-portal").cli(
+        "user", "set", "changing.one@example.com", "--profile", "full-access",
+        "--tenant", "dossier-acme", "--tenant", "dossier-carpentry")
+    assert cli.exit_code == 0, cli.output
+    third = Browserless().sign_in(fresh_realm.issuer, "changing.one", PASSWORD)
+    assert third.access_claims["profile"] == "full-access"
+    assert third.access_claims["tenants"] == ["dossier-acme", "dossier-carpentry"]
+    assert "financial.view@dossier-carpentry" in third.access_claims["permissions"]
+
+    refused = _bridge(fresh_realm, "004-accounting-portal").cli(
+        "user", "set", "changing.one@example.com", "--profile", "owner")
+    assert refused.exit_code == 1
+    assert "unknown.profile" in refused.output

@@ -14,7 +14,9 @@ def _user_token(realm: RealmUnderTest) -> tuple[str, str]:
     user_id = realm.admin.post(f"{base}/users", {
         "username": "self.service", "email": "self.service@example.com", "enabled": True,
         "emailVerified": True, "firstName": "Self", "lastName": "Service",
-        "attributes": {"scim.externalId": ["hr-42"], "access.status": ["client"]},
+        "attributes": {"scim.externalId": ["hr-42"], "status": ["client"],
+                       "profile": ["full-access"], "toggles": ["payments"],
+                       "perimeter.project": ["p1"], "permissions": ["documents.view"]},
         "credentials": [{"type": "password", "value": PASSWORD, "temporary": False}]})
     token = requests.post(f"{realm.issuer}/protocol/openid-connect/token", data={
         "grant_type": "password", "client_id": "admin-cli", "username": "self.service",
@@ -30,11 +32,14 @@ def test_user_cannot_change_managed_identity_or_attributes(fresh_realm: RealmUnd
     mine = requests.get(account, headers=headers, timeout=30)
     assert mine.status_code == 200, mine.text
     # Admin-only attributes are not even shown to the user.
-    assert "scim.externalId" not in mine.text and "access.status" not in mine.text
+    for name in ("scim.externalId", "perimeter.project", "permissions", "toggles"):
+        assert name not in mine.text
     attempts = [
         {"username": "someone.else"},
         {"email": "other@example.com"},
-        {"attributes": {"access.status": ["employee"], "scim.externalId": ["forged"]}},
+        {"attributes": {"status": ["employee"], "profile": ["administrator"],
+                        "toggles": ["everything"], "perimeter.project": ["p1", "p2"],
+                        "permissions": ["users.manage"], "scim.externalId": ["forged"]}},
     ]
     for change in attempts:
         body = {**mine.json(), **change}
@@ -42,7 +47,11 @@ def test_user_cannot_change_managed_identity_or_attributes(fresh_realm: RealmUnd
     stored = fresh_realm.admin.get(f"/{fresh_realm.name}/users/{user_id}")
     assert stored["username"] == "self.service"
     assert stored["email"] == "self.service@example.com"
-    assert stored["attributes"]["access.status"] == ["client"]
+    assert stored["attributes"]["status"] == ["client"]
+    assert stored["attributes"]["profile"] == ["full-access"]
+    assert stored["attributes"]["toggles"] == ["payments"]
+    assert stored["attributes"]["perimeter.project"] == ["p1"]
+    assert stored["attributes"]["permissions"] == ["documents.view"]
     assert stored["attributes"]["scim.externalId"] == ["hr-42"]
 
 
