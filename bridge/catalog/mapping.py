@@ -62,7 +62,11 @@ CONFIGURE_TOTP = "CONFIGURE_TOTP"
 
 USER_TYPE = "user_type"
 STATUS = "status"
-PROFILE = "profile"
+PROFILE = "profile"  # the claim
+# The attribute behind it: Keycloak's built-in "profile" client scope maps a user attribute
+# named "profile" to the OIDC standard claim "profile" (single-valued), which would race our
+# mapper for the same claim. An attribute of another name leaves that mapper nothing to emit.
+PROFILE_ATTRIBUTE = "profiles"
 TOGGLES = "toggles"
 TENANTS = "tenants"
 PERMISSIONS = "permissions"
@@ -105,7 +109,7 @@ class UserState:
 
 def managed_attributes(catalog: Catalog) -> frozenset[str]:
     """Every user attribute the catalog owns; other attributes are never touched."""
-    names = {USER_TYPE, STATUS, PROFILE, TOGGLES, TENANTS, PERMISSIONS, PERIMETER_REF}
+    names = {USER_TYPE, STATUS, PROFILE_ATTRIBUTE, TOGGLES, TENANTS, PERMISSIONS, PERIMETER_REF}
     for dimension in catalog.dimension_by_name:
         names |= {perimeter_attribute(dimension), overflow_attribute(dimension)}
     return frozenset(names)
@@ -152,7 +156,7 @@ def user_state(catalog: Catalog, a: Assignment) -> UserState:
         USER_TYPE: (a.user_type,),
         STATUS: (a.status,),
     }
-    lists = {PROFILE: list(dict.fromkeys(a.profiles)), TOGGLES: sorted(a.toggles),
+    lists = {PROFILE_ATTRIBUTE: list(dict.fromkeys(a.profiles)), TOGGLES: sorted(a.toggles),
              TENANTS: sorted(a.tenants),
              PERMISSIONS: permission_values(effective_permissions(catalog, a))}
     attributes |= {name: tuple(values) for name, values in lists.items() if values}
@@ -178,7 +182,7 @@ def assignment_from_attributes(catalog: Catalog,
             entries |= {PerimeterEntry(dimension, v) for v in values(name)}
     return Assignment(
         user_type=(values(USER_TYPE) or [""])[0], status=(values(STATUS) or [""])[0],
-        profiles=tuple(values(PROFILE)), toggles=frozenset(values(TOGGLES)),
+        profiles=tuple(values(PROFILE_ATTRIBUTE)), toggles=frozenset(values(TOGGLES)),
         perimeter=frozenset(entries), tenants=frozenset(values(TENANTS)))
 
 
@@ -237,7 +241,8 @@ def token_mappers(catalog: Catalog) -> tuple[ProtocolMapper, ...]:
     mappers = [
         attribute_mapper("catalog user_type", USER_TYPE, USER_TYPE, False),
         attribute_mapper("catalog status", STATUS, STATUS, False),
-        attribute_mapper("catalog profile", PROFILE, PROFILE, catalog.profiles_per_user > 1),
+        attribute_mapper("catalog profile", PROFILE_ATTRIBUTE, PROFILE,
+                         catalog.profiles_per_user > 1),
         attribute_mapper("catalog permissions", PERMISSIONS, PERMISSIONS, True),
     ]
     if catalog.tenancy is not None:

@@ -15,7 +15,7 @@ def _user_token(realm: RealmUnderTest) -> tuple[str, str]:
         "username": "self.service", "email": "self.service@example.com", "enabled": True,
         "emailVerified": True, "firstName": "Self", "lastName": "Service",
         "attributes": {"scim.externalId": ["hr-42"], "status": ["client"],
-                       "profile": ["full-access"], "toggles": ["payments"],
+                       "profiles": ["full-access"], "toggles": ["payments"],
                        "perimeter.project": ["p1"], "permissions": ["documents.view"]},
         "credentials": [{"type": "password", "value": PASSWORD, "temporary": False}]})
     token = requests.post(f"{realm.issuer}/protocol/openid-connect/token", data={
@@ -37,7 +37,7 @@ def test_user_cannot_change_managed_identity_or_attributes(fresh_realm: RealmUnd
     attempts = [
         {"username": "someone.else"},
         {"email": "other@example.com"},
-        {"attributes": {"status": ["employee"], "profile": ["administrator"],
+        {"attributes": {"status": ["employee"], "profiles": ["administrator"],
                         "toggles": ["everything"], "perimeter.project": ["p1", "p2"],
                         "permissions": ["users.manage"], "scim.externalId": ["forged"]}},
     ]
@@ -53,7 +53,7 @@ def test_user_cannot_change_managed_identity_or_attributes(fresh_realm: RealmUnd
     assert stored["username"] == "self.service"
     assert stored["email"] == "self.service@example.com"
     assert stored["attributes"]["status"] == ["client"]
-    assert stored["attributes"]["profile"] == ["full-access"]
+    assert stored["attributes"]["profiles"] == ["full-access"]
     assert stored["attributes"]["toggles"] == ["payments"]
     assert stored["attributes"]["perimeter.project"] == ["p1"]
     assert stored["attributes"]["permissions"] == ["documents.view"]

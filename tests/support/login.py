@@ -426,18 +426,20 @@ _USED_LOCK = threading.Lock()
 
 
 def _fresh_code(secret: TotpSecret) -> str:
-    """A code not used before: the current step's, else the next one's (Keycloak's default
-    look-around window of 1 accepts it), else wait for a new step."""
+    """The current step's code if no code of this step or a later one was used, else wait
+    for the next step. Codes of future steps (inside Keycloak's look-around window) proved
+    flaky on a loaded machine, so only the present one is ever sent."""
     totp = secret.totp()
     while True:
         now = time.time()
         step = int(now // secret.interval)
-        with _USED_LOCK:
-            used = _USED_STEPS.setdefault(secret.secret, set())
-            for candidate in (step, step + 1):
-                if candidate not in used:
-                    used.add(candidate)
-                    return totp.at(candidate * secret.interval)
+        # Not in the last second of a step: the code must still be current on arrival.
+        if (step + 1) * secret.interval - now > 1.0:
+            with _USED_LOCK:
+                used = _USED_STEPS.setdefault(secret.secret, set())
+                if step > max(used, default=step - 1):
+                    used.add(step)
+                    return totp.at(step * secret.interval)
         time.sleep((step + 1) * secret.interval - now + 0.1)
 
 
