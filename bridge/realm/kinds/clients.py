@@ -25,6 +25,21 @@ def _split(key: str) -> tuple[str, str]:
     return client_id, name
 
 
+def _per_client(ctx: RealmContext, keys: set[str], endpoint: str,
+                **params: Any) -> dict[str, dict[str, Any]]:
+    """``clientId/name`` → representation, for a sub-resource of the clients ``keys`` name
+    (one call per client; a client that does not exist has none)."""
+    found: dict[str, dict[str, Any]] = {}
+    for client_id in sorted({_split(k)[0] for k in keys}):
+        try:
+            uuid = ctx.client_uuid(client_id)
+        except NotFound:
+            continue
+        items = ctx.gateway.get(f"{ctx.base}/clients/{uuid}/{endpoint}", **params)
+        found.update({f"{client_id}/{item['name']}": item for item in items})
+    return found
+
+
 class Clients(KindBase):
     name = "client"
 
@@ -79,16 +94,7 @@ class ClientRoles(KindBase):
                 for c in config.clients for r in c.roles}
 
     def actual(self, ctx: RealmContext, keys: set[str]) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        for client_id in sorted({_split(k)[0] for k in keys}):
-            try:
-                uuid = ctx.client_uuid(client_id)
-            except NotFound:
-                continue
-            roles = ctx.gateway.get(f"{ctx.base}/clients/{uuid}/roles",
-                                    briefRepresentation="false")
-            found.update({f"{client_id}/{r['name']}": r for r in roles})
-        return found
+        return _per_client(ctx, keys, "roles", briefRepresentation="false")
 
     def builtin(self, key: str, actual: Mapping[str, Any]) -> bool:
         return _split(key)[0] in BUILTIN_CLIENTS
@@ -120,15 +126,7 @@ class ProtocolMappers(KindBase):
                 for c in config.clients for m in c.protocolMappers}
 
     def actual(self, ctx: RealmContext, keys: set[str]) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        for client_id in sorted({_split(k)[0] for k in keys}):
-            try:
-                uuid = ctx.client_uuid(client_id)
-            except NotFound:
-                continue
-            mappers = ctx.gateway.get(f"{ctx.base}/clients/{uuid}/protocol-mappers/models")
-            found.update({f"{client_id}/{m['name']}": m for m in mappers})
-        return found
+        return _per_client(ctx, keys, "protocol-mappers/models")
 
     def create(self, ctx: RealmContext, key: str, desired: Mapping[str, Any]) -> None:
         client_id, name = _split(key)
