@@ -134,6 +134,9 @@ def _connect(**kwargs: Any) -> KeycloakOpenIDConnection:
         connection = KeycloakOpenIDConnection(verify=True, **kwargs)
         # Log in now: fail fast on bad credentials, and spare the first call a 401 round trip.
         connection.get_token()
+        # After the login, so that the token client (its own session, which keeps reading
+        # the environment) was built with verify=True as before.
+        _settle_environment(connection)
         return connection
     except KeycloakConnectionError as exc:
         raise Unavailable(f"Keycloak unreachable at {kwargs.get('server_url')}") from exc
@@ -142,6 +145,27 @@ def _connect(**kwargs: Any) -> KeycloakOpenIDConnection:
         raise GatewayError(
             f"Keycloak refused the admin login of {who} ({exc.response_code})"
         ) from exc
+
+
+def _settle_environment(connection: KeycloakOpenIDConnection) -> None:
+    """Resolve the proxy and CA-bundle environment once for the admin session.
+
+    With ``trust_env`` on, requests re-reads the whole environment on every call
+    (``HTTP(S)_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``): about
+    0.3 ms of each admin call. Every call of this session goes to one Keycloak (one scheme
+    and host), so requests' own answer for ``server_url``, taken now, is the answer it
+    would give on every call; the session then stops asking. python-keycloak exposes no
+    public handle on its session: if that ever changes shape, nothing is changed and
+    requests keeps reading the environment per call.
+    """
+    session = getattr(connection, "_s", None)
+    if not isinstance(session, requests.Session) or not session.trust_env:
+        return
+    settled = session.merge_environment_settings(
+        connection.base_url, {}, None, connection.verify, connection.cert)
+    session.proxies = settled["proxies"]
+    connection.verify = settled["verify"]  # the CA bundle from the environment, if any
+    session.trust_env = False
 
 
 def _raise_for_status(method: str, path: str, response: requests.Response) -> None:

@@ -47,7 +47,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from scim2_models import Context, Resource
+from scim2_models import Context, Meta, Resource
 
 from scim.resources import ACCESS_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, Kind
 
@@ -348,8 +348,6 @@ def _merge_email(data: dict[str, Any], stored: str | None) -> None:
 
 def _meta(kind: Kind, created: datetime | None, modified: datetime | None,
           etag: str) -> Any:
-    from scim2_models import Meta
-
     return Meta(resource_type=kind.value, created=created, last_modified=modified or created,
                 version=etag)
 

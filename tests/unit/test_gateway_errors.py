@@ -67,3 +67,26 @@ def test_calls_are_counted_and_location_ids_returned() -> None:
     assert gateway.post("/r/users", {"username": "x"}) == "abc-123"
     assert gateway.calls.total == 1
     assert gateway.calls.by_kind == {"POST /r/users": 1}
+
+
+@pytest.mark.parametrize(("env", "proxies"), [
+    ({"HTTP_PROXY": "http://proxy.test:3128"}, {"http": "http://proxy.test:3128"}),
+    ({"HTTP_PROXY": "http://proxy.test:3128", "NO_PROXY": "kc.test"}, {}),
+    ({}, {}),
+])
+def test_proxy_environment_is_resolved_once_and_still_honoured(
+        monkeypatch: pytest.MonkeyPatch, env: dict[str, str], proxies: dict[str, str]) -> None:
+    from keycloak import KeycloakOpenIDConnection
+
+    from bridge.keycloak.client import _settle_environment
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
+                 "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    connection = KeycloakOpenIDConnection(server_url=KC, realm_name="master")
+    _settle_environment(connection)
+    session = connection._s
+    assert session.trust_env is False
+    assert {k: v for k, v in session.proxies.items() if k in ("http", "https")} == proxies
