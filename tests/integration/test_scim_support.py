@@ -23,6 +23,7 @@ from scim.backend import Subject
 from scim.blueprint import create_scim_blueprint
 from scim.settings import ScimSettings
 from tests.conftest import RealmUnderTest
+from tests.unit.scim.scim_helpers import Scim as ProtocolScim
 
 SAMPLES = Path(__file__).resolve().parent.parent / "unit" / "scim" / "samples"
 TOKEN = "test-token"
@@ -61,46 +62,19 @@ def sample(name: str, **ids: str) -> Any:
     return json.loads(text)
 
 
-class Scim:
-    """A thin SCIM client over Flask's test client: authenticated, JSON bodies."""
+class Scim(ProtocolScim):
+    """The protocol tests' client, with a token of choice and group attributes."""
 
     def __init__(self, client: FlaskClient, token: str = TOKEN) -> None:
-        self.client = client
-        self.headers = {"Authorization": f"Bearer {token}"}
+        super().__init__(client, {"Authorization": f"Bearer {token}"})
 
     def as_token(self, token: str) -> Scim:
         return Scim(self.client, token)
 
     def call(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
-        kwargs: dict[str, Any] = {"headers": {**self.headers, **headers}}
-        if body is not None:
-            kwargs["data"] = json.dumps(body)
-            kwargs["content_type"] = "application/scim+json"
-        return self.client.open(BASE + path, method=method, **kwargs)
+        return self._call(method, path, body, **headers)
 
-    def get(self, path: str, **headers: str) -> Any:
-        return self.call("GET", path, **headers)
-
-    def post(self, path: str, body: Any, **headers: str) -> Any:
-        return self.call("POST", path, body, **headers)
-
-    def put(self, path: str, body: Any, **headers: str) -> Any:
-        return self.call("PUT", path, body, **headers)
-
-    def patch(self, path: str, operations: list[dict[str, Any]], **headers: str) -> Any:
-        return self.call("PATCH", path, {"schemas": [PATCH_OP], "Operations": operations},
-                         **headers)
-
-    def delete(self, path: str, **headers: str) -> Any:
-        return self.call("DELETE", path, **headers)
-
-    def create_user(self, user_name: str, **attributes: Any) -> dict[str, Any]:
-        response = self.post("/Users", {"schemas": [USER_SCHEMA], "userName": user_name,
-                                        **attributes})
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()
-
-    def create_group(self, name: str, **attributes: Any) -> dict[str, Any]:
+    def create_group(self, name: str, **attributes: Any) -> dict[str, Any]:  # type: ignore[override]
         response = self.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": name,
                                          **attributes})
         assert response.status_code == 201, response.get_json()
