@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,20 +22,22 @@ from scim.backend import Subject
 from scim.blueprint import create_scim_blueprint
 from scim.settings import ScimSettings
 from tests.conftest import RealmUnderTest
+from tests.unit.scim.scim_helpers import (  # noqa: F401 - re-exported to the SCIM tests
+    ACCESS,
+    AUTH,
+    BASE,
+    ENTERPRISE,
+    ERROR,
+    GROUP_SCHEMA,
+    PATCH_OP,
+    SAMPLES,
+    TOKEN,
+    USER_SCHEMA,
+)
 from tests.unit.scim.scim_helpers import Scim as ProtocolScim
 
-SAMPLES = Path(__file__).resolve().parent.parent / "unit" / "scim" / "samples"
-TOKEN = "test-token"
 TENANT_A = "tenant-a-token"
 TENANT_B = "tenant-b-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-BASE = "/scim/v2"
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-ACCESS = "urn:bridge:scim:schemas:extension:access:2.0:User"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 def authenticate(header: str | None) -> Subject | None:
