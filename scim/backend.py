@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from scim2_models import (
-    GroupMember,
     PatchOp,
     PatchOperation,
     Path,
@@ -60,7 +59,7 @@ from scim2_models.path import (
 )
 
 from .errors import InvalidValue, PreconditionFailed
-from .resources import GROUP_SCHEMA, POLICY, Kind
+from .resources import GROUP_SCHEMA, POLICY, GroupMember, Kind
 
 __all__ = [
     "ALL_ATTRIBUTES",
@@ -325,8 +324,9 @@ def apply_patch(
 class MemberChanges:
     """The net effect of the member add/remove operations of a Group PATCH.
 
-    ``add`` holds the entries to add (``value`` is the member id; ``display`` and
-    ``type`` as the client sent them, possibly ``None``); ``remove`` holds member ids.
+    ``add`` holds the entries to add (``value`` is the member id; ``type`` as the
+    client sent it, possibly ``None``; ``display`` is readOnly, computed by the
+    backend, and ignored here); ``remove`` holds member ids.
     Adding a present member or removing an absent one is not an error (no-op).
     """
 

@@ -181,13 +181,18 @@ class ScimHandlers:
     # -- operations --------------------------------------------------------------
 
     def create(self, request: ScimRequest, kind: Kind) -> ScimResponse:
-        """POST /Users, /Groups (RFC 7644 §3.3): 201 with Location and ETag."""
+        """POST /Users, /Groups (RFC 7644 §3.3): 201 with Location and ETag.
+
+        ``attributes``/``excludedAttributes`` shape the answer, as on any operation
+        that returns a resource (RFC 7644 §3.9).
+        """
+        params = self._response_parameters(request, kind)
         payload = quirks.normalize_resource(kind, self._json(request))
         self._check_version(payload)
         resource = self._validate(kind, payload, Context.RESOURCE_CREATION_REQUEST)
         created = self.backend.create(request.subject, kind, resource)
         response = self._resource_response(
-            request, kind, created, None, Context.RESOURCE_CREATION_RESPONSE, 201
+            request, kind, created, params, Context.RESOURCE_CREATION_RESPONSE, 201
         )
         response.headers["Location"] = self._location(request, kind, created)
         return response

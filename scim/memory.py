@@ -23,14 +23,13 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import count
 from typing import Any
 
 from scim2_models import (
     Context,
-    GroupMember,
     GroupMembership,
     Meta,
     PatchOp,
@@ -57,9 +56,14 @@ from .backend import (
     check_precondition,
     split_member_operations,
 )
-from .resources import ACCESS_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, AccessExtension, Kind
-
-Member = tuple[str, str | None]
+from .resources import (
+    ACCESS_SCHEMA,
+    GROUP_SCHEMA,
+    USER_SCHEMA,
+    AccessExtension,
+    GroupMember,
+    Kind,
+)
 
 _INDEXED = {
     Kind.USER: {"username": "userName", "externalid": "externalId", "id": "id"},
@@ -82,8 +86,9 @@ class MemoryBackend:
         self._lock = threading.RLock()
         self._versions = count(1)
         self._records: dict[Kind, dict[str, Resource[Any]]] = {Kind.USER: {}, Kind.GROUP: {}}
-        # group id → {member id: (member type "User"|"Group", display the client sent)}
-        self._members: dict[str, dict[str, Member]] = {}
+        # group id → {member id: member type "User"|"Group"}; a member's display is
+        # computed when read (readOnly: what a client sends is ignored)
+        self._members: dict[str, dict[str, str]] = {}
         self._group_tenant: dict[str, str | None] = {}
 
     # -- the ScimBackend protocol -----------------------------------------------
@@ -131,7 +136,7 @@ class MemoryBackend:
             record = resource.model_copy(deep=True)
             resource_id = str(uuid.uuid4())
             record.id = resource_id
-            members: dict[str, Member] = {}
+            members: dict[str, str] = {}
             if kind is Kind.USER:
                 record.groups = None
                 self._bind_tenant(subject, record)
@@ -236,8 +241,8 @@ class MemoryBackend:
     ) -> None:
         changes, rest = split_member_operations(patch)
         members = self._members[resource_id]
-        added = self._member_types(subject, _entries(list(changes.add)))  # validate first
-        new_members: dict[str, Member] | None = None
+        added = self._member_types(subject, _entries(changes.add))  # validate first
+        new_members: dict[str, str] | None = None
         working = current.model_copy(deep=True)
         changed = False
         if rest:
@@ -260,9 +265,9 @@ class MemoryBackend:
         if new_members is not None:
             self._members[resource_id] = new_members
             members = new_members
-        for member, entry in added.items():
+        for member, member_type in added.items():
             changed |= member not in members
-            members[member] = entry
+            members[member] = member_type
         for member in changes.remove:
             changed |= members.pop(member, None) is not None
         self._store(Kind.GROUP, resource_id, working, current, changed)
@@ -347,16 +352,14 @@ class MemoryBackend:
             if other_id != own_id and (other.display_name or "").casefold() == wanted:
                 raise errors.Uniqueness(f"displayName {group.display_name!r} is already taken")
 
-    def _member_types(
-        self, subject: Subject, entries: list[tuple[str | None, str | None]] | list[str]
-    ) -> dict[str, Member]:
-        members: dict[str, Member] = {}
-        for entry in entries:
-            member, display = entry if isinstance(entry, tuple) else (entry, None)
+    def _member_types(self, subject: Subject, ids: list[str | None]) -> dict[str, str]:
+        """{member id: "User"|"Group"} for the ids, each of which must be visible."""
+        members: dict[str, str] = {}
+        for member in ids:
             if member and self._visible(subject, Kind.USER, member):
-                members[member] = ("User", display)
+                members[member] = "User"
             elif member and self._visible(subject, Kind.GROUP, member):
-                members[member] = ("Group", display)
+                members[member] = "Group"
             else:
                 raise errors.InvalidValue(f"member {member!r} does not exist")
         return members
@@ -382,9 +385,9 @@ class MemoryBackend:
                     value=member,
                     ref=f"{member_type}s/{member}",
                     type=member_type,
-                    display=display or self._display(member, member_type),
+                    display=self._display(member, member_type),
                 )
-                for member, (member_type, display) in self._members[resource_id].items()
+                for member, member_type in self._members[resource_id].items()
             ] or None
         return resource
 
@@ -409,8 +412,9 @@ class MemoryBackend:
         ]
 
 
-def _entries(members: list[GroupMember] | None) -> list[tuple[str | None, str | None]]:
-    return [(m.value, m.display) for m in members or []]
+def _entries(members: Iterable[GroupMember] | None) -> list[str | None]:
+    """The member ids of member entries (their ``display`` is readOnly, ignored)."""
+    return [m.value for m in members or []]
 
 
 def _access(user: Resource[Any]) -> AccessExtension:

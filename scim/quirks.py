@@ -166,6 +166,35 @@ def _split_member_removal(operation: dict[str, Any]) -> list[dict[str, Any]] | N
     ]
 
 
+@functools.lru_cache(maxsize=1024)
+def _names_members(path: str) -> bool:
+    """Whether a PATCH path designates a Group's ``members`` (``members``,
+    ``members[value eq "<id>"]``, behind the Group URN or not), not one of its
+    sub-attributes such as ``members.display``, which a client names on purpose.
+    Resolved by scim2-models' path grammar; cached and bounded like :func:`_path_type`."""
+    try:
+        binding = Path[Kind.GROUP.model](path).resolve()
+    except Exception:  # an invalid path is reported later, by the PATCH itself
+        return False
+    return binding is not None and binding.target_field_name == "members" and (
+        binding.target_model is Kind.GROUP.model)
+
+
+def _drop_member_display(entries: Any) -> None:
+    """Okta sends member entries with the ``display`` the group should show.
+
+    Its SCIM 2.0 guide adds members as ``{"value": "<id>", "display": "user@x"}``, as
+    does RFC 7644 §3.5.2.1's own example. ``members.display`` is computed by this
+    server (readOnly, see ``scim.resources.GroupMember``), so the label is ignored, as
+    a readOnly value is in POST and PUT (RFC 7644 §3.5.1), rather than refused as a
+    change of a readOnly attribute. A path naming ``members.display`` is still refused.
+    """
+    for entry in entries if isinstance(entries, list) else [entries]:
+        if isinstance(entry, dict):
+            for key in [k for k in entry if isinstance(k, str) and k.casefold() == "display"]:
+                del entry[key]
+
+
 def _drop_own_id(operation: dict[str, Any], resource_id: str) -> None:
     """Okta puts the resource ``id`` inside path-less PATCH values.
 
@@ -217,6 +246,14 @@ def normalize_patch(kind: Kind, resource_id: str, payload: Any) -> Any:
             if split is not None:
                 normalised.extend(split)
                 continue
+        if kind is Kind.GROUP and operation.get("op") in ("add", "replace"):
+            value = operation.get("value")
+            if isinstance(path, str) and _names_members(path):
+                _drop_member_display(value)
+            elif path is None and isinstance(value, dict):
+                for key, item in value.items():
+                    if isinstance(key, str) and _names_members(key):
+                        _drop_member_display(item)
         normalised.append(operation)
     payload["Operations"] = normalised
     return payload

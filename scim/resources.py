@@ -8,15 +8,17 @@ round-trip.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
+import scim2_models
 from scim2_models import (
     ComplexAttribute,
     EnterpriseUser,
     Extension,
-    Group,
+    Mutability,
     Resource,
     ResourceType,
+    Returned,
     SchemaExtension,
     ScimPolicy,
     ScimProvider,
@@ -27,7 +29,7 @@ from scim2_models.urn import URN
 ACCESS_SCHEMA = "urn:bridge:scim:schemas:extension:access:2.0:User"
 ENTERPRISE_SCHEMA = str(EnterpriseUser.__schema__)
 USER_SCHEMA = str(User.__schema__)
-GROUP_SCHEMA = str(Group.__schema__)
+GROUP_SCHEMA = str(scim2_models.Group.__schema__)
 
 
 class Perimeter(ComplexAttribute):
@@ -56,7 +58,32 @@ class AccessExtension(Extension):
 ScimUser: type[Resource[Any]] = User[EnterpriseUser | AccessExtension]
 """The composed User model: core + enterprise + access extensions."""
 
+
+# RFC 7643 §8.7.1 gives a Group's members only value, $ref and type; §2.4 makes
+# "display" a label for the server to show. Ours is computed (a user's displayName,
+# else its userName; a group's displayName), never stored from a client: it is
+# readOnly, so a value a client sends is ignored (as RFC 7644 §3.5.1 has it for
+# PUT; scim.quirks does the same for PATCH), and returned on request only
+# (attributes=members.display), so a client reads back the members it wrote.
+class GroupMember(scim2_models.GroupMember):
+    display: Annotated[str | None, Mutability.read_only, Returned.request] = None
+    """A label computed by the server: a user's displayName, else its userName; a group's
+    displayName."""
+
+
+class Group(scim2_models.Group):
+    # Same name, URN and attributes as scim2-models' Group (the schema published
+    # on /Schemas is named after the class), but members whose display is computed.
+    __schema__ = URN(GROUP_SCHEMA)
+
+    members: list[GroupMember] | None = None
+    """A list of members of the Group."""
+
+    Members: ClassVar[type[ComplexAttribute]] = GroupMember
+
+
 ScimGroup: type[Resource[Any]] = Group
+"""The Group model: core Group whose ``members.display`` is read-only, returned on request."""
 
 
 class Kind(StrEnum):
@@ -107,7 +134,7 @@ POLICY = ScimPolicy(
 )
 
 PROVIDER = ScimProvider(
-    models=[User, EnterpriseUser, AccessExtension, Group],
+    models=[User, EnterpriseUser, AccessExtension, ScimGroup],
     resource_types=[USER_RESOURCE_TYPE, GROUP_RESOURCE_TYPE],
     policy=POLICY,
 )

@@ -174,7 +174,10 @@ def test_groups_crud_and_unique_display_name(env: ScimOnKeycloak) -> None:
     assert_error(env.scim.post("/Groups", {"displayName": "SALES"}), 409, "uniqueness")
     got = env.scim.get(f"/Groups/{gid}").get_json()
     assert got["displayName"] == "Sales" and got["externalId"] == "g-1"
-    assert got["members"][0]["display"] == "alice.g"
+    assert got["members"] == [{"value": alice["id"], "type": "User",
+                               "$ref": f"http://localhost/scim/v2/Users/{alice['id']}"}]
+    shown = env.scim.get(f"/Groups/{gid}?attributes=members.display").get_json()
+    assert shown["members"] == [{"display": "alice.g"}]  # returned on request only
     assert env.scim.get(f"/Users/{alice['id']}").get_json()["groups"][0]["value"] == gid
     renamed = env.scim.put(f"/Groups/{gid}", {"displayName": "Sales EU", "members": []})
     assert renamed.status_code == 200, renamed.get_json()

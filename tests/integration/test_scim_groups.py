@@ -23,8 +23,10 @@ def test_member_add_and_remove_cost_one_call_each(env: ScimOnKeycloak) -> None:
     group = env.scim.create_group("Ops", members=[{"value": users[0]["id"]}])
     gid = group["id"]
     env.gateway.calls.reset()
+    # Okta sends the label it wants shown; members.display is readOnly, ignored, not stored
     added = env.scim.patch(f"/Groups/{gid}?excludedAttributes=members", [
-        {"op": "add", "path": "members", "value": [{"value": users[1]["id"]}]}])
+        {"op": "add", "path": "members", "value": [{"value": users[1]["id"],
+                                                     "display": "Okta's label"}]}])
     assert added.status_code == 200, added.get_json()
     assert env.gateway.calls.by_kind == {"PUT /{realm}/users/{id}/groups/{id}": 1} or \
         env.calls() == 1, env.gateway.calls.by_kind
@@ -35,9 +37,14 @@ def test_member_add_and_remove_cost_one_call_each(env: ScimOnKeycloak) -> None:
     assert env.calls() == 1, env.gateway.calls.by_kind
     members = env.scim.get(f"/Groups/{gid}").get_json()["members"]
     assert [m["value"] for m in members] == [users[1]["id"]]
+    assert "display" not in members[0]  # returned on request only, and then computed:
+    shown = env.scim.get(f"/Groups/{gid}?attributes=members.value,members.display").get_json()
+    assert [(m["value"], m["display"]) for m in shown["members"]] == [(users[1]["id"], "member-1")]
     # replacing all members goes through a listing, as it must
     replaced = env.scim.patch(f"/Groups/{gid}", [
-        {"op": "replace", "path": "members", "value": [{"value": users[2]["id"]}]}])
+        {"op": "replace", "path": "members", "value": [{"value": users[2]["id"],
+                                                         "display": "ignored"}]}])
+    assert replaced.status_code == 200, replaced.get_json()
     assert [m["value"] for m in replaced.get_json()["members"]] == [users[2]["id"]]
     missing = env.scim.patch(f"/Groups/{gid}", [
         {"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}])

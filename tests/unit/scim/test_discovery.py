@@ -57,5 +57,22 @@ def test_schemas_describe_the_access_extension(scim: Scim) -> None:
     assert {s["name"] for s in perimeter["subAttributes"]} == {"dimension", "value"}
 
 
+def test_group_schema_says_members_display_is_computed(scim: Scim) -> None:
+    from scim2_models import Context, Schema
+
+    body = scim.get(f"/Schemas/{GROUP_SCHEMA}").get_json()
+    Schema.model_validate(body, scim_ctx=Context.RESOURCE_QUERY_RESPONSE)  # still a Schema
+    assert (body["name"], body["description"]) == ("Group", "Group")
+    members = {a["name"]: a for a in body["attributes"]}["members"]
+    assert members["mutability"] == "readWrite" and members["returned"] == "default"
+    sub = {s["name"]: (s["mutability"], s["returned"]) for s in members["subAttributes"]}
+    assert sub == {
+        "value": ("immutable", "default"),
+        "$ref": ("immutable", "default"),
+        "type": ("immutable", "default"),
+        "display": ("readOnly", "request"),  # RFC 7643 §8.7.1 lists value, $ref, type only
+    }
+
+
 def test_discovery_refuses_filters(scim: Scim) -> None:
     assert_error(scim.get('/Schemas?filter=id eq "x"'), 403)
