@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +14,11 @@ from bridge.keycloak.client import AdminGateway
 from bridge.keycloak.errors import GatewayError
 from bridge.local.keycloak import MissingPiece, dev_instance
 from bridge.realm.desired import ConfigError
+
+if TYPE_CHECKING:  # imported lazily at run time, like every command's own modules
+    from bridge.catalog.model import Catalog
+    from bridge.invitations import Directory
+    from bridge.reconcile import Report
 
 DEFAULT_CONFIG_DIR = "realm-config"
 EXPECTED = (MissingPiece, MissingSetting, ConfigError, GatewayError)
@@ -121,11 +126,18 @@ def realm_plan(directories: tuple[Path, ...], realm_name: str | None) -> None:
     from bridge.realm import desired, engine
     from bridge.realm.plan import render
 
-    config = desired.load(_dirs(directories))
-    the_plan = engine.plan(_admin(), config, realm_name)
+    config, the_catalog = desired.load_with_catalog(_dirs(directories))
+    gateway = _admin()
+    the_plan = engine.plan(gateway, config, realm_name)
     for line in render(the_plan):
         click.echo(line)
-    sys.exit(0 if the_plan.empty else 2)
+    users_change = False
+    if the_catalog is not None and not the_plan.creates_realm:
+        # What the reconcile after apply would rewrite: users whose stored permissions
+        # (and groups) the edited catalog no longer grants.
+        users_change = _reconcile_users(gateway, the_plan.realm, the_catalog,
+                                        dry_run=True).changed > 0
+    sys.exit(0 if the_plan.empty and not users_change else 2)
 
 
 @realm.command("apply")
@@ -136,14 +148,19 @@ def realm_apply(directories: tuple[Path, ...], realm_name: str | None) -> None:
     from bridge.realm import desired, engine
     from bridge.realm.plan import render
 
-    config = desired.load(_dirs(directories))
+    config, the_catalog = desired.load_with_catalog(_dirs(directories))
     gateway = _admin()
     the_plan = engine.plan(gateway, config, realm_name)
     if the_plan.empty:
         click.echo(render(the_plan)[-1])
-        return
-    engine.apply(gateway, the_plan, progress=click.echo)
-    click.echo(render(the_plan)[-1].replace("Plan:", "Applied:"))
+    else:
+        engine.apply(gateway, the_plan, progress=click.echo)
+        click.echo(render(the_plan)[-1].replace("Plan:", "Applied:"))
+    if the_catalog is not None:
+        # Groups and roles follow the catalog with the apply; the users' computed
+        # `permissions` attribute (the token claim) follows only with this pass. It also
+        # runs after an empty plan: an earlier apply may have stopped before it.
+        _reconcile_users(gateway, the_plan.realm, the_catalog, dry_run=False)
 
 
 @realm.command("export")
@@ -159,6 +176,59 @@ def realm_export(directories: tuple[Path, ...], realm_name: str | None) -> None:
     written = export.export(_admin(), name, _dirs(directories)[0])
     for path in written:
         click.echo(f"wrote {path}")
+
+
+# -- catalog ------------------------------------------------------------------------------
+
+def _catalog_directory(gateway: AdminGateway, realm_name: str) -> Directory:
+    """The accounts of a realm, through the admin gateway (a seam for unit tests)."""
+    from bridge.invitations import KeycloakDirectory
+
+    return KeycloakDirectory(gateway, realm_name)
+
+
+def _reconcile_users(gateway: AdminGateway, realm_name: str, the_catalog: Catalog, *,
+                     dry_run: bool) -> Report:
+    """One reconcile pass, printed: a line per changed or violating user, then a summary."""
+    from bridge.invitations import Actor
+    from bridge.reconcile import reconcile
+
+    actor = Actor.operator(f"cli:{AdminCredentials.from_env().username}")
+    report = reconcile(_catalog_directory(gateway, realm_name), the_catalog, actor,
+                       dry_run=dry_run)
+    for line in report.lines():
+        click.echo(line)
+    return report
+
+
+@cli.group()
+def catalog() -> None:
+    """The access catalog's users: keep their stored access in step with the catalog."""
+
+
+@catalog.command("reconcile")
+@config_dir
+@realm_option
+@click.option("--dry-run", is_flag=True,
+              help="Only report what would change. Exit 2 when something would.")
+def catalog_reconcile(directories: tuple[Path, ...], realm_name: str | None,
+                      dry_run: bool) -> None:
+    """Recompute every user's catalog state (permissions, groups, MFA set-up) from the
+    catalog in DIR... (read like `realm apply`: realm-config plus an example's directory)
+    and write the users that differ. A user whose facts the catalog no longer allows loses
+    its catalog access and is reported with the rule. Exit 0: nothing (left) to change;
+    2: --dry-run found changes; 1: error."""
+    from bridge.realm import desired
+
+    config, the_catalog = desired.load_with_catalog(_dirs(directories))
+    if the_catalog is None:
+        raise click.ClickException(
+            "no access catalog in " + " ".join(map(str, _dirs(directories)))
+            + " (give the directory of its catalog.yaml too, e.g. realm-config "
+            "realm-config/examples/004-accounting-portal)")
+    report = _reconcile_users(_admin(), realm_name or config.realm, the_catalog,
+                              dry_run=dry_run)
+    sys.exit(2 if dry_run and report.changed else 0)
 
 
 # -- servers ------------------------------------------------------------------------------

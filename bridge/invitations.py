@@ -198,6 +198,16 @@ class Directory(Protocol):
     def invited(self, first: int, max: int) -> list[Account]:
         """One page of accounts carrying the ``invitation.pending`` marker, by username."""
 
+    def with_attribute(self, name: str, value: str, first: int, max: int) -> list[Account]:
+        """One page of accounts whose attribute ``name`` holds ``value`` (whole value,
+        case-insensitive, as Keycloak compares), by username."""
+
+    def count_with_attribute(self, name: str, value: str) -> int:
+        """How many accounts :meth:`with_attribute` would list (bounds its pages)."""
+
+    def groups_under(self, user_id: str, root: str) -> frozenset[str]:
+        """The account's group paths under ``root`` (read only; usually one call)."""
+
     def create(self, account: NewAccount) -> str:
         """Create it in one write (groups and required actions included); return its id."""
 
@@ -782,6 +792,16 @@ class KeycloakDirectory:
         return [_account(rep) for rep in kc_users.search(
             self.gw, self.realm, first=first, max=max, q=f"{PENDING}:true")]
 
+    def with_attribute(self, name: str, value: str, first: int, max: int) -> list[Account]:
+        return [_account(rep) for rep in kc_users.search(
+            self.gw, self.realm, first=first, max=max, q=_attribute_query(name, value))]
+
+    def count_with_attribute(self, name: str, value: str) -> int:
+        return kc_users.count(self.gw, self.realm, q=_attribute_query(name, value))
+
+    def groups_under(self, user_id: str, root: str) -> frozenset[str]:
+        return frozenset(kc_users.groups_under(self.gw, self.realm, user_id, root))
+
     def create(self, account: NewAccount) -> str:
         rep: dict[str, Any] = {
             "username": account.email, "email": account.email, "enabled": True,
@@ -817,6 +837,17 @@ class KeycloakDirectory:
 
     def logout(self, user_id: str) -> None:
         kc_users.logout(self.gw, self.realm, user_id)
+
+
+_QUERY_TERM = re.compile(r"^[^\s:\"]+$")
+
+
+def _attribute_query(name: str, value: str) -> str:
+    """Keycloak's ``q`` (``name:value``, terms split on spaces). A name or value that could
+    not be expressed exactly would silently search something else: refused instead."""
+    if not (_QUERY_TERM.match(name) and _QUERY_TERM.match(value)):
+        raise ValueError(f"cannot search attribute {name!r} for {value!r}")
+    return f"{name}:{value}"
 
 
 def _account(rep: Mapping[str, Any]) -> Account:

@@ -123,3 +123,35 @@ def set_groups_under(gw: AdminGateway, realm: str, user_id: str, root: str,
         if path not in ids:
             ids[path] = kc_groups.get_by_path(gw, realm, path)["id"]
         kc_groups.add_member(gw, realm, ids[path], user_id)
+
+
+def group_count(gw: AdminGateway, realm: str, user_id: str) -> int:
+    """``GET /users/{id}/groups/count``: how many groups the user belongs to."""
+    body = gw.get(f"{_base(realm)}/{segment(user_id)}/groups/count")
+    return int(body["count"]) if isinstance(body, dict) else int(body)
+
+
+def groups_under(gw: AdminGateway, realm: str, user_id: str, root: str) -> dict[str, str]:
+    """The user's groups under ``root``, path → id, read only (no write).
+
+    Usually one call: a user belongs to fewer than :data:`PAGE` groups. When the first page
+    is full, ``groups/count`` bounds the pages still to read, so the loop ends even if
+    memberships change while it reads."""
+    prefix = root.rstrip("/") + "/"
+
+    def under(page: list[dict[str, Any]]) -> dict[str, str]:
+        return {g["path"]: g["id"] for g in page if str(g.get("path", "")).startswith(prefix)}
+
+    page = groups(gw, realm, user_id)
+    found = under(page)
+    if len(page) < PAGE:
+        return found
+    remaining_pages = -(-max(group_count(gw, realm, user_id) - PAGE, 0) // PAGE) + 1
+    first = PAGE
+    for _ in range(remaining_pages):
+        page = groups(gw, realm, user_id, first=first)
+        found |= under(page)
+        if len(page) < PAGE:
+            break
+        first += len(page)
+    return found

@@ -68,7 +68,7 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
         catalog_dir = Path(catalog) if Path(catalog).is_dir() else Path(catalog).parent
         directories.append(catalog_dir)
         os.environ["BRIDGE_CATALOG"] = str(catalog_dir)
-    config = desired.load(directories, env)  # validate before starting anything
+    config, the_catalog = desired.load_with_catalog(directories, env)  # validate first
 
     instance = dev_instance()
     started = instance.start(env["KC_BOOTSTRAP_ADMIN_USERNAME"],
@@ -81,6 +81,16 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
         the_plan = engine.plan(admin, config)
         if not the_plan.empty:
             engine.apply(admin, the_plan, progress=echo)
+        if the_catalog is not None:
+            # As `bridge realm apply` does: users of an existing realm follow an edited
+            # catalog (their stored permissions), not only its groups and roles.
+            from bridge.invitations import Actor, KeycloakDirectory
+            from bridge.reconcile import reconcile
+
+            report = reconcile(KeycloakDirectory(admin, config.realm), the_catalog,
+                               Actor.operator("dev"))
+            for line in report.lines():
+                echo(line)
         dev_token = env["BRIDGE_SCIM_DEV_TOKEN"]
         digest = hashlib.sha256(dev_token.encode()).hexdigest()
         os.environ.update({

@@ -30,6 +30,8 @@ class MemoryDirectory:
     sent: list[Sent] = field(default_factory=list)
     logged_out: list[str] = field(default_factory=list)
     fail: dict[str, Exception] = field(default_factory=dict)
+    writes: list[tuple[str, str]] = field(default_factory=list)
+    """``(method, user_id)`` of every update and set_groups, in order."""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def _maybe_fail(self, method: str) -> None:
@@ -58,6 +60,22 @@ class MemoryDirectory:
                        key=lambda a: a.username)
         return found[first:first + max]
 
+    def with_attribute(self, name: str, value: str, first: int, max: int) -> list[Account]:
+        self._maybe_fail("with_attribute")
+        found = sorted((a for a in self.accounts.values()
+                        if value.lower() in (v.lower() for v in a.attributes.get(name, ()))),
+                       key=lambda a: a.username)
+        return found[first:first + max]
+
+    def count_with_attribute(self, name: str, value: str) -> int:
+        return len(self.with_attribute(name, value, 0, len(self.accounts)))
+
+    def groups_under(self, user_id: str, root: str) -> frozenset[str]:
+        self._maybe_fail("groups_under")
+        if user_id not in self.accounts:
+            raise kc.NotFound("gone")
+        return frozenset(g for g in self.groups[user_id] if g.startswith(root + "/"))
+
     def create(self, account: NewAccount) -> str:
         self._maybe_fail("create")
         if self.find_by_email(account.email):
@@ -73,10 +91,12 @@ class MemoryDirectory:
         self._maybe_fail("update")
         if account.id not in self.accounts:
             raise kc.NotFound("gone")
+        self.writes.append(("update", account.id))
         self.accounts[account.id] = replace(account)
 
     def set_groups(self, user_id: str, root: str, wanted: frozenset[str]) -> None:
         self._maybe_fail("set_groups")
+        self.writes.append(("set_groups", user_id))
         kept = {g for g in self.groups[user_id] if not g.startswith(root + "/")}
         self.groups[user_id] = kept | set(wanted)
 
