@@ -56,9 +56,16 @@ class Settings:
     # BRIDGE_CATALOG: the access catalog (a catalog.yaml or its directory) every write path
     # enforces; without it the SCIM domain extension is stored as given, unchecked.
     catalog_path: str | None = None
+    # BRIDGE_TOKEN_ISSUERS: the `iss` values tokens may carry ("url,url"), apart from
+    # KEYCLOAK_URL; empty: the issuer of the realm's discovery document (bridge.auth).
+    token_issuers: tuple[str, ...] = ()
+    # BRIDGE_JWKS_MAX_AGE: seconds the realm's signing keys are trusted before a refetch.
+    jwks_max_age: float = 300.0
 
     @property
     def issuer(self) -> str:
+        """The realm at ``KEYCLOAK_URL`` (where keys are fetched); the issuers accepted in
+        tokens are :attr:`token_issuers` or discovered, not necessarily this URL."""
         return f"{self.keycloak_url}/realms/{self.realm}"
 
     @classmethod
@@ -75,4 +82,8 @@ class Settings:
             scim_static_tokens=env.get("BRIDGE_SCIM_STATIC_TOKENS", ""),
             scim_managed_root=env.get("BRIDGE_SCIM_MANAGED_ROOT") or "/bridge/scim",
             catalog_path=env.get("BRIDGE_CATALOG") or None,
+            token_issuers=tuple(issuer.strip().rstrip("/") for issuer in
+                                env.get("BRIDGE_TOKEN_ISSUERS", "").split(",")
+                                if issuer.strip()),
+            jwks_max_age=float(env.get("BRIDGE_JWKS_MAX_AGE") or 300.0),
         )

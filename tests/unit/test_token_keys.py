@@ -121,12 +121,3 @@ def test_keys_that_cannot_be_refreshed_are_unavailable_not_trusted_forever() -> 
     clock.now += 10
     assert auth(f"Bearer {_token(OLD)}") is not None
 
-
-@responses.activate
-def test_encryption_keys_of_the_jwks_do_not_verify_signatures() -> None:
-    enc = RSAKey.generate_key(2048, parameters={"kid": "enc", "use": "enc",
-                                                "alg": "RSA-OAEP"})
-    responses.get(CERTS, json=KeySet([OLD, enc]).as_dict(private=False))
-    auth = _auth(Clock())
-    assert auth(f"Bearer {_token(enc)}") is None
-    assert auth(f"Bearer {_token(OLD)}") is not None
