@@ -37,6 +37,19 @@ class AdminCredentials:
         return cls(keycloak_url(env), username, password)
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    return seconds
+
+
 def keycloak_url(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     return (env.get("KEYCLOAK_URL") or "http://127.0.0.1:8080").rstrip("/")
@@ -85,5 +98,5 @@ class Settings:
             token_issuers=tuple(issuer.strip().rstrip("/") for issuer in
                                 env.get("BRIDGE_TOKEN_ISSUERS", "").split(",")
                                 if issuer.strip()),
-            jwks_max_age=float(env.get("BRIDGE_JWKS_MAX_AGE") or 300.0),
+            jwks_max_age=_seconds(env, "BRIDGE_JWKS_MAX_AGE", 300.0),
         )

@@ -91,3 +91,11 @@ def test_an_unreachable_discovery_document_is_unavailable() -> None:
     scim = ScimAuthenticator(None, "bridge", jwks=RealmKeys.of_realm(ADMIN_URL, "access"))
     with pytest.raises(KeysUnavailable):
         scim(f"Bearer {_scim_token(PUBLIC)}")
+
+
+def test_the_key_cache_bound_is_a_setting() -> None:
+    assert _settings().jwks_max_age == 300
+    assert _settings(BRIDGE_JWKS_MAX_AGE="60").jwks_max_age == 60
+    for wrong in ("0", "-5", "soon", "inf"):
+        with pytest.raises(ValueError, match="BRIDGE_JWKS_MAX_AGE must be a positive"):
+            _settings(BRIDGE_JWKS_MAX_AGE=wrong)
