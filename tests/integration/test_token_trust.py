@@ -19,7 +19,8 @@ from flask.testing import FlaskClient
 
 from bridge.app import create_app
 from bridge.config import Settings
-from tests.conftest import RealmUnderTest
+from bridge.local.keycloak import free_port
+from tests.conftest import REALM_CONFIG, RealmUnderTest
 
 KEY_PROVIDER = "org.keycloak.keys.KeyProvider"
 MAX_AGE = 3.0  # the cache bound the replica under test is given (BRIDGE_JWKS_MAX_AGE)
@@ -121,3 +122,29 @@ def test_without_configuration_the_realm_says_its_issuer(
     refused = _scim(http, _hr_token(by_name, fresh_realm))
     assert _refused(refused)
     assert re.search(r'error_description="[^"]+"', refused.headers["WWW-Authenticate"])
+
+
+def test_the_same_fault_gets_the_same_answer_on_scim_and_the_api(
+        fresh_realm: RealmUnderTest) -> None:
+    catalog = REALM_CONFIG / "examples" / "004-accounting-portal"
+    http = _app(fresh_realm, catalog_path=str(catalog))
+    hr_token = _hr_token(fresh_realm.issuer, fresh_realm)
+    assert _scim(http, hr_token).status_code == 200
+    # An HR system's token is no person's login: refused by the API as invalid there.
+    assert _refused(http.get("/api/v1/invitations",
+                             headers={"Authorization": f"Bearer {hr_token}"}))
+    forged = hr_token[:-8] + ("AAAAAAAA" if not hr_token.endswith("AAAAAAAA") else "BBBBBBBB")
+    for header in ({}, {"Authorization": f"Bearer {forged}"}):
+        scim = http.get("/scim/v2/Users", headers=header)
+        api = http.get("/api/v1/invitations", headers=header)
+        assert scim.status_code == api.status_code == 401
+        assert (_refused(scim), _refused(api)) == (bool(header), bool(header))
+
+    # Keycloak unreachable: the keys cannot be fetched, both surfaces say retry later.
+    down = create_app(Settings(
+        keycloak_url=f"http://127.0.0.1:{free_port()}", realm=fresh_realm.name,
+        client_id="bridge", client_secret="unused", catalog_path=str(catalog))).test_client()
+    scim = down.get("/scim/v2/Users", headers={"Authorization": f"Bearer {hr_token}"})
+    api = down.get("/api/v1/invitations", headers={"Authorization": f"Bearer {hr_token}"})
+    assert scim.status_code == api.status_code == 503
+    assert scim.headers["Retry-After"] == api.headers["Retry-After"]
