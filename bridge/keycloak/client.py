@@ -26,22 +26,65 @@ from bridge.keycloak.errors import (
     Unavailable,
 )
 
+# Literal segments of Keycloak admin routes; any other segment is an id or a name.
+_ROUTE_WORDS = frozenset("""
+    users groups children members count profile clients client-scopes roles roles-by-id
+    role-mappings realm composite composites protocol-mappers models add-models
+    authentication flows executions execution config required-actions components
+    identity-provider instances organizations invite-user invite-existing-user invitations
+    partialImport partial-export logout sessions credentials reset-password
+    execute-actions-email send-verify-email service-account-user client-secret
+    default-client-scopes optional-client-scopes default-default-client-scopes
+    default-optional-client-scopes attack-detection brute-force events admin-events keys
+    localization impersonation federated-identity consents offline-sessions available
+    effective scope-mappings management permissions lower-priority raise-priority
+    attributes domains metadata group-by-path
+""".split())
+
+MAX_KINDS = 256
+"""Distinct keys a :class:`CallCounter` keeps; further shapes are counted as ``(other)``."""
+
+
+def route_template(path: str) -> str:
+    """The admin route a concrete path belongs to: ``/r/users/1f3…/groups`` →
+    ``/{realm}/users/{id}/groups``. Ids and names never appear, so the set of
+    templates is bounded by the routes the gateway uses, not by the data."""
+    parts = [p for p in path.split("?", 1)[0].split("/") if p]
+    if not parts:
+        return "/"
+    out = ["{realm}"]
+    for part in parts[1:]:
+        if out[-1] == "group-by-path":
+            out.append("{path}")  # the rest of the path is one group path
+            break
+        out.append(part if part in _ROUTE_WORDS else "{id}")
+    return "/" + "/".join(out)
+
 
 @dataclass
 class CallCounter:
-    """Admin calls made through one gateway, by ``METHOD path-template``."""
+    """Admin calls made through one gateway, by ``METHOD route-template``.
+
+    Keyed by templates (see :func:`route_template`) and capped at :data:`MAX_KINDS`
+    keys, so a long-lived replica's counter stays the same size whatever it serves.
+    Thread-safe: one gateway serves every request thread of a replica."""
 
     total: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, method: str, path: str) -> None:
-        self.total += 1
-        key = f"{method} {path.split('?')[0]}"
-        self.by_kind[key] = self.by_kind.get(key, 0) + 1
+        key = f"{method} {route_template(path)}"
+        with self._lock:
+            self.total += 1
+            if key not in self.by_kind and len(self.by_kind) >= MAX_KINDS:
+                key = f"{method} (other)"
+            self.by_kind[key] = self.by_kind.get(key, 0) + 1
 
     def reset(self) -> None:
-        self.total = 0
-        self.by_kind.clear()
+        with self._lock:
+            self.total = 0
+            self.by_kind.clear()
 
 
 class AdminGateway:
