@@ -18,6 +18,8 @@ from typing import Any
 import requests
 from keycloak import KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakConnectionError, KeycloakError
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from bridge.keycloak.errors import (
     Conflict,
@@ -40,6 +42,21 @@ _ROUTE_WORDS = frozenset("""
     effective scope-mappings management permissions lower-priority raise-priority
     attributes domains metadata group-by-path
 """.split())
+
+ADMIN_RETRY = Retry(
+    total=3, connect=2, read=2, status=2, other=0,
+    allowed_methods=frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}),
+    status_forcelist=(502, 503, 504), backoff_factor=0.2, backoff_max=2.0,
+    backoff_jitter=0.2, respect_retry_after_header=False, raise_on_status=False)
+"""Automatic retries of admin calls: idempotent methods only, bounded (at most 3 more
+attempts, ~2 s of backoff with jitter so replicas do not retry in step).
+
+python-keycloak 7.1.1 retries once *including POST*: a create whose response was lost then
+meets the user its first attempt made, and answers 409 for a create that succeeded. POST is
+left out here (urllib3 still retries a POST whose connection was never established: nothing
+was sent); a caller whose POST may have reached Keycloak resolves it by a lookup (see
+``KeycloakScimBackend.create``). A ``Retry-After`` from a proxy is not honoured, so no call
+blocks longer than the backoff bound; the bridge's own clients get the 503."""
 
 MAX_KINDS = 256
 """Distinct keys a :class:`CallCounter` keeps; further shapes are counted as ``(other)``."""
@@ -180,6 +197,7 @@ def _connect(**kwargs: Any) -> KeycloakOpenIDConnection:
         # After the login, so that the token client (its own session, which keeps reading
         # the environment) was built with verify=True as before.
         _settle_environment(connection)
+        _retry_idempotent_only(connection)
         return connection
     except KeycloakConnectionError as exc:
         raise Unavailable(f"Keycloak unreachable at {kwargs.get('server_url')}") from exc
@@ -209,6 +227,18 @@ def _settle_environment(connection: KeycloakOpenIDConnection) -> None:
     session.proxies = settled["proxies"]
     connection.verify = settled["verify"]  # the CA bundle from the environment, if any
     session.trust_env = False
+
+
+def _retry_idempotent_only(connection: KeycloakOpenIDConnection) -> None:
+    """Replace python-keycloak's retry policy (which includes POST) by :data:`ADMIN_RETRY`
+    on the admin session's adapters."""
+    session = getattr(connection, "_s", None)
+    if not isinstance(session, requests.Session):
+        raise RuntimeError("python-keycloak's admin session changed shape; refusing to run "
+                           "with its POST-retrying default")
+    for adapter in session.adapters.values():
+        if isinstance(adapter, HTTPAdapter):
+            adapter.max_retries = ADMIN_RETRY
 
 
 def _raise_for_status(method: str, path: str, response: requests.Response) -> None:

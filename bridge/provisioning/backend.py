@@ -165,7 +165,11 @@ class KeycloakScimBackend:
                 self._bind_tenant(subject, user)
             rep = self.user_mapping.to_keycloak(user)
             rep["attributes"][CREATED] = list(rep["attributes"][LAST_MODIFIED])
-            user_id = kc_users.create(self.gw, self.realm, rep)
+            try:
+                user_id = kc_users.create(self.gw, self.realm, rep)
+            except (kc.Unavailable, kc.Conflict) as failure:
+                found = self._created_user(rep, failure)
+                return self.user_mapping.from_keycloak(found)
             # One write and no read back: the response is what Keycloak now stores, in the
             # canonical form the ETag hashes (ids and lowercasing are all Keycloak adds).
             stored = {**rep, "id": user_id, "username": rep["username"].lower(),
@@ -314,6 +318,27 @@ class KeycloakScimBackend:
         kc_users.set_groups_under(self.gw, self.realm, user_id,
                                   self.user_mapping.domain.group_root, wanted,
                                   self._domain_group_ids)
+
+    def _created_user(self, rep: dict[str, Any], failure: kc.GatewayError) -> dict[str, Any]:
+        """After a create whose outcome is unknown (the response was lost: 503/timeout, or a
+        409 met after a retry somewhere on the way), the user this very request created;
+        else ``failure`` is raised. One lookup by username; the user is ours when it
+        carries every attribute sent, ``scim.created`` (to the millisecond) included, so a
+        real duplicate is never mistaken for ours. Costs a call only on that failure path;
+        when the lookup fails too, the original failure stands."""
+        sent = rep.get("attributes") or {}
+        try:
+            candidates = kc_users.search(self.gw, self.realm, username=rep["username"],
+                                         exact="true", max=2)
+        except kc.GatewayError:
+            raise failure from None
+        for other in candidates:
+            stored = other.get("attributes") or {}
+            if all(stored.get(key) == value for key, value in sent.items()):
+                logger.info("a create whose response was lost had succeeded: user %s",
+                            other.get("id"))
+                return other
+        raise failure
 
     def _check_user_name_free(self, user_name: str, own_id: str) -> None:
         for other in kc_users.search(self.gw, self.realm, username=user_name, exact="true",
