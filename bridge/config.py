@@ -56,6 +56,14 @@ class Settings:
     # BRIDGE_CATALOG: the access catalog (a catalog.yaml or its directory) every write path
     # enforces; without it the SCIM domain extension is stored as given, unchecked.
     catalog_path: str | None = None
+    # BRIDGE_LOCK_URL: postgresql://... shared by every replica (advisory locks making
+    # If-Match, PATCH and name uniqueness atomic across replicas); unset = in-process locks,
+    # enough for one replica only. BRIDGE_LOCK_TIMEOUT: seconds a write waits (then 503).
+    lock_url: str | None = None
+    lock_timeout: float = 10.0
+    # BRIDGE_GROUP_CACHE_TTL: seconds a member-only group PATCH may answer from this
+    # replica's last read of the group (the staleness bound of that reply; 0 = always read).
+    group_cache_ttl: float = 10.0
 
     @property
     def issuer(self) -> str:
@@ -75,4 +83,7 @@ class Settings:
             scim_static_tokens=env.get("BRIDGE_SCIM_STATIC_TOKENS", ""),
             scim_managed_root=env.get("BRIDGE_SCIM_MANAGED_ROOT") or "/bridge/scim",
             catalog_path=env.get("BRIDGE_CATALOG") or None,
+            lock_url=env.get("BRIDGE_LOCK_URL") or None,
+            lock_timeout=float(env.get("BRIDGE_LOCK_TIMEOUT") or 10.0),
+            group_cache_ttl=float(env.get("BRIDGE_GROUP_CACHE_TTL") or 10.0),
         )
