@@ -10,6 +10,7 @@ from typing import Any
 
 from bridge.keycloak import groups as kc_groups
 from bridge.keycloak.client import AdminGateway
+from bridge.keycloak.errors import NotFound
 from bridge.keycloak.paths import PAGE, segment
 
 
