@@ -15,6 +15,25 @@ Budgets (admin calls per SCIM operation, counted by ``gateway.calls``):
   refuses every use of a disabled user's sessions, so no logout call is needed; the GET
   gives the state ``If-Match`` and the 200 response need.
 
+Several replicas (issue 10). No state a write depends on lives in a replica:
+
+* Every write of a user or group reads it fresh and writes it under the resource's lock
+  (:mod:`bridge.locks`: in-process, or PostgreSQL advisory locks shared by the replicas),
+  so an ``If-Match`` admits exactly one of concurrent writers of a version, and PATCHes
+  without it each apply to the state the previous one wrote. Group creates and renames
+  also hold the casefolded name's lock: Keycloak's sibling names are unique only
+  case-sensitively. Locks cost no admin call.
+* The group cache feeds no write. It only lets a member-only PATCH (one partial write
+  per member) answer without a read: that reply's ``displayName`` and ``meta`` are at
+  most ``group_cache_ttl`` seconds old. A group deleted through any replica is a 404:
+  Keycloak's 404 on a membership call is checked against the group (one read, on that
+  path only).
+* The managed root's id, and the catalog groups' ids, are resolved again when found
+  stale (a 404, or a managed group under an unknown parent id).
+* A create whose response was lost is resolved by one lookup (the user or group carrying
+  every attribute sent, ``scim.created`` included): 201 for it, 409 only for a real
+  duplicate. The gateway never retries a POST by itself.
+
 Groups live as direct children of the managed root (``/bridge/scim``). Any other group id
 is answered as not found and logged with the client id: a SCIM client can never put a user
 in a group outside that tree (e.g. one mapping realm-admin).
@@ -26,6 +45,7 @@ Keycloak errors are translated at this edge: unreachable or 5xx → 503 with
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -252,13 +272,15 @@ class KeycloakScimBackend:
             with self.locks.hold(self._key("user", resource_id)):
                 current = self._existing_user(subject, resource_id)
                 check_precondition(self.user_mapping.from_keycloak(current), if_match)
-                kc_users.delete(self.gw, self.realm, resource_id)
+                with _gone_is_done():  # a retried DELETE meets the first one's result
+                    kc_users.delete(self.gw, self.realm, resource_id)
             return
         with self.locks.hold(self._key("group", resource_id)):
             group = self._existing_group(subject, resource_id, fresh=True)
             check_precondition(self.group_mapping.from_keycloak(group), if_match)
             self._forget(resource_id)
-            kc_groups.delete(self.gw, self.realm, resource_id)
+            with _gone_is_done():
+                kc_groups.delete(self.gw, self.realm, resource_id)
 
     def _key(self, kind: str, value: str) -> str:
         """A lock key: one per resource id, or per casefolded name (uniqueness)."""
@@ -589,8 +611,12 @@ class KeycloakScimBackend:
         with self.locks.hold(self._name_key(group.display_name)):
             self._check_display_name_free(group.display_name, None)
             rep = self.group_mapping.to_keycloak(group, tenant=subject.tenant, created=None)
-            group_id, root = self._under_root(
-                lambda root: (kc_groups.create_child(self.gw, self.realm, root, rep), root))
+            try:
+                group_id, root = self._under_root(
+                    lambda root: (kc_groups.create_child(self.gw, self.realm, root, rep), root))
+            except (kc.Unavailable, kc.Conflict) as failure:
+                found = self._created_group(rep, failure)
+                group_id, root = found["id"], found["parentId"]
         stored = {**rep, "id": group_id, "parentId": root,
                   "path": f"{self.managed_root}/{rep['name']}"}
         self._remember(stored)
@@ -604,6 +630,24 @@ class KeycloakScimBackend:
             raise
         return self._group_resource(subject, stored,
                                     ALL_ATTRIBUTES if wanted else _NO_MEMBERS)
+
+    def _created_group(self, rep: dict[str, Any], failure: kc.GatewayError) -> dict[str, Any]:
+        """The group a create whose outcome is unknown made (see :meth:`_created_user`):
+        under the name's lock, a managed group of that name carrying every attribute sent
+        (``scim.created`` to the millisecond) is this request's; else ``failure``."""
+        sent = rep.get("attributes") or {}
+        try:
+            candidates = self._find_group_named(rep["name"])
+        except (kc.GatewayError, errors.ScimError):
+            raise failure from None
+        for group in candidates:
+            stored = group.get("attributes") or {}
+            if group.get("name") == rep["name"] and all(
+                    stored.get(key) == value for key, value in sent.items()):
+                logger.info("a group create whose response was lost had succeeded: %s",
+                            group.get("id"))
+                return group
+        raise failure
 
     def _write_group(self, subject: Subject, current: dict[str, Any],
                      group: Resource[Any]) -> dict[str, Any]:
@@ -769,6 +813,17 @@ class KeycloakScimBackend:
 
 
 _NO_MEMBERS = Projection(excluded_attributes=("members",))
+
+
+@contextlib.contextmanager
+def _gone_is_done() -> Iterator[None]:
+    """A DELETE of a resource just read (under its lock) that answers 404 was done: the
+    gateway retried it after a lost response (DELETE is idempotent), or it raced a
+    delete that did not take the lock (an administrator's)."""
+    try:
+        yield
+    except kc.NotFound:
+        pass
 
 
 def _same(current: dict[str, Any], rep: dict[str, Any]) -> bool:

@@ -23,6 +23,7 @@ TOKEN = f"{KC}/realms/master/protocol/openid-connect/token"
 ADMIN = f"{KC}/admin/realms/r"
 AUTH = {"Authorization": "Bearer t"}
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 def _gateway() -> AdminGateway:
@@ -136,3 +137,28 @@ def test_a_dropped_create_that_did_not_land_is_503_not_a_ghost() -> None:
                            data=json.dumps({"schemas": [USER_SCHEMA], "userName": "Alice"}))
     assert response.status_code == 503, response.get_json()
     assert response.headers["Retry-After"]
+
+
+@responses.activate
+def test_a_group_create_whose_response_was_dropped_answers_201() -> None:
+    client = _client(_gateway())
+    responses.get(f"{ADMIN}/group-by-path/bridge/scim", json={"id": "root", "path": "/bridge/scim"})
+    stored: list[dict[str, object]] = []
+
+    def keycloak_stores_then_the_line_drops(request: requests.PreparedRequest) -> object:
+        stored.append({**json.loads(request.body or "{}"), "id": "g-1", "parentId": "root",
+                       "path": "/bridge/scim/Ops"})
+        raise requests.ConnectionError("Connection aborted: RemoteDisconnected")
+
+    post = responses.add_callback(responses.POST, f"{ADMIN}/groups/root/children",
+                                  callback=keycloak_stores_then_the_line_drops)
+    responses.add_callback(responses.GET, re.compile(rf"{ADMIN}/groups/root/children\?.*"),
+                           callback=lambda request: (200, {}, json.dumps(stored)))
+    responses.get(re.compile(rf"{ADMIN}/groups/g-1/members.*"), json=[])
+    response = client.post("/scim/v2/Groups", headers=AUTH, content_type="application/scim+json",
+                           data=json.dumps({"schemas": [GROUP_SCHEMA], "displayName": "Ops",
+                                            "externalId": "ops-1"}))
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["id"] == "g-1"
+    assert response.get_json()["externalId"] == "ops-1"
+    assert post.call_count == 1
