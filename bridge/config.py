@@ -37,6 +37,19 @@ class AdminCredentials:
         return cls(keycloak_url(env), username, password)
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    return seconds
+
+
 def keycloak_url(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     return (env.get("KEYCLOAK_URL") or "http://127.0.0.1:8080").rstrip("/")
@@ -64,9 +77,16 @@ class Settings:
     # BRIDGE_GROUP_CACHE_TTL: seconds a member-only group PATCH may answer from this
     # replica's last read of the group (the staleness bound of that reply; 0 = always read).
     group_cache_ttl: float = 10.0
+    # BRIDGE_TOKEN_ISSUERS: the `iss` values tokens may carry ("url,url"), apart from
+    # KEYCLOAK_URL; empty: the issuer of the realm's discovery document (bridge.auth).
+    token_issuers: tuple[str, ...] = ()
+    # BRIDGE_JWKS_MAX_AGE: seconds the realm's signing keys are trusted before a refetch.
+    jwks_max_age: float = 300.0
 
     @property
     def issuer(self) -> str:
+        """The realm at ``KEYCLOAK_URL`` (where keys are fetched); the issuers accepted in
+        tokens are :attr:`token_issuers` or discovered, not necessarily this URL."""
         return f"{self.keycloak_url}/realms/{self.realm}"
 
     @classmethod
@@ -84,6 +104,10 @@ class Settings:
             scim_managed_root=env.get("BRIDGE_SCIM_MANAGED_ROOT") or "/bridge/scim",
             catalog_path=env.get("BRIDGE_CATALOG") or None,
             lock_url=env.get("BRIDGE_LOCK_URL") or None,
-            lock_timeout=float(env.get("BRIDGE_LOCK_TIMEOUT") or 10.0),
-            group_cache_ttl=float(env.get("BRIDGE_GROUP_CACHE_TTL") or 10.0),
+            lock_timeout=_seconds(env, "BRIDGE_LOCK_TIMEOUT", 10.0),
+            group_cache_ttl=_seconds(env, "BRIDGE_GROUP_CACHE_TTL", 10.0),
+            token_issuers=tuple(issuer.strip().rstrip("/") for issuer in
+                                env.get("BRIDGE_TOKEN_ISSUERS", "").split(",")
+                                if issuer.strip()),
+            jwks_max_age=_seconds(env, "BRIDGE_JWKS_MAX_AGE", 300.0),
         )
