@@ -105,7 +105,8 @@ class Settings:
             catalog_path=env.get("BRIDGE_CATALOG") or None,
             lock_url=env.get("BRIDGE_LOCK_URL") or None,
             lock_timeout=_seconds(env, "BRIDGE_LOCK_TIMEOUT", 10.0),
-            group_cache_ttl=_seconds(env, "BRIDGE_GROUP_CACHE_TTL", 10.0),
+            group_cache_ttl=0.0 if env.get("BRIDGE_GROUP_CACHE_TTL", "").strip() == "0"
+            else _seconds(env, "BRIDGE_GROUP_CACHE_TTL", 10.0),
             token_issuers=tuple(issuer.strip().rstrip("/") for issuer in
                                 env.get("BRIDGE_TOKEN_ISSUERS", "").split(",")
                                 if issuer.strip()),
