@@ -119,7 +119,7 @@ class PostgresLocks:
     :class:`LockTimeout` too.
     """
 
-    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, pool_size: int = 8,
+    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, pool_size: int = 16,
                  namespace: str = "saas-access-bridge") -> None:
         from psycopg_pool import ConnectionPool  # optional dependency of this backend only
 
