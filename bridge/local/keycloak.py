@@ -61,6 +61,12 @@ RUN_OPTIONS: tuple[str, ...] = ("--cache=local",)
 
 DEFAULT_HEAP = "-Xms256m -Xmx2g"
 
+# Said by every command that starts the development instance.
+DEV_FILE_WARNING = (
+    "note: this Keycloak keeps its data in the embedded dev-file (H2) database, for "
+    "development only: a crash can lose writes it acknowledged up to about half a second "
+    "earlier. In production run Keycloak on PostgreSQL (docs/deploying.md).")
+
 
 class MissingPiece(RuntimeError):
     """Something the local Keycloak needs is absent; the message is one line naming it."""

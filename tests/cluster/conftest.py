@@ -10,6 +10,7 @@ is bounded in time.
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import os
 import secrets
 import subprocess
@@ -80,6 +81,19 @@ class TokenSource:
             return self._token
 
 
+class StaticToken(TokenSource):
+    """A static SCIM bearer token (``BRIDGE_SCIM_STATIC_TOKENS`` holds its digest)."""
+
+    def __init__(self, token: str) -> None:
+        self.value = token
+
+    def token(self) -> str:
+        return self.value
+
+    def fresh(self) -> str:
+        return self.value
+
+
 class ScimHttp:
     """A SCIM client over HTTP to a replica or the balancer; counts what it sends."""
 
@@ -147,11 +161,13 @@ class Cluster:
         return ScimHttp(self.replicas[replica].url, self.tokens[node],
                         self.replicas[replica].name)
 
-    def through_balancer(self) -> ScimHttp:
-        return ScimHttp(self.balancer.url, self.tokens[0], "balancer")
+    def through_balancer(self, *, static: bool = False) -> ScimHttp:
+        tokens = StaticToken(self.secrets[STATIC_TOKEN]) if static else self.tokens[0]
+        return ScimHttp(self.balancer.url, tokens, "balancer")
 
     def cli_env(self) -> dict[str, str]:
-        return {**os.environ, **self.secrets, "KEYCLOAK_URL": self.nodes[0].url,
+        realm_secrets = {k: v for k, v in self.secrets.items() if k != STATIC_TOKEN}
+        return {**os.environ, **realm_secrets, "KEYCLOAK_URL": self.nodes[0].url,
                 "KEYCLOAK_ADMIN_USERNAME": self.admin_username,
                 "KEYCLOAK_ADMIN_PASSWORD": self.admin_password, "BRIDGE_REALM": REALM}
 
@@ -165,8 +181,12 @@ class Cluster:
         return response.headers.get(UPSTREAM_HEADER, "")
 
 
+STATIC_TOKEN = "static SCIM token"
+
+
 def realm_secrets() -> dict[str, str]:
     return {
+        STATIC_TOKEN: secrets.token_urlsafe(32),
         "BRIDGE_CLIENT_SECRET": secrets.token_urlsafe(24),
         "HR_SCIM_CLIENT_SECRET": secrets.token_urlsafe(24),
         "SMTP_HOST": "127.0.0.1",
@@ -185,9 +205,11 @@ def replica_env(cluster_secrets: dict[str, str], node: ClusterNode, nodes: list[
         "BRIDGE_REALM": REALM,
         "BRIDGE_CLIENT_ID": "bridge",
         "BRIDGE_CLIENT_SECRET": cluster_secrets["BRIDGE_CLIENT_SECRET"],
+        "BRIDGE_SCIM_STATIC_TOKENS": "balancer-client=" + hashlib.sha256(
+            cluster_secrets[STATIC_TOKEN].encode()).hexdigest(),
         # Every node signs with the realm's keys but writes the URL it was reached at
         # into ``iss`` (no --hostname): each replica accepts both.
-        "BRIDGE_ISSUERS": issuers,
+        "BRIDGE_TOKEN_ISSUERS": issuers,
         # The lock backend every replica shares: the PostgreSQL production Keycloak needs.
         "BRIDGE_LOCK_URL": postgres.dsn,
     }
