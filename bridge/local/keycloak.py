@@ -323,12 +323,22 @@ class LocalKeycloak:
         while time.monotonic() < deadline:
             if process is not None and process.poll() is not None:
                 raise MissingPiece(
-                    f"Keycloak exited with code {process.returncode}; see {self.log_file}"
+                    f"Keycloak exited with code {process.returncode}; see {self.log_file}: "
+                    + self._log_errors()
                 )
             if self.is_ready(timeout=1.0):
                 return
             time.sleep(0.5)
         raise MissingPiece(f"Keycloak not ready after {wait:.0f}s; see {self.log_file}")
+
+    def _log_errors(self, limit: int = 3) -> str:
+        """The last ERROR lines of the log (a failed start says why without the file)."""
+        try:
+            lines = self.log_file.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        errors = [line for line in lines if " ERROR " in line] or lines
+        return " | ".join(line.strip()[:300] for line in errors[-limit:])
 
     def stop(self, wait: float = 60) -> bool:
         """Stop the server this instance started; False if none of ours was running."""

@@ -32,6 +32,7 @@ from bridge.local.balancer import UPSTREAM_HEADER, RoundRobinBalancer
 from bridge.local.keycloak import (
     ClusterNode,
     DatabaseLogin,
+    MissingPiece,
     ensure_production_distribution,
     free_jgroups_port,
     free_port,
@@ -216,9 +217,20 @@ def replica_env(cluster_secrets: dict[str, str], node: ClusterNode, nodes: list[
 
 
 def _start_nodes(nodes: list[ClusterNode], username: str, password: str) -> None:
+    """Start the nodes side by side; a node that lost the race of creating the empty
+    database's first content (seen once: exit 1) is started again once the others are up."""
     with concurrent.futures.ThreadPoolExecutor(len(nodes)) as pool:
-        for future in [pool.submit(n.start, username, password, wait=420) for n in nodes]:
-            future.result()
+        futures = {node: pool.submit(node.start, username, password, wait=420)
+                   for node in nodes}
+        failed = []
+        for node, future in futures.items():
+            try:
+                future.result()
+            except MissingPiece as exc:
+                print(f"first start of {node.url} failed, starting it again: {exc}")
+                failed.append(node)
+    for node in failed:
+        node.start(username, password, wait=420)
 
 
 @pytest.fixture(scope="session")
