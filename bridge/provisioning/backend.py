@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from scim2_models import PatchOp, Resource
+from scim2_models import Context, PatchOp, Resource
 
 from bridge.keycloak import errors as kc
 from bridge.keycloak import groups as kc_groups
@@ -163,6 +163,7 @@ class KeycloakScimBackend:
                 # deep copy (~50 us per create) is skipped.
                 user = resource.model_copy(deep=True)
                 self._bind_tenant(subject, user)
+            self._authorize_user_write(subject, user, None)
             rep = self.user_mapping.to_keycloak(user)
             rep["attributes"][CREATED] = list(rep["attributes"][LAST_MODIFIED])
             user_id = kc_users.create(self.gw, self.realm, rep)
@@ -184,10 +185,11 @@ class KeycloakScimBackend:
         if_match: Precondition | None = None,
     ) -> Resource[Any]:
         if kind is Kind.USER:
-            current = self._existing_user(subject, resource_id)
+            current = self._writable_user(subject, resource_id)
             check_precondition(self.user_mapping.from_keycloak(current), if_match)
             user = resource.model_copy(deep=True)
             self._bind_tenant(subject, user)
+            self._authorize_user_write(subject, user, current)
             stored = self._write_user(current, user)
             return self.user_mapping.from_keycloak(
                 stored, self._user_groups(subject, resource_id))
@@ -223,8 +225,9 @@ class KeycloakScimBackend:
         if_match: Precondition | None = None,
     ) -> None:
         if kind is Kind.USER:
-            current = self._existing_user(subject, resource_id)
+            current = self._writable_user(subject, resource_id)
             check_precondition(self.user_mapping.from_keycloak(current), if_match)
+            self._authorize_user_write(subject, None, current)
             kc_users.delete(self.gw, self.realm, resource_id)
             return
         group = self._existing_group(subject, resource_id, fresh=True)
@@ -249,6 +252,34 @@ class KeycloakScimBackend:
             raise errors.NotFound(f"User {user_id!r} not found")
         return rep
 
+    def _writable_user(self, subject: Subject, user_id: str) -> dict[str, Any]:
+        """The user a write (PUT, PATCH, DELETE) may change, or a SCIM error.
+
+        A tenant-bound client never changes, deactivates or deletes a user another tenant
+        still holds: 403, the account stays as it is (issue 9: a DELETE by the client of
+        one dossier removed a user of two). Only an unbound client or an operator does."""
+        current = self._existing_user(subject, user_id)
+        if subject.tenant is not None:
+            others = sorted(set(self.user_mapping.tenants(current)) - {subject.tenant})
+            if others:
+                raise errors.Forbidden(
+                    f"scim-client.shared-user: user {user_id!r} also belongs to "
+                    f"{', '.join(repr(t) for t in others)}; a client bound to "
+                    f"{subject.tenant!r} may not change, deactivate or delete it")
+        return current
+
+    def _authorize_user_write(self, subject: Subject, user: Resource[Any] | None,
+                              current: dict[str, Any] | None) -> None:
+        """The catalog's SCIM client rules (403 naming the rule), when the domain has any."""
+        authorize = getattr(self.user_mapping.domain, "authorize", None)
+        if authorize is None:
+            return
+        access = user[AccessExtension] if user is not None else None
+        extension = access.model_dump(scim_ctx=Context.DEFAULT, mode="json",
+                                      exclude_none=True) if access is not None else None
+        authorize(subject.client_id, subject.tenant, extension,
+                  (current or {}).get("attributes") if current is not None else None)
+
     def _user_visible(self, subject: Subject, rep: dict[str, Any]) -> bool:
         return subject.tenant is None or subject.tenant in self.user_mapping.tenants(rep)
 
@@ -259,7 +290,8 @@ class KeycloakScimBackend:
         access = user[AccessExtension] or AccessExtension()
         foreign = [t for t in access.tenants or [] if t != subject.tenant]
         if foreign:
-            raise errors.Forbidden(f"This client may not assign tenant {foreign[0]!r}")
+            raise errors.Forbidden(f"scim-client.tenant: a client bound to {subject.tenant!r} "
+                                   f"may not assign tenant {foreign[0]!r}")
         access.tenants = [subject.tenant]
         user[AccessExtension] = access
         if ACCESS_SCHEMA not in user.schemas:
@@ -323,7 +355,7 @@ class KeycloakScimBackend:
 
     def _patch_user(self, subject: Subject, user_id: str, patch: PatchOp[Any],
                     if_match: Precondition | None, projection: Projection) -> Resource[Any]:
-        current = self._existing_user(subject, user_id)
+        current = self._writable_user(subject, user_id)
         resource = self.user_mapping.from_keycloak(current)
         check_precondition(resource, if_match)
         working = resource.model_copy(deep=True)
@@ -331,6 +363,7 @@ class KeycloakScimBackend:
         if apply_patch(working, patch):
             working.groups = None
             self._bind_tenant(subject, working)
+            self._authorize_user_write(subject, working, current)
             stored = self._write_user(current, working)
         groups = self._user_groups(subject, user_id) if _asks_for(projection, "groups") \
             else None
