@@ -240,11 +240,14 @@ class LocalKeycloak:
             pid = int(record["pid"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        return pid if self._marked(pid) else None
+
+    def _marked(self, pid: int) -> bool:
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
-            return None
-        return pid if self._db_marker in cmdline else None
+            return False
+        return self._db_marker in cmdline
 
     def is_ready(self, timeout: float = 2.0) -> bool:
         try:
@@ -414,6 +417,16 @@ class ClusterNode(LocalKeycloak):
     def _db_marker(self) -> str:
         # On java's command line (JAVA_OPTS_APPEND); lets ``stop`` recognise its process.
         return f"-Dbridge.node={self.state_dir}"
+
+    def _marked(self, pid: int) -> bool:
+        # The marker is in kc.sh's environment (JAVA_OPTS_APPEND), not its arguments.
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        marker = self._db_marker.encode()
+        return any(v.startswith(b"JAVA_OPTS_APPEND=") and marker in v.split()
+                   for v in environ)
 
     def _ports(self) -> tuple[int, ...]:
         return (self.http_port, self.management_port, self.jgroups_port,

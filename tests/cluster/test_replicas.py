@@ -149,6 +149,19 @@ def test_group_deleted_on_b_is_404_on_a(cluster: Cluster) -> None:
         assert error_of(response)["status"] == "404"
 
 
+# -- finding 6: the issuer is not tied to KEYCLOAK_URL --------------------------------------
+
+def test_tokens_from_either_node_are_accepted_by_either_replica(cluster: Cluster) -> None:
+    tokens = [source.fresh() for source in cluster.tokens]
+    issuers = {json.loads(base64.urlsafe_b64decode(t.split(".")[1] + "=="))["iss"]
+               for t in tokens}
+    assert len(issuers) == 2  # each node writes its own URL (no --hostname)
+    outcomes = {(scim.name, node): _accepted(scim, token)
+                for scim in (cluster.scim(0), cluster.scim(1))
+                for node, token in enumerate(tokens, start=1)}
+    assert set(outcomes.values()) == {200}, outcomes
+
+
 # -- finding 5: signing keys rotate ---------------------------------------------------------
 
 def _kid(token: str) -> str:
@@ -196,19 +209,6 @@ def test_signing_key_rotation_is_followed_by_every_replica(cluster: Cluster) -> 
         assert introspection.json()["active"] is False
     for scim, token in zip(replicas, old_tokens, strict=True):
         assert _accepted(scim, token) == 401, (scim.name, "removed key still accepted")
-
-
-# -- finding 6: the issuer is not tied to KEYCLOAK_URL --------------------------------------
-
-def test_tokens_from_either_node_are_accepted_by_either_replica(cluster: Cluster) -> None:
-    tokens = [source.fresh() for source in cluster.tokens]
-    issuers = {json.loads(base64.urlsafe_b64decode(t.split(".")[1] + "=="))["iss"]
-               for t in tokens}
-    assert len(issuers) == 2  # each node writes its own URL (no --hostname)
-    outcomes = {(scim.name, node): _accepted(scim, token)
-                for scim in (cluster.scim(0), cluster.scim(1))
-                for node, token in enumerate(tokens, start=1)}
-    assert set(outcomes.values()) == {200}, outcomes
 
 
 # -- finding 7: preconditions are atomic, on one replica and across replicas ----------------
