@@ -19,6 +19,12 @@ Groups live as direct children of the managed root (``/bridge/scim``). Any other
 is answered as not found and logged with the client id: a SCIM client can never put a user
 in a group outside that tree (e.g. one mapping realm-admin).
 
+``active`` belongs to an operator once an operator used it: leaving ``active`` out (a PUT
+without it, a PATCH removing it) never changes whether a user is enabled; a user disabled
+outside SCIM (no ``scim.disabledBySCIM`` mark: the admin console, the bridge's API or CLI,
+a brute-force lockout) stays disabled until an operator enables it, and a SCIM
+``active: true`` is refused with 403 ``scim.operator-lock`` and a ``bridge.audit`` line.
+
 Keycloak errors are translated at this edge: unreachable or 5xx → 503 with
 ``Retry-After``, 409 → ``uniqueness``, 400 (a value Keycloak's user profile refuses) →
 ``invalidValue``.
@@ -27,6 +33,7 @@ Keycloak errors are translated at this edge: unreachable or 5xx → 503 with
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 import time
@@ -44,9 +51,11 @@ from bridge.provisioning.access import AccessAttributes
 from bridge.provisioning.mapping import (
     CREATED,
     LAST_MODIFIED,
+    SCIM_DISABLED,
     DomainMapping,
     GroupMapping,
     UserMapping,
+    now_iso,
     same_content,
 )
 from scim import errors
@@ -64,6 +73,7 @@ from scim.backend import (
 from scim.resources import ACCESS_SCHEMA, AccessExtension, Kind
 
 logger = logging.getLogger(__name__)
+audit_log = logging.getLogger("bridge.audit")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -166,6 +176,8 @@ class KeycloakScimBackend:
             self._authorize_user_write(subject, user, None)
             rep = self.user_mapping.to_keycloak(user)
             rep["attributes"][CREATED] = list(rep["attributes"][LAST_MODIFIED])
+            if not rep["enabled"]:
+                rep["attributes"][SCIM_DISABLED] = ["true"]
             user_id = kc_users.create(self.gw, self.realm, rep)
             # One write and no read back: the response is what Keycloak now stores, in the
             # canonical form the ETag hashes (ids and lowercasing are all Keycloak adds).
@@ -190,7 +202,7 @@ class KeycloakScimBackend:
             user = resource.model_copy(deep=True)
             self._bind_tenant(subject, user)
             self._authorize_user_write(subject, user, current)
-            stored = self._write_user(current, user)
+            stored = self._write_user(subject, current, user)
             return self.user_mapping.from_keycloak(
                 stored, self._user_groups(subject, resource_id))
         current_group = self._existing_group(subject, resource_id, fresh=True)
@@ -297,9 +309,11 @@ class KeycloakScimBackend:
         if ACCESS_SCHEMA not in user.schemas:
             user.schemas = [*user.schemas, ACCESS_SCHEMA]
 
-    def _write_user(self, current: dict[str, Any], user: Resource[Any]) -> dict[str, Any]:
+    def _write_user(self, subject: Subject, current: dict[str, Any], user: Resource[Any]
+                    ) -> dict[str, Any]:
         """PUT the new state (one write) unless nothing changes; returns the stored state."""
         rep = self.user_mapping.to_keycloak(user, keep=current.get("attributes") or {})
+        self._keep_operator_lock(subject, current, user.active, rep)
         managed_groups = rep.pop("groups", None)
         wanted_actions = set(rep.pop("requiredActions", None) or ())
         if _same(current, rep):
@@ -333,6 +347,35 @@ class KeycloakScimBackend:
         stored["email"] = (rep.get("email") or "").lower() or None
         return stored
 
+    def _keep_operator_lock(self, subject: Subject, current: dict[str, Any],
+                            active: bool | None, rep: dict[str, Any]) -> None:
+        """Whether the user is enabled, as SCIM may change it (issue 9):
+
+        - ``active`` left out (a PUT without it, a PATCH removing it) never changes it;
+        - a user disabled outside SCIM (no :data:`SCIM_DISABLED` mark) stays disabled until
+          an operator re-enables it: a SCIM ``active: true`` is refused (403) and audited;
+        - a user a SCIM client disabled, SCIM may enable again."""
+        enabled = bool(current.get("enabled", True))
+        attributes = rep["attributes"]
+        by_scim = bool((current.get("attributes") or {}).get(SCIM_DISABLED))
+        if active is None:
+            rep["enabled"] = enabled
+        elif active and not enabled and not by_scim:
+            detail = (f"scim.operator-lock: user {current['id']!r} was disabled by an operator "
+                      "outside SCIM; only an operator can enable it again")
+            audit_log.info(json.dumps({
+                "time": now_iso(), "actor": f"scim:{subject.client_id}",
+                "action": "scim.user.reactivate",
+                "target": {"id": current["id"], "username": current.get("username")},
+                "outcome": "refused", "code": "scim.operator-lock", "detail": detail},
+                sort_keys=True, ensure_ascii=False))
+            raise errors.Forbidden(detail)
+        if rep["enabled"] or not (enabled or by_scim):
+            # Enabled, or already disabled by an operator (whose lock it stays).
+            attributes.pop(SCIM_DISABLED, None)
+        else:
+            attributes[SCIM_DISABLED] = ["true"]
+
     def _same_domain(self, current: dict[str, Any], rep: dict[str, Any]) -> bool:
         names = self.user_mapping.domain.attribute_names()
         have = {k: sorted(v) for k, v in (current.get("attributes") or {}).items()
@@ -364,7 +407,7 @@ class KeycloakScimBackend:
             working.groups = None
             self._bind_tenant(subject, working)
             self._authorize_user_write(subject, working, current)
-            stored = self._write_user(current, working)
+            stored = self._write_user(subject, current, working)
         groups = self._user_groups(subject, user_id) if _asks_for(projection, "groups") \
             else None
         return self.user_mapping.from_keycloak(stored, groups)

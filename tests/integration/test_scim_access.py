@@ -4,6 +4,7 @@ operator's lock on a disabled account."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -16,8 +17,17 @@ from scim.backend import Subject
 from scim.blueprint import create_scim_blueprint
 from scim.resources import ACCESS_SCHEMA, USER_SCHEMA
 from tests.conftest import REALM_CONFIG, RealmUnderTest
-from tests.integration.test_scim_support import Scim, assert_error
+from tests.integration.test_scim_support import (
+    USER_SCHEMA as CORE_USER,
+)
+from tests.integration.test_scim_support import (
+    Scim,
+    ScimOnKeycloak,
+    assert_error,
+    scim_env,
+)
 
+env = scim_env
 EXAMPLES = REALM_CONFIG / "examples"
 BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 HR = "hr-token"
@@ -178,3 +188,64 @@ def test_bound_client_assigns_nothing_where_no_rule_names_it(
                       profile="external-technician")}[example]
     _refused(hr.as_token(ACME).post("/Users", restricted), "scim-client.not-allowed")
     assert _in_keycloak(fresh_realm, "any.user") == []
+
+
+# -- finding 4: the operator's lock -------------------------------------------------------
+
+def _operator_disables(env: ScimOnKeycloak, uid: str) -> None:
+    rep = env.gateway.get(f"{env.base}/users/{uid}")
+    env.gateway.put(f"{env.base}/users/{uid}", {**rep, "enabled": False})
+
+
+def test_leaving_active_out_never_changes_enabled(env: ScimOnKeycloak) -> None:
+    user = env.scim.create_user("locked.user", active=True)
+    uid = user["id"]
+    _operator_disables(env, uid)
+    put = env.scim.put(f"/Users/{uid}", {"schemas": [CORE_USER], "userName": "locked.user",
+                                         "displayName": "Locked User"})
+    assert put.status_code == 200, put.get_json()
+    assert put.get_json()["active"] is False
+    removed = env.scim.patch(f"/Users/{uid}", [{"op": "remove", "path": "active"}])
+    assert removed.status_code == 200, removed.get_json()
+    assert removed.get_json()["active"] is False
+    assert env.gateway.get(f"{env.base}/users/{uid}")["enabled"] is False
+
+
+def test_scim_cannot_undo_an_operator_lock_and_is_audited(
+        env: ScimOnKeycloak, caplog: pytest.LogCaptureFixture) -> None:
+    uid = env.scim.create_user("operator.locked", active=True)["id"]
+    _operator_disables(env, uid)
+    with caplog.at_level("INFO", logger="bridge.audit"):
+        patched = env.scim.patch(f"/Users/{uid}", [{"op": "replace", "value": {"active": True}}])
+        put = env.scim.put(f"/Users/{uid}", {"schemas": [CORE_USER],
+                                             "userName": "operator.locked", "active": True})
+    for response in (patched, put):
+        body = assert_error(response, 403)
+        assert body["detail"].startswith("scim.operator-lock:"), body["detail"]
+        assert "operator" in body["detail"]
+    assert env.gateway.get(f"{env.base}/users/{uid}")["enabled"] is False
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "bridge.audit"]
+    assert [(line["action"], line["outcome"], line["target"]["id"]) for line in lines] == [
+        ("scim.user.reactivate", "refused", uid)] * 2, lines
+    assert lines[0]["actor"] == "scim:test-client"
+    assert lines[0]["code"] == "scim.operator-lock"
+    # Setting it false again is fine (and keeps it the operator's lock)...
+    again = env.scim.patch(f"/Users/{uid}", [{"op": "replace", "value": {"active": False}}])
+    assert again.status_code == 200, again.get_json()
+    assert assert_error(env.scim.patch(f"/Users/{uid}", [
+        {"op": "replace", "value": {"active": True}}]), 403)
+    # ...and once an operator re-enables it, SCIM manages it again.
+    rep = env.gateway.get(f"{env.base}/users/{uid}")
+    env.gateway.put(f"{env.base}/users/{uid}", {**rep, "enabled": True})
+    off = env.scim.patch(f"/Users/{uid}", [{"op": "replace", "value": {"active": False}}])
+    assert off.status_code == 200 and off.get_json()["active"] is False
+    on = env.scim.patch(f"/Users/{uid}", [{"op": "replace", "value": {"active": True}}])
+    assert on.status_code == 200, on.get_json()
+    assert on.get_json()["active"] is True
+
+
+def test_a_user_scim_disabled_is_reenabled_by_scim(env: ScimOnKeycloak) -> None:
+    uid = env.scim.create_user("soft.deleted", active=False)["id"]
+    on = env.scim.patch(f"/Users/{uid}", [{"op": "replace", "path": "active", "value": True}])
+    assert on.status_code == 200, on.get_json()
+    assert env.gateway.get(f"{env.base}/users/{uid}")["enabled"] is True

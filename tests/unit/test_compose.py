@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 pytestmark = pytest.mark.unit
 
@@ -179,8 +180,6 @@ HA_SERVICES = {"keycloak-2", "bridge-1", "bridge-2", "lb"}
 
 
 def _raw_compose() -> dict[str, Any]:
-    import yaml
-
     return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
 
 
@@ -211,7 +210,10 @@ def test_ha_profile_has_two_nodes_two_bridges_and_a_balancer() -> None:
                 == "jdbc:postgresql://postgres:5432/keycloak")  # one database, one cluster
     second = services["keycloak-2"]["command"]
     assert {"--cache=ispn", "--cache-stack=jdbc-ping", "--health-enabled=true"} <= set(second)
-    assert any(option.startswith("--hostname=") for option in second)  # one issuer
+    # One issuer for the cluster: both nodes have the same public hostname.
+    for name in ("KC_HOSTNAME", "KC_HOSTNAME_BACKCHANNEL_DYNAMIC"):
+        assert (services["keycloak-2"]["environment"][name]
+                == services["keycloak"]["environment"][name])
 
 
 def test_ha_bridges_share_everything_but_their_keycloak_node() -> None:
@@ -223,10 +225,8 @@ def test_ha_bridges_share_everything_but_their_keycloak_node() -> None:
         k: v for k, v in two.items() if k != "KEYCLOAK_URL"}
     assert one["BRIDGE_LOCK_URL"].startswith("postgresql://keycloak:${POSTGRES_PASSWORD:?")
     assert one["BRIDGE_LOCK_URL"].endswith("@postgres:5432/keycloak")
-    hostname = next(o for o in services["keycloak-2"]["command"]
-                    if o.startswith("--hostname="))
-    assert one["BRIDGE_TOKEN_ISSUERS"] == (hostname.partition("=")[2]
-                                           + "/realms/${BRIDGE_REALM:-access}")
+    hostname = services["keycloak-2"]["environment"]["KC_HOSTNAME"]
+    assert one["BRIDGE_TOKEN_ISSUERS"] == hostname + "/realms/${BRIDGE_REALM:-access}"
     for name in ("bridge-1", "bridge-2"):
         service = services[name]
         assert service["image"] == services["bridge"]["image"]
@@ -275,3 +275,18 @@ def test_ha_profile_passes_compose_config(tmp_path: Path) -> None:
                         "@postgres:5432/keycloak")
     assert services["keycloak-2"]["environment"]["KC_DB_PASSWORD"] == example[
         "POSTGRES_PASSWORD"]
+
+
+def test_keycloak_writes_one_issuer_whoever_reaches_it() -> None:
+    # Read as YAML, so it also runs where `docker compose` is missing. Without a hostname,
+    # Keycloak writes the URL it was reached at into `iss`: http://keycloak:8080 for the
+    # bridge, http://127.0.0.1:8080 for a client on the host (issue 10 finding 6).
+    compose = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    keycloak = compose["services"]["keycloak"]
+    env = keycloak["environment"]
+    assert env["KC_HOSTNAME"] == "http://127.0.0.1:${KEYCLOAK_PORT:-8080}"  # as published
+    assert str(env["KC_HOSTNAME_BACKCHANNEL_DYNAMIC"]).lower() == "true"  # bridge's URL
+    assert not any("hostname-strict=false" in str(arg) for arg in keycloak["command"])
+    bridge_env = compose["x-bridge-environment"]
+    assert bridge_env["KEYCLOAK_URL"] == "http://keycloak:8080"
+    assert "BRIDGE_TOKEN_ISSUERS" not in bridge_env  # discovered from the realm: one issuer
