@@ -13,6 +13,7 @@ import concurrent.futures
 import hashlib
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -234,7 +235,7 @@ def _start_nodes(nodes: list[ClusterNode], username: str, password: str) -> None
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Iterator[Cluster]:
+def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     began = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="bridge-cluster-"))
     ensure_production_distribution(print)
@@ -281,8 +282,8 @@ def cluster() -> Iterator[Cluster]:
         postgres.stop()
         FIGURES["requests sent"] = dict(ScimHttp.sent) | {"total": sum(ScimHttp.sent.values())}
         FIGURES["suite wall time (s)"] = round(time.monotonic() - began, 1)
-        if os.environ.get("BRIDGE_CLUSTER_KEEP_LOGS"):
-            print(f"cluster logs kept in {work}")
+        # The logs of the nodes and replicas say why a replay failed: kept then.
+        if request.session.testsfailed or os.environ.get("BRIDGE_CLUSTER_KEEP_LOGS"):
+            FIGURES["logs kept in"] = str(work)
         else:
-            import shutil
             shutil.rmtree(work, ignore_errors=True)

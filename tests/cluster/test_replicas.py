@@ -397,9 +397,14 @@ def test_node_killed_during_creates_loses_no_acknowledged_user(cluster: Cluster)
 
     statuses = Counter(status for status, _, _ in answers.values())
     by_replica = Counter((upstream, status) for status, upstream, _ in answers.values())
+    present = Counter(u["username"] for u in cluster.admin().get(
+        f"/{REALM}/users", search=prefix, max=CREATES * 2, briefRepresentation="true"))
+    acknowledged = {n.lower() for n, (s, _, _) in answers.items() if s == 201}
     FIGURES["creates through the balancer"] = dict(statuses)
     FIGURES["creates by replica and status"] = {f"{u} {s}": n for (u, s), n in
-                                                by_replica.items()}
+                                                sorted(by_replica.items())}
+    FIGURES["users present after the kill"] = sum(present.values())
+
     # The other replica keeps serving throughout: everything routed to it was created,
     # before and after the kill.
     on_survivor = [(status, at) for status, upstream, at in answers.values()
@@ -410,11 +415,7 @@ def test_node_killed_during_creates_loses_no_acknowledged_user(cluster: Cluster)
     assert statuses[409] == 0, by_replica
     assert set(statuses) <= {201, 503}, by_replica
     assert {u for s, u, _ in answers.values() if s == 503} <= {doomed.address}
-
-    present = Counter(u["username"] for u in cluster.admin().get(
-        f"/{REALM}/users", search=prefix, max=CREATES * 2, briefRepresentation="true"))
-    FIGURES["users present after the kill"] = sum(present.values())
-    acknowledged = {n.lower() for n, (s, _, _) in answers.items() if s == 201}
+    # Every user answered 201 is there, once; nothing else was made.
     assert acknowledged <= set(present), sorted(acknowledged - set(present))[:5]
     assert max(present.values()) == 1  # no duplicates
     assert set(present) <= {n.lower() for n in names}
