@@ -74,6 +74,11 @@ class TokenSource:
         response.raise_for_status()
         return str(response.json()["access_token"])
 
+    def forget(self) -> None:
+        """Drop the cached token (its signing key was removed from the realm)."""
+        with self._lock:
+            self._token = None
+
     def token(self) -> str:
         # Tokens live 300 s (realm-config); take a new one well before.
         with self._lock:
@@ -94,6 +99,9 @@ class StaticToken(TokenSource):
 
     def fresh(self) -> str:
         return self.value
+
+    def forget(self) -> None:
+        pass
 
 
 class ScimHttp:

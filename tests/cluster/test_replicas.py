@@ -191,6 +191,8 @@ def test_signing_key_rotation_is_followed_by_every_replica(cluster: Cluster) -> 
                    "active": ["true"], "enabled": ["true"]}})
     for provider in old_providers:  # the old key is removed, not only demoted
         admin.delete(f"/{REALM}/components/{provider['id']}")
+    for source in cluster.tokens:  # the next tests' tokens are signed with the new key
+        source.forget()
 
     new_tokens = [source.fresh() for source in cluster.tokens]
     assert _kid(new_tokens[0]) != _kid(old_tokens[0])
