@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from bridge import locks
 from bridge.api import create_api_blueprint
 from bridge.auth import ActorAuthenticator, RealmKeys, ScimAuthenticator, parse_static_tokens
 from bridge.catalog.load import load as load_catalog
@@ -52,7 +53,11 @@ def create_app(settings: Settings | None = None,
         administration = AccessAdministration(KeycloakDirectory(gateway, settings.realm),
                                               catalog)
     backend = KeycloakScimBackend(gateway, settings.realm,
-                                  managed_root=settings.scim_managed_root, domain=domain)
+                                  managed_root=settings.scim_managed_root, domain=domain,
+                                  group_cache_ttl=settings.group_cache_ttl,
+                                  locks=locks.from_settings(settings.lock_url,
+                                                            settings.lock_timeout))
+    app.extensions["bridge.scim_backend"] = backend
     # Member PATCHes on large groups answer without echoing every member (RFC 7644 3.5.2
     # lets the server choose; clients wanting them ask with ``attributes=members``).
     scim_settings = ScimSettings(group_patch_returns_members=False)
