@@ -128,9 +128,10 @@ class UserChange(_Facts):
 
 
 class InvitationQuery(BaseModel):
-    """``GET /invitations`` query parameters (strings on the wire, read as their types)."""
+    """``GET /invitations`` query parameters (strings on the wire, read as their types); an
+    unknown one is refused, as an unknown body field is."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     first: int = Field(0, ge=0, description="offset of the page")
     max: int = Field(50, ge=1, le=200, description="largest page")

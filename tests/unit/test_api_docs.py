@@ -52,3 +52,5 @@ def test_the_same_models_validate_requests() -> None:
     page = api.call("GET", "/invitations?max=500", admin)
     assert (page.status_code, page.get_json()["error"]) == (400, "invalid-request")
     assert "max" in page.get_json()["detail"]
+    unknown = api.call("GET", "/invitations?colour=red", admin)
+    assert (unknown.status_code, unknown.get_json()["detail"]) == (400, "colour: unknown field")
