@@ -82,8 +82,9 @@ def _check(case: Any, label: str, figures: Figures, checks: list[Any],
         case.validate_response(response, checks=checks, headers=headers())
     except FailureGroup as group:
         for failure in group.exceptions:
-            figures.mismatches.append(f"{label} {response.status_code}: {failure.title}: "
-                                      f"{failure.message[:300]}")
+            figures.mismatches.append(
+                f"{label} {response.status_code}: {failure.title}: {failure.message[:300]} "
+                f"(sent {case.method} {case.formatted_path})")
 
 
 def _fuzz(operation: Any, mode: GenerationMode, figures: Figures, checks: list[Any],
