@@ -57,6 +57,7 @@ import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -110,6 +111,9 @@ GROUP_CACHE_TTL = 10.0
 """Seconds a replica trusts its last read of a managed group for a member-only PATCH
 (``BRIDGE_GROUP_CACHE_TTL``): the bound on how stale that response's displayName and
 meta can be. The cache never feeds a write, and every other read or write reads fresh."""
+
+GROUP_CACHE_SIZE = 4096
+"""Groups a replica's cache holds at most (least recently read evicted first)."""
 
 
 def _translated(method: F) -> F:
@@ -178,7 +182,9 @@ class KeycloakScimBackend:
         self._root_id: str | None = None
         self.locks = locks or LocalLocks()
         self._lock = threading.Lock()
-        self._groups: dict[str, tuple[float, dict[str, Any]]] = {}
+        # group id → (read at, representation); least recently read first, at most
+        # GROUP_CACHE_SIZE entries, so the cache is bounded whatever the realm's size.
+        self._groups: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
 
     # -- the ScimBackend protocol ------------------------------------------------------
 
@@ -600,8 +606,13 @@ class KeycloakScimBackend:
         return group.get("parentId") == self._refresh_root() != group.get("id")
 
     def _remember(self, group: dict[str, Any]) -> None:
+        if self.group_cache_ttl <= 0:
+            return
         with self._lock:
             self._groups[group["id"]] = (time.monotonic(), group)
+            self._groups.move_to_end(group["id"])
+            while len(self._groups) > GROUP_CACHE_SIZE:
+                self._groups.popitem(last=False)
 
     def _forget(self, group_id: str) -> None:
         with self._lock:
