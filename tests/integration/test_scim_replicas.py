@@ -23,6 +23,8 @@ from flask import Flask
 
 from bridge.app import create_app
 from bridge.config import Settings
+from bridge.local.keycloak import free_port
+from bridge.local.postgres import LocalPostgres
 from bridge.provisioning import KeycloakScimBackend
 from tests.conftest import RealmUnderTest
 from tests.integration.test_scim_support import (
@@ -34,14 +36,12 @@ from tests.integration.test_scim_support import (
     assert_error,
     authenticate,
 )
-from tests.support import postgres
 
 
 @pytest.fixture(scope="module")
-def lock_server() -> Iterator[postgres.LocalPostgres]:
-    if postgres.binaries() is None:
-        pytest.fail("PostgreSQL is not installed (./dev installs it): initdb not found")
-    server = postgres.LocalPostgres().start()
+def lock_server() -> Iterator[LocalPostgres]:
+    server = LocalPostgres(free_port())
+    server.start()
     try:
         yield server
     finally:
@@ -69,8 +69,8 @@ def _replica(realm: RealmUnderTest, lock_url: str | None) -> Replica:
 
 @pytest.fixture
 def replicas(fresh_realm: RealmUnderTest,
-             lock_server: postgres.LocalPostgres) -> tuple[Replica, Replica]:
-    return _replica(fresh_realm, lock_server.url), _replica(fresh_realm, lock_server.url)
+             lock_server: LocalPostgres) -> tuple[Replica, Replica]:
+    return _replica(fresh_realm, lock_server.dsn), _replica(fresh_realm, lock_server.dsn)
 
 
 @pytest.fixture
