@@ -31,7 +31,8 @@ BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 LIMITS = "urn:bridge:scim:schemas:extension:limits:2.0:ServiceProviderConfig"
 # What an error detail must never show: library texts and internal (generic) class names.
 INTERNALS = re.compile(
-    r"\w+\[[\w ,|]+\]|instance of|Value error|Input should|pydantic|Traceback|"
+    r"\b[A-Z]\w*\[[A-Za-z][\w ,|]*\]|instance of|Value error|Input should|validation error|"
+    r"pydantic|Traceback|"
     r"\b(?:EnterpriseUser|AccessExtension|GroupMember|ComplexAttribute|PatchOp|Path|Name|"
     r"Email|Meta|Manager)\b")
 
@@ -62,7 +63,7 @@ def _nested(depth: int) -> str:
     ("POST", "/.search"), ("POST", "/Bulk"), ("POST", "/Groups")])
 def test_deeply_nested_json_is_invalid_syntax(scim: Scim, method: str, path: str,
                                               depth: int) -> None:
-    body = '{"schemas": ["%s"], "userName": "deep", "name": %s}' % (USER_SCHEMA, _nested(depth))
+    body = f'{{"schemas": ["{USER_SCHEMA}"], "userName": "deep", "name": {_nested(depth)}}}'
     detail = _error(_raw(scim, method, path, body), 400, "invalidSyntax")["detail"]
     assert "32" in detail  # the advertised limit is named
 
@@ -126,13 +127,13 @@ def test_fifty_megabytes_are_refused_without_being_parsed(scim: Scim) -> None:
 @pytest.mark.parametrize("escape", ["\\ud800", "\\udfff", "x\\udc00y", "\\ud800\\ud800"])
 def test_unpaired_surrogate_is_refused(scim: Scim, escape: str) -> None:
     scim.create_user("surrogate-target")
-    search = '{"filter": "userName eq \\"%s\\""}' % escape
-    _error(_raw(scim, "POST", "/Users/.search", search), 400, "invalidFilter")
-    user = '{"schemas": ["%s"], "userName": "s%s"}' % (USER_SCHEMA, escape)
+    search = f'{{"filter": "userName eq \\"{escape}\\""}}'
+    _error(_raw(scim, "POST", "/Users/.search", search), 400, "invalidValue")
+    user = f'{{"schemas": ["{USER_SCHEMA}"], "userName": "s{escape}"}}'
     _error(_raw(scim, "POST", "/Users", user), 400, "invalidValue")
     # A well-formed pair is an ordinary character.
-    assert _raw(scim, "POST", "/Users", '{"schemas": ["%s"], "userName": "pair\\ud83d\\ude00"}'
-                % USER_SCHEMA).status_code == 201
+    pair = f'{{"schemas": ["{USER_SCHEMA}"], "userName": "pair\\ud83d\\ude00"}}'
+    assert _raw(scim, "POST", "/Users", pair).status_code == 201
 
 
 # -- finding 7: the Bulk time budget ------------------------------------------------------
@@ -166,10 +167,19 @@ def test_service_provider_config_advertises_every_limit() -> None:
                             max_scan=4321)
     scim = Scim(make_app(MemoryBackend(), settings).test_client())
     config = scim.get("/ServiceProviderConfig").get_json()
-    assert LIMITS in config["schemas"]
-    assert config[LIMITS] == {"maxPayloadSize": 123_456, "maxJsonDepth": 17,
-                              "bulkTimeBudgetSeconds": 9, "maxScan": 4321}
     assert config["bulk"]["maxPayloadSize"] == settings.bulk_max_payload_size
+    assert config["bulk"]["maxOperations"] == settings.bulk_max_operations
+    assert config["filter"]["maxResults"] == settings.max_count
+    # Limits without an RFC 7643 attribute: their own document (an extra attribute in the
+    # configuration itself would make strict clients refuse it).
+    limits = scim.get("/ServiceProviderConfig/limits").get_json()
+    assert limits["schemas"] == [LIMITS]
+    assert {k: v for k, v in limits.items() if k not in ("schemas", "meta")} == {
+        "maxPayloadSize": 123_456, "maxJsonDepth": 17, "bulkTimeBudgetSeconds": 9,
+        "maxScan": 4321, "maxResults": settings.max_count,
+        "bulkMaxOperations": settings.bulk_max_operations,
+        "bulkMaxPayloadSize": settings.bulk_max_payload_size}
+    assert limits["meta"]["location"].endswith("/scim/v2/ServiceProviderConfig/limits")
 
 
 # -- finding 8: details in the server's own words ------------------------------------------
