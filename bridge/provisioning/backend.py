@@ -21,7 +21,9 @@ in a group outside that tree (e.g. one mapping realm-admin).
 
 Keycloak errors are translated at this edge: unreachable or 5xx → 503 with
 ``Retry-After``, 409 → ``uniqueness``, 400 (a value Keycloak's user profile refuses) →
-``invalidValue``.
+``invalidValue``, each in the bridge's words (Keycloak's text is logged, never returned).
+Values Keycloak would refuse or fail on (a 256-character group name is a Keycloak 500) are
+found before the write by :mod:`bridge.keycloak.limits` → ``invalidValue``, never a 503.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from bridge.provisioning.mapping import (
     GroupMapping,
     UserMapping,
     same_content,
+    scim_name,
 )
 from scim import errors
 from scim.backend import (
@@ -80,13 +83,22 @@ def _translated(method: F) -> F:
             raise errors.BackendUnavailable(
                 "The directory is unreachable, retry later", retry_after=self.retry_after
             ) from None
+        except kc.Refused as exc:
+            # Found before any write: the value would be refused, or make Keycloak fail.
+            raise errors.InvalidValue(f"{scim_name(exc.field)} {exc.reason}") from None
         except kc.Conflict as exc:
-            raise errors.Uniqueness(f"Keycloak refused a duplicate: {exc.detail}") from None
+            logger.info("Keycloak refused a duplicate: %s", exc.detail)
+            raise errors.Uniqueness(kc.describe_duplicate(exc)) from None
         except kc.NotFound:
             raise errors.NotFound("Resource not found") from None
         except kc.GatewayError as exc:
             if exc.status == 400:
-                raise errors.InvalidValue(f"Keycloak refused a value: {exc.detail}") from None
+                # Keycloak's own text stays in the log; the client reads the bridge's words.
+                logger.info("Keycloak refused a value: %s", exc.detail)
+                raise errors.InvalidValue(kc.describe_refusal(exc)) from None
+            if exc.status == 413:
+                raise errors.PayloadTooLarge(
+                    "The resource is larger than the directory stores") from None
             logger.warning("Keycloak admin call failed: %s", exc)
             raise errors.BackendUnavailable(
                 "The directory failed, retry later", retry_after=self.retry_after
@@ -619,6 +631,7 @@ class KeycloakScimBackend:
 
 
 _NO_MEMBERS = Projection(excluded_attributes=("members",))
+
 
 
 def _same(current: dict[str, Any], rep: dict[str, Any]) -> bool:
