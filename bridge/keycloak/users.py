@@ -7,21 +7,11 @@ client sent can never climb out of ``/users/{id}``.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
+from bridge.keycloak import groups as kc_groups
 from bridge.keycloak.client import AdminGateway
-from bridge.keycloak.errors import NotFound
 from bridge.keycloak.limits import check_user
-
-PAGE = 500
-"""Page size used when a caller walks a whole result (``first``/``max``)."""
-
-
-def segment(value: str) -> str:
-    """One path segment: percent-quoted, and never ``.``/``..`` (which a server would resolve)."""
-    if value in ("", ".", ".."):
-        raise NotFound(f"no resource {value!r}")
-    return quote(value, safe="")
+from bridge.keycloak.paths import PAGE, segment
 
 
 def _base(realm: str) -> str:
@@ -54,6 +44,14 @@ def update(gw: AdminGateway, realm: str, user_id: str, rep: dict[str, Any]) -> N
 
 def delete(gw: AdminGateway, realm: str, user_id: str) -> None:
     gw.delete(f"{_base(realm)}/{segment(user_id)}")
+
+
+def reset_password(gw: AdminGateway, realm: str, user_id: str, password: str, *,
+                   temporary: bool = False) -> None:
+    """``PUT /users/{id}/reset-password``: set the user's password (checked against the
+    realm's password policy)."""
+    gw.put(f"{_base(realm)}/{segment(user_id)}/reset-password",
+           {"type": "password", "value": password, "temporary": temporary})
 
 
 def logout(gw: AdminGateway, realm: str, user_id: str) -> None:
@@ -107,8 +105,6 @@ def set_groups_under(gw: AdminGateway, realm: str, user_id: str, root: str,
     """Make the user's groups under ``root`` exactly ``wanted`` (paths): one paged read,
     then one call per change. Groups outside ``root`` are never touched, nor joined.
     ``ids`` caches path → group id across calls (the caller owns it)."""
-    from bridge.keycloak import groups as kc_groups  # sibling module; no import cycle
-
     prefix = root.rstrip("/") + "/"
     outside = [p for p in wanted if not p.startswith(prefix)]
     if outside:
