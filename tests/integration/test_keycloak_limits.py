@@ -234,9 +234,9 @@ def _refused_before_any_write(env: ScimOnKeycloak, address: str, index: int) -> 
     body = assert_error(created, 400, "invalidValue")
     assert body["detail"].startswith("emails[0].value"), body
     # A secondary address is held to the same rule as the one Keycloak stores.
+    emails = [{"value": f"ok{index}@corp.local", "primary": True}, {"value": address}]
     second = env.scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": "refused2",
-                                      "emails": [{"value": f"ok{index}@corp.local", "primary": True},
-                                                 {"value": address}]})
+                                      "emails": emails})
     assert_error(second, 400, "invalidValue")
     user = env.scim.create_user(f"kept{index}", emails=[{"value": f"kept{index}@corp.local"}])
     patched = env.scim.patch(f"/Users/{user['id']}", [
