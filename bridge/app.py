@@ -52,10 +52,14 @@ def create_app(settings: Settings | None = None,
         administration = AccessAdministration(KeycloakDirectory(gateway, settings.realm),
                                               catalog)
     backend = KeycloakScimBackend(gateway, settings.realm,
-                                  managed_root=settings.scim_managed_root, domain=domain)
+                                  managed_root=settings.scim_managed_root, domain=domain,
+                                  max_scan=settings.scim_max_scan)
     # Member PATCHes on large groups answer without echoing every member (RFC 7644 3.5.2
-    # lets the server choose; clients wanting them ask with ``attributes=members``).
-    scim_settings = ScimSettings(group_patch_returns_members=False)
+    # lets the server choose; clients wanting them ask with ``attributes=members``). The scan
+    # bound the backend enforces is advertised by the SCIM layer, so both get one value.
+    scim_settings = ScimSettings(group_patch_returns_members=False,
+                                 max_scan=settings.scim_max_scan,
+                                 bulk_time_budget=settings.scim_bulk_time_budget)
     app.register_blueprint(create_scim_blueprint(backend, authenticate,
                                                  settings=scim_settings))
     clients = [administration.catalog.client] if administration else ["portal"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class MissingSetting(RuntimeError):
@@ -50,6 +51,21 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return seconds
 
 
+def _positive(env: Mapping[str, str], name: str, default: Any) -> Any:
+    """A positive number of the type of ``default`` from ``env[name]``; startup stops on a
+    value that is not one (a limit is never silently off)."""
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = type(default)(raw)
+    except ValueError:
+        raise MissingSetting(f"{name} must be a positive number, not {raw!r}") from None
+    if value <= 0:
+        raise MissingSetting(f"{name} must be a positive number, not {raw!r}")
+    return value
+
+
 def keycloak_url(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     return (env.get("KEYCLOAK_URL") or "http://127.0.0.1:8080").rstrip("/")
@@ -74,6 +90,11 @@ class Settings:
     token_issuers: tuple[str, ...] = ()
     # BRIDGE_JWKS_MAX_AGE: seconds the realm's signing keys are trusted before a refetch.
     jwks_max_age: float = 300.0
+    # BRIDGE_SCIM_MAX_SCAN: the most users a SCIM filter Keycloak cannot answer (or a sort)
+    # may examine; beyond, 400 tooMany naming the filters Keycloak answers. ~0.6 ms a user.
+    scim_max_scan: int = 1000
+    # BRIDGE_SCIM_BULK_TIME_BUDGET: seconds a /Bulk request may start operations.
+    scim_bulk_time_budget: float = 25.0
 
     @property
     def issuer(self) -> str:
@@ -95,6 +116,8 @@ class Settings:
             scim_static_tokens=env.get("BRIDGE_SCIM_STATIC_TOKENS", ""),
             scim_managed_root=env.get("BRIDGE_SCIM_MANAGED_ROOT") or "/bridge/scim",
             catalog_path=env.get("BRIDGE_CATALOG") or None,
+            scim_max_scan=_positive(env, "BRIDGE_SCIM_MAX_SCAN", 1000),
+            scim_bulk_time_budget=_positive(env, "BRIDGE_SCIM_BULK_TIME_BUDGET", 25.0),
             token_issuers=tuple(issuer.strip().rstrip("/") for issuer in
                                 env.get("BRIDGE_TOKEN_ISSUERS", "").split(",")
                                 if issuer.strip()),

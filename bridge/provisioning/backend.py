@@ -435,22 +435,71 @@ class KeycloakScimBackend:
                 found.append(group)
         return found
 
+    def _memberships(self, subject: Subject) -> dict[str, list[dict[str, Any]]]:
+        """User id → the managed groups (visible to the subject) the user belongs to, read
+        from the groups' side: one listing of the managed groups and one page of members per
+        500 members of each, so O(groups) admin calls however many users are listed."""
+        root = self._root()
+        index: dict[str, list[dict[str, Any]]] = {}
+        for group in self._pages(lambda first, size: kc_groups.children(
+                self.gw, self.realm, root, first=first, max=size)):
+            self._remember(group)
+            if self._group_visible(subject, group):
+                for member in self._group_member_reps(group["id"]):
+                    index.setdefault(member["id"], []).append(group)
+        return index
+
+    def _group_member_reps(self, group_id: str) -> Iterator[dict[str, Any]]:
+        return self._pages(lambda first, size: kc_groups.members(
+            self.gw, self.realm, group_id, first=first, max=size))
+
+    def _too_many(self, query: Query, scanned: str) -> errors.TooMany:
+        why = "sorting" if query.sort_by is not None else "this filter"
+        return errors.TooMany(
+            f"Answering {why} would examine {scanned} users, more than this server examines "
+            f"for one request ({self.max_scan}). Filter with eq on "
+            f"{', '.join(filters.PUSHED_DOWN)} (the directory answers those directly; "
+            "and-ed with other terms, or with active eq, they narrow the users examined), "
+            "or leave sortBy out.")
+
     def _query_users(self, subject: Subject, query: Query) -> QueryResult:
         pushdown = filters.users(query.filter)
         tenant_attribute = self.user_mapping.domain.tenant_attribute
         params = pushdown.keycloak_params(tenant_attribute, subject.tenant)
         with_groups = _asks_for(query.projection, "groups") or filters.mentions(
             query.filter, query.sort_by, "groups")
+        memberships: dict[str, list[dict[str, Any]]] | None = None
 
         def resource(rep: dict[str, Any]) -> Resource[Any]:
-            groups = self._user_groups(subject, rep["id"]) if with_groups else None
-            return self.user_mapping.from_keycloak(rep, groups)
+            nonlocal memberships
+            if not with_groups:
+                return self.user_mapping.from_keycloak(rep)
+            if memberships is None:
+                memberships = self._memberships(subject)
+            return self.user_mapping.from_keycloak(rep, memberships.get(rep["id"], []))
 
         if pushdown.by_id is not None:
             rep = self._user_rep(subject, pushdown.by_id)
-            candidates = [resource(rep)] if rep is not None else []
+            groups = self._user_groups(subject, rep["id"]) if rep and with_groups else None
+            candidates = [self.user_mapping.from_keycloak(rep, groups)] if rep else []
             matching = [r for r in candidates if query.matches(r)]
             return QueryResult(query.page(query.sort(matching)), len(matching))
+        if pushdown.member_of is not None or pushdown.member_of_named is not None:
+            # The members of the managed group(s) named, visible to the subject: the whole
+            # filter is still tested on each (paged reads of the groups, never a scan).
+            if pushdown.member_of is not None:
+                group = self._group_rep(subject, pushdown.member_of, fresh=False)
+                groups = [] if group is None else [group]
+            else:
+                groups = [g for g in self._find_group_named(pushdown.member_of_named or "")
+                          if self._group_visible(subject, g)]
+            unique = {rep["id"]: rep for group in groups
+                      for rep in self._group_member_reps(group["id"])}
+            reps = [rep for rep in unique.values()
+                    if self._user_visible(subject, rep) and not rep.get("serviceAccountClientId")]
+            matching = [r for r in map(resource, reps) if query.matches(r)]
+            ordered = query.sort(matching)
+            return QueryResult(query.page(ordered), len(ordered))
         if pushdown.complete and query.sort_by is None:
             # Keycloak answers exactly: one page and a count, ordered by username.
             total = kc_users.count(self.gw, self.realm, **params)
@@ -460,20 +509,21 @@ class KeycloakScimBackend:
                                    max=query.count, **params)
             return QueryResult([resource(rep) for rep in page
                                 if not rep.get("serviceAccountClientId")], total)
+        if self.max_scan is not None:
+            # One count first: a scan that would go over the bound is refused before it starts.
+            candidates = kc_users.count(self.gw, self.realm, **params)
+            if candidates > self.max_scan:
+                raise self._too_many(query, str(candidates))
         matching = []
         scanned = 0
         for rep in self._pages(lambda first, size: kc_users.search(
                 self.gw, self.realm, first=first, max=size, **params)):
             scanned += 1
             if self.max_scan is not None and scanned > self.max_scan:
-                raise errors.TooMany(
-                    f"The filter would scan more than {self.max_scan} users; narrow it "
-                    "(for example with an eq on userName, externalId or emails)")
+                raise self._too_many(query, f"more than {self.max_scan}")  # grew meanwhile
             if rep.get("serviceAccountClientId"):
                 continue
-            candidate = self.user_mapping.from_keycloak(rep)
-            if with_groups:
-                candidate = resource(rep)
+            candidate = resource(rep)
             if query.matches(candidate):
                 matching.append(candidate)
         ordered = query.sort(matching)
