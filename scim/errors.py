@@ -251,6 +251,12 @@ _MODEL_NAMES = re.compile(
         key=len, reverse=True)) + r")\b")
 
 
+# scim2-models' "Expected str or Path, got int" (an attribute path of the wrong type), and
+# Python's type names in any library message, in JSON's words.
+_EXPECTED_PATH = re.compile(r"Expected str or \w+(?: \w+)?, got \w+")
+_JSON_TYPES = {"NoneType": "null", "int": "integer", "str": "string", "list": "array",
+               "dict": "object", "float": "number", "bool": "boolean", "tuple": "array"}
+_PYTHON_TYPES = re.compile(r"\b(?:NoneType|int|str|list|dict|float|bool|tuple)\b")
 # A pydantic ValidationError rendered as text inside a library's own exception.
 _RENDERED = re.compile(r"^\d+ validation errors? for [^\n]*\n(?P<loc>[^\n]*)\n\s*(?P<msg>[^\n]*)")
 _PYDANTIC_MESSAGES = (
@@ -287,6 +293,8 @@ def _clean(detail: str | None) -> str | None:
     elif _phrase(detail) and detail.startswith("Input should"):
         detail = _phrase(detail) or detail
     detail = _LIBRARY_PREFIX.sub("", detail)
+    detail = _EXPECTED_PATH.sub("must be a string naming an attribute", detail)
+    detail = _PYTHON_TYPES.sub(lambda m: _JSON_TYPES[m.group()], detail)
     detail = _GENERIC_CLASS.sub("the resource", detail)
     detail = _MODEL_NAMES.sub("the value", detail)
     return detail.strip() or None
