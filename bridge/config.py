@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 
 class MissingSetting(RuntimeError):
@@ -51,19 +50,14 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return seconds
 
 
-def _positive(env: Mapping[str, str], name: str, default: Any) -> Any:
-    """A positive number of the type of ``default`` from ``env[name]``; startup stops on a
-    value that is not one (a limit is never silently off)."""
-    raw = env.get(name)
-    if not raw:
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    """A positive whole number; startup stops on anything else (a limit is never off)."""
+    value = env.get(name)
+    if not value:
         return default
-    try:
-        value = type(default)(raw)
-    except ValueError:
-        raise MissingSetting(f"{name} must be a positive number, not {raw!r}") from None
-    if value <= 0:
-        raise MissingSetting(f"{name} must be a positive number, not {raw!r}")
-    return value
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a positive whole number, not {value!r}")
+    return int(value)
 
 
 def keycloak_url(env: Mapping[str, str] | None = None) -> str:
@@ -85,6 +79,14 @@ class Settings:
     # BRIDGE_CATALOG: the access catalog (a catalog.yaml or its directory) every write path
     # enforces; without it the SCIM domain extension is stored as given, unchecked.
     catalog_path: str | None = None
+    # BRIDGE_LOCK_URL: postgresql://... shared by every replica (advisory locks making
+    # If-Match, PATCH and name uniqueness atomic across replicas); unset = in-process locks,
+    # enough for one replica only. BRIDGE_LOCK_TIMEOUT: seconds a write waits (then 503).
+    lock_url: str | None = None
+    lock_timeout: float = 10.0
+    # BRIDGE_GROUP_CACHE_TTL: seconds a member-only group PATCH may answer from this
+    # replica's last read of the group (the staleness bound of that reply; 0 = always read).
+    group_cache_ttl: float = 10.0
     # BRIDGE_TOKEN_ISSUERS: the `iss` values tokens may carry ("url,url"), apart from
     # KEYCLOAK_URL; empty: the issuer of the realm's discovery document (bridge.auth).
     token_issuers: tuple[str, ...] = ()
@@ -116,8 +118,12 @@ class Settings:
             scim_static_tokens=env.get("BRIDGE_SCIM_STATIC_TOKENS", ""),
             scim_managed_root=env.get("BRIDGE_SCIM_MANAGED_ROOT") or "/bridge/scim",
             catalog_path=env.get("BRIDGE_CATALOG") or None,
-            scim_max_scan=_positive(env, "BRIDGE_SCIM_MAX_SCAN", 1000),
-            scim_bulk_time_budget=_positive(env, "BRIDGE_SCIM_BULK_TIME_BUDGET", 25.0),
+            scim_max_scan=_count(env, "BRIDGE_SCIM_MAX_SCAN", 1000),
+            scim_bulk_time_budget=_seconds(env, "BRIDGE_SCIM_BULK_TIME_BUDGET", 25.0),
+            lock_url=env.get("BRIDGE_LOCK_URL") or None,
+            lock_timeout=_seconds(env, "BRIDGE_LOCK_TIMEOUT", 10.0),
+            group_cache_ttl=0.0 if env.get("BRIDGE_GROUP_CACHE_TTL", "").strip() == "0"
+            else _seconds(env, "BRIDGE_GROUP_CACHE_TTL", 10.0),
             token_issuers=tuple(issuer.strip().rstrip("/") for issuer in
                                 env.get("BRIDGE_TOKEN_ISSUERS", "").split(",")
                                 if issuer.strip()),
