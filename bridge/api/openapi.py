@@ -27,12 +27,15 @@ def _error(description: str, retry: bool = False) -> dict[str, Any]:
 
 
 ERRORS = {
-    "400": _error("Invalid request, or a catalog rule refuses it (`error` names the rule, "
-                  "e.g. `status.profile`, `exclusive.profile`)"),
+    "400": _error("Invalid request (`invalid-request`: also a body that is not UTF-8 JSON or "
+                  "nests deeper than 32), a value the directory would refuse (`invalid-value`, "
+                  "e.g. an e-mail address Keycloak's rule refuses), or a catalog rule refuses "
+                  "it (`error` names the rule, e.g. `status.profile`, `exclusive.profile`)"),
     "401": _error("No valid access token of the realm, or the actor is deactivated"),
     "403": _error("Delegation refused (`delegation.not-allowed`, `delegation.tenant`, "
                   "`delegation.rank`, `delegation.perimeter`); `detail` gives the reason"),
     "404": _error("No such user or invitation"),
+    "413": _error("`payload-too-large`: the body exceeds 1 MiB (every route)"),
     "503": _error("Keycloak or its mail server unavailable", retry=True),
 }
 
