@@ -1,7 +1,7 @@
 """YAML → :class:`~bridge.catalog.model.Catalog`, validated completely before use.
 
 A catalog file holds one top-level key, ``catalog``. Problems are reported all at once, as
-``file: key.path: message`` lines in a :class:`~bridge.realm.desired.ConfigError` (the same
+``file: key.path: message`` lines in a :class:`~bridge.configfiles.ConfigError` (the same
 error the realm configuration raises, so the CLI reports both alike): YAML syntax, unknown
 keys and wrong types first, then cross-references (a status naming an unknown profile, a
 profile granting a permission the catalog does not declare...), then consistency (a status
@@ -20,7 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from bridge.catalog.model import ANY, Catalog
-from bridge.realm.desired import ConfigError, substitute
+from bridge.configfiles import ConfigError, substitute
 
 FILE_NAME = "catalog.yaml"
 TOP_LEVEL_KEY = "catalog"
@@ -199,6 +199,46 @@ def cross_references(catalog: Catalog) -> Iterable[str]:
         yield from refs(f"{where}.may_assign.toggles", d.may_assign.toggles, toggles, "toggle")
         if d.own_tenants_only and c.tenancy is None:
             yield f"{where}.own_tenants_only: the catalog declares no tenancy"
+
+    yield from _scim_client_problems(c)
+
+
+def _scim_client_problems(c: Catalog) -> Iterable[str]:
+    """SCIM client rules name what exists, and never give a tenant-bound client an internal
+    or unrestricted status or another tenant (issue 9's tenant escape)."""
+    statuses, tenants = set(c.status_by_name), set(c.tenant_by_name)
+    names = (r.name for r in c.scim_clients or ())
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            yield f"catalog.scim_clients[{i}].name: SCIM client rule {name!r} is declared twice"
+        seen.add(name)
+    for i, r in enumerate(c.scim_clients or ()):
+        where = f"catalog.scim_clients[{i}]"
+        may = r.may_assign
+        for field, names_, known, kind, any_ in (
+                ("statuses", may.statuses, statuses, "status", True),
+                ("profiles", may.profiles, set(c.profile_by_name), "profile", False),
+                ("toggles", may.toggles, set(c.toggle_by_name), "toggle", False),
+                ("dimensions", may.dimensions, set(c.dimension_by_name), "dimension", False),
+                ("tenants", may.tenants, tenants, "tenant", False)):
+            for j, name in enumerate(names_ or ()):
+                if not (any_ and name == ANY) and name not in known:
+                    yield f"{where}.may_assign.{field}[{j}]: unknown {kind} {name!r}"
+        if r.client.bound is False:
+            continue
+        # The rule may apply to tenant-bound clients: nothing internal or unrestricted.
+        for j, name in enumerate(may.statuses):
+            if name == ANY:
+                yield (f"{where}.may_assign.statuses[{j}]: '*' may not be given to "
+                       f"tenant-bound clients (list the statuses, or set client.bound: false)")
+            elif name in statuses and (c.status_by_name[name].user_type == "internal"
+                                       or c.status_by_name[name].unrestricted_perimeter):
+                yield (f"{where}.may_assign.statuses[{j}]: status {name!r} is internal or "
+                       f"unrestricted: a tenant-bound client may never assign it")
+        if may.tenants is not None:
+            yield (f"{where}.may_assign.tenants: a tenant-bound client assigns its own tenant "
+                   f"only (set client.bound: false to list tenants)")
 
 
 def entry_problem(catalog: Catalog, dimension: str, value: str,

@@ -7,20 +7,11 @@ client sent can never climb out of ``/users/{id}``.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
+from bridge.keycloak import groups as kc_groups
 from bridge.keycloak.client import AdminGateway
 from bridge.keycloak.errors import NotFound
-
-PAGE = 500
-"""Page size used when a caller walks a whole result (``first``/``max``)."""
-
-
-def segment(value: str) -> str:
-    """One path segment: percent-quoted, and never ``.``/``..`` (which a server would resolve)."""
-    if value in ("", ".", ".."):
-        raise NotFound(f"no resource {value!r}")
-    return quote(value, safe="")
+from bridge.keycloak.paths import PAGE, segment
 
 
 def _base(realm: str) -> str:
@@ -49,6 +40,14 @@ def update(gw: AdminGateway, realm: str, user_id: str, rep: dict[str, Any]) -> N
 
 def delete(gw: AdminGateway, realm: str, user_id: str) -> None:
     gw.delete(f"{_base(realm)}/{segment(user_id)}")
+
+
+def reset_password(gw: AdminGateway, realm: str, user_id: str, password: str, *,
+                   temporary: bool = False) -> None:
+    """``PUT /users/{id}/reset-password``: set the user's password (checked against the
+    realm's password policy)."""
+    gw.put(f"{_base(realm)}/{segment(user_id)}/reset-password",
+           {"type": "password", "value": password, "temporary": temporary})
 
 
 def logout(gw: AdminGateway, realm: str, user_id: str) -> None:
@@ -101,9 +100,8 @@ def set_groups_under(gw: AdminGateway, realm: str, user_id: str, root: str,
                      wanted: set[str] | frozenset[str], ids: dict[str, str]) -> None:
     """Make the user's groups under ``root`` exactly ``wanted`` (paths): one paged read,
     then one call per change. Groups outside ``root`` are never touched, nor joined.
-    ``ids`` caches path → group id across calls (the caller owns it)."""
-    from bridge.keycloak import groups as kc_groups  # sibling module; no import cycle
-
+    ``ids`` caches path → group id across calls (the caller owns it); an id found stale
+    (Keycloak's 404) is resolved again."""
     prefix = root.rstrip("/") + "/"
     outside = [p for p in wanted if not p.startswith(prefix)]
     if outside:
@@ -120,9 +118,22 @@ def set_groups_under(gw: AdminGateway, realm: str, user_id: str, root: str,
     for path in sorted(set(current) - set(wanted)):
         kc_groups.remove_member(gw, realm, current[path], user_id)
     for path in sorted(set(wanted) - set(current)):
-        if path not in ids:
+        known = ids.get(path)
+        if known is None:
             ids[path] = kc_groups.get_by_path(gw, realm, path)["id"]
-        kc_groups.add_member(gw, realm, ids[path], user_id)
+        try:
+            kc_groups.add_member(gw, realm, ids[path], user_id)
+        except NotFound:
+            if known is None:
+                raise
+            # A cached id may be stale (the group was deleted and re-created, e.g. by
+            # `bridge realm apply`): resolve the path again, and retry once if it moved.
+            ids.pop(path, None)
+            fresh = kc_groups.get_by_path(gw, realm, path)["id"]
+            ids[path] = fresh
+            if fresh == known:
+                raise
+            kc_groups.add_member(gw, realm, fresh, user_id)
 
 
 def group_count(gw: AdminGateway, realm: str, user_id: str) -> int:

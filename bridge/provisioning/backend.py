@@ -15,9 +15,34 @@ Budgets (admin calls per SCIM operation, counted by ``gateway.calls``):
   refuses every use of a disabled user's sessions, so no logout call is needed; the GET
   gives the state ``If-Match`` and the 200 response need.
 
+Several replicas (issue 10). No state a write depends on lives in a replica:
+
+* Every write of a user or group reads it fresh and writes it under the resource's lock
+  (:mod:`bridge.locks`: in-process, or PostgreSQL advisory locks shared by the replicas),
+  so an ``If-Match`` admits exactly one of concurrent writers of a version, and PATCHes
+  without it each apply to the state the previous one wrote. Group creates and renames
+  also hold the casefolded name's lock: Keycloak's sibling names are unique only
+  case-sensitively. Locks cost no admin call.
+* The group cache feeds no write. It only lets a member-only PATCH (one partial write
+  per member) answer without a read: that reply's ``displayName`` and ``meta`` are at
+  most ``group_cache_ttl`` seconds old. A group deleted through any replica is a 404:
+  Keycloak's 404 on a membership call is checked against the group (one read, on that
+  path only).
+* The managed root's id, and the catalog groups' ids, are resolved again when found
+  stale (a 404, or a managed group under an unknown parent id).
+* A create whose response was lost is resolved by one lookup (the user or group carrying
+  every attribute sent, ``scim.created`` included): 201 for it, 409 only for a real
+  duplicate. The gateway never retries a POST by itself.
+
 Groups live as direct children of the managed root (``/bridge/scim``). Any other group id
 is answered as not found and logged with the client id: a SCIM client can never put a user
 in a group outside that tree (e.g. one mapping realm-admin).
+
+``active`` belongs to an operator once an operator used it: leaving ``active`` out (a PUT
+without it, a PATCH removing it) never changes whether a user is enabled; a user disabled
+outside SCIM (no ``scim.disabledBySCIM`` mark: the admin console, the bridge's API or CLI,
+a brute-force lockout) stays disabled until an operator enables it, and a SCIM
+``active: true`` is refused with 403 ``scim.operator-lock`` and a ``bridge.audit`` line.
 
 Keycloak errors are translated at this edge: unreachable or 5xx → 503 with
 ``Retry-After``, 409 → ``uniqueness``, 400 (a value Keycloak's user profile refuses) →
@@ -26,32 +51,38 @@ Keycloak errors are translated at this edge: unreachable or 5xx → 503 with
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from scim2_models import PatchOp, Resource
+from scim2_models import Context, PatchOp, Resource
 
 from bridge.keycloak import errors as kc
 from bridge.keycloak import groups as kc_groups
 from bridge.keycloak import users as kc_users
 from bridge.keycloak.client import AdminGateway
+from bridge.locks import LocalLocks, LockTimeout, LockUnavailable, ResourceLocks
 from bridge.provisioning import filters
 from bridge.provisioning.access import AccessAttributes
 from bridge.provisioning.mapping import (
     CREATED,
     LAST_MODIFIED,
+    SCIM_DISABLED,
     DomainMapping,
     GroupMapping,
     UserMapping,
+    now_iso,
     same_content,
 )
 from scim import errors
 from scim.backend import (
     ALL_ATTRIBUTES,
+    MemberChanges,
     Precondition,
     Projection,
     Query,
@@ -64,8 +95,15 @@ from scim.backend import (
 from scim.resources import ACCESS_SCHEMA, AccessExtension, Kind
 
 logger = logging.getLogger(__name__)
+audit_log = logging.getLogger("bridge.audit")
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+GROUP_CACHE_TTL = 10.0
+"""Seconds a replica trusts its last read of a managed group for a member-only PATCH
+(``BRIDGE_GROUP_CACHE_TTL``): the bound on how stale that response's displayName and
+meta can be. The cache never feeds a write, and every other read or write reads fresh."""
 
 
 def _translated(method: F) -> F:
@@ -75,6 +113,16 @@ def _translated(method: F) -> F:
     def wrapper(self: KeycloakScimBackend, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
+        except LockTimeout as exc:
+            logger.info("write refused: %s", exc)
+            raise errors.BackendUnavailable(
+                "Another write to this resource is in progress, retry", retry_after=1
+            ) from None
+        except LockUnavailable as exc:
+            logger.warning("lock service unavailable: %s", exc)
+            raise errors.BackendUnavailable(
+                "The lock service is unreachable, retry later", retry_after=self.retry_after
+            ) from None
         except kc.Unavailable as exc:
             logger.warning("Keycloak unavailable: %s", exc)
             raise errors.BackendUnavailable(
@@ -106,9 +154,10 @@ class KeycloakScimBackend:
         managed_root: str = "/bridge/scim",
         domain: DomainMapping | None = None,
         retry_after: int = 30,
-        group_cache_ttl: float = 60.0,
+        group_cache_ttl: float = GROUP_CACHE_TTL,
         page_size: int = kc_users.PAGE,
         max_scan: int | None = None,
+        locks: ResourceLocks | None = None,
     ) -> None:
         self.gw = gateway
         self.realm = realm
@@ -121,6 +170,7 @@ class KeycloakScimBackend:
         self.page_size = page_size
         self.max_scan = max_scan
         self._root_id: str | None = None
+        self.locks = locks or LocalLocks()
         self._lock = threading.Lock()
         self._groups: dict[str, tuple[float, dict[str, Any]]] = {}
 
@@ -163,9 +213,16 @@ class KeycloakScimBackend:
                 # deep copy (~50 us per create) is skipped.
                 user = resource.model_copy(deep=True)
                 self._bind_tenant(subject, user)
+            self._authorize_user_write(subject, user, None)
             rep = self.user_mapping.to_keycloak(user)
             rep["attributes"][CREATED] = list(rep["attributes"][LAST_MODIFIED])
-            user_id = kc_users.create(self.gw, self.realm, rep)
+            if not rep["enabled"]:
+                rep["attributes"][SCIM_DISABLED] = ["true"]
+            try:
+                user_id = kc_users.create(self.gw, self.realm, rep)
+            except (kc.Unavailable, kc.Conflict) as failure:
+                found = self._created_user(rep, failure)
+                return self.user_mapping.from_keycloak(found)
             # One write and no read back: the response is what Keycloak now stores, in the
             # canonical form the ETag hashes (ids and lowercasing are all Keycloak adds).
             stored = {**rep, "id": user_id, "username": rep["username"].lower(),
@@ -184,18 +241,21 @@ class KeycloakScimBackend:
         if_match: Precondition | None = None,
     ) -> Resource[Any]:
         if kind is Kind.USER:
-            current = self._existing_user(subject, resource_id)
-            check_precondition(self.user_mapping.from_keycloak(current), if_match)
-            user = resource.model_copy(deep=True)
-            self._bind_tenant(subject, user)
-            stored = self._write_user(current, user)
+            with self.locks.hold(self._key("user", resource_id)):
+                current = self._writable_user(subject, resource_id)
+                check_precondition(self.user_mapping.from_keycloak(current), if_match)
+                user = resource.model_copy(deep=True)
+                self._bind_tenant(subject, user)
+                self._authorize_user_write(subject, user, current)
+                stored = self._write_user(subject, current, user)
             return self.user_mapping.from_keycloak(
                 stored, self._user_groups(subject, resource_id))
-        current_group = self._existing_group(subject, resource_id, fresh=True)
-        check_precondition(self.group_mapping.from_keycloak(current_group), if_match)
-        stored_group = self._write_group(subject, current_group, resource)
-        wanted = {m.value for m in resource.members or [] if m.value}
-        self._set_members(subject, resource_id, wanted)
+        with self.locks.hold(self._key("group", resource_id)):
+            current_group = self._existing_group(subject, resource_id, fresh=True)
+            check_precondition(self.group_mapping.from_keycloak(current_group), if_match)
+            stored_group = self._write_group(subject, current_group, resource)
+            wanted = {m.value for m in resource.members or [] if m.value}
+            self._set_members(subject, resource_id, wanted)
         return self._group_resource(subject, stored_group, ALL_ATTRIBUTES)
 
     @_translated
@@ -223,14 +283,23 @@ class KeycloakScimBackend:
         if_match: Precondition | None = None,
     ) -> None:
         if kind is Kind.USER:
-            current = self._existing_user(subject, resource_id)
-            check_precondition(self.user_mapping.from_keycloak(current), if_match)
-            kc_users.delete(self.gw, self.realm, resource_id)
+            with self.locks.hold(self._key("user", resource_id)):
+                current = self._writable_user(subject, resource_id)
+                check_precondition(self.user_mapping.from_keycloak(current), if_match)
+                self._authorize_user_write(subject, None, current)
+                with _gone_is_done():  # a retried DELETE meets the first one's result
+                    kc_users.delete(self.gw, self.realm, resource_id)
             return
-        group = self._existing_group(subject, resource_id, fresh=True)
-        check_precondition(self.group_mapping.from_keycloak(group), if_match)
-        kc_groups.delete(self.gw, self.realm, resource_id)
-        self._forget(resource_id)
+        with self.locks.hold(self._key("group", resource_id)):
+            group = self._existing_group(subject, resource_id, fresh=True)
+            check_precondition(self.group_mapping.from_keycloak(group), if_match)
+            self._forget(resource_id)
+            with _gone_is_done():
+                kc_groups.delete(self.gw, self.realm, resource_id)
+
+    def _key(self, kind: str, value: str) -> str:
+        """A lock key: one per resource id, or per casefolded name (uniqueness)."""
+        return f"{self.realm}/{kind}/{value}"
 
     # -- users -------------------------------------------------------------------------
 
@@ -249,6 +318,34 @@ class KeycloakScimBackend:
             raise errors.NotFound(f"User {user_id!r} not found")
         return rep
 
+    def _writable_user(self, subject: Subject, user_id: str) -> dict[str, Any]:
+        """The user a write (PUT, PATCH, DELETE) may change, or a SCIM error.
+
+        A tenant-bound client never changes, deactivates or deletes a user another tenant
+        still holds: 403, the account stays as it is (issue 9: a DELETE by the client of
+        one dossier removed a user of two). Only an unbound client or an operator does."""
+        current = self._existing_user(subject, user_id)
+        if subject.tenant is not None:
+            others = sorted(set(self.user_mapping.tenants(current)) - {subject.tenant})
+            if others:
+                raise errors.Forbidden(
+                    f"scim-client.shared-user: user {user_id!r} also belongs to "
+                    f"{', '.join(repr(t) for t in others)}; a client bound to "
+                    f"{subject.tenant!r} may not change, deactivate or delete it")
+        return current
+
+    def _authorize_user_write(self, subject: Subject, user: Resource[Any] | None,
+                              current: dict[str, Any] | None) -> None:
+        """The catalog's SCIM client rules (403 naming the rule), when the domain has any."""
+        authorize = getattr(self.user_mapping.domain, "authorize", None)
+        if authorize is None:
+            return
+        access = user[AccessExtension] if user is not None else None
+        extension = access.model_dump(scim_ctx=Context.DEFAULT, mode="json",
+                                      exclude_none=True) if access is not None else None
+        authorize(subject.client_id, subject.tenant, extension,
+                  (current or {}).get("attributes") if current is not None else None)
+
     def _user_visible(self, subject: Subject, rep: dict[str, Any]) -> bool:
         return subject.tenant is None or subject.tenant in self.user_mapping.tenants(rep)
 
@@ -259,15 +356,18 @@ class KeycloakScimBackend:
         access = user[AccessExtension] or AccessExtension()
         foreign = [t for t in access.tenants or [] if t != subject.tenant]
         if foreign:
-            raise errors.Forbidden(f"This client may not assign tenant {foreign[0]!r}")
+            raise errors.Forbidden(f"scim-client.tenant: a client bound to {subject.tenant!r} "
+                                   f"may not assign tenant {foreign[0]!r}")
         access.tenants = [subject.tenant]
         user[AccessExtension] = access
         if ACCESS_SCHEMA not in user.schemas:
             user.schemas = [*user.schemas, ACCESS_SCHEMA]
 
-    def _write_user(self, current: dict[str, Any], user: Resource[Any]) -> dict[str, Any]:
+    def _write_user(self, subject: Subject, current: dict[str, Any], user: Resource[Any]
+                    ) -> dict[str, Any]:
         """PUT the new state (one write) unless nothing changes; returns the stored state."""
         rep = self.user_mapping.to_keycloak(user, keep=current.get("attributes") or {})
+        self._keep_operator_lock(subject, current, user.active, rep)
         managed_groups = rep.pop("groups", None)
         wanted_actions = set(rep.pop("requiredActions", None) or ())
         if _same(current, rep):
@@ -301,6 +401,35 @@ class KeycloakScimBackend:
         stored["email"] = (rep.get("email") or "").lower() or None
         return stored
 
+    def _keep_operator_lock(self, subject: Subject, current: dict[str, Any],
+                            active: bool | None, rep: dict[str, Any]) -> None:
+        """Whether the user is enabled, as SCIM may change it (issue 9):
+
+        - ``active`` left out (a PUT without it, a PATCH removing it) never changes it;
+        - a user disabled outside SCIM (no :data:`SCIM_DISABLED` mark) stays disabled until
+          an operator re-enables it: a SCIM ``active: true`` is refused (403) and audited;
+        - a user a SCIM client disabled, SCIM may enable again."""
+        enabled = bool(current.get("enabled", True))
+        attributes = rep["attributes"]
+        by_scim = bool((current.get("attributes") or {}).get(SCIM_DISABLED))
+        if active is None:
+            rep["enabled"] = enabled
+        elif active and not enabled and not by_scim:
+            detail = (f"scim.operator-lock: user {current['id']!r} was disabled by an operator "
+                      "outside SCIM; only an operator can enable it again")
+            audit_log.info(json.dumps({
+                "time": now_iso(), "actor": f"scim:{subject.client_id}",
+                "action": "scim.user.reactivate",
+                "target": {"id": current["id"], "username": current.get("username")},
+                "outcome": "refused", "code": "scim.operator-lock", "detail": detail},
+                sort_keys=True, ensure_ascii=False))
+            raise errors.Forbidden(detail)
+        if rep["enabled"] or not (enabled or by_scim):
+            # Enabled, or already disabled by an operator (whose lock it stays).
+            attributes.pop(SCIM_DISABLED, None)
+        else:
+            attributes[SCIM_DISABLED] = ["true"]
+
     def _same_domain(self, current: dict[str, Any], rep: dict[str, Any]) -> bool:
         names = self.user_mapping.domain.attribute_names()
         have = {k: sorted(v) for k, v in (current.get("attributes") or {}).items()
@@ -315,6 +444,27 @@ class KeycloakScimBackend:
                                   self.user_mapping.domain.group_root, wanted,
                                   self._domain_group_ids)
 
+    def _created_user(self, rep: dict[str, Any], failure: kc.GatewayError) -> dict[str, Any]:
+        """After a create whose outcome is unknown (the response was lost: 503/timeout, or a
+        409 met after a retry somewhere on the way), the user this very request created;
+        else ``failure`` is raised. One lookup by username; the user is ours when it
+        carries every attribute sent, ``scim.created`` (to the millisecond) included, so a
+        real duplicate is never mistaken for ours. Costs a call only on that failure path;
+        when the lookup fails too, the original failure stands."""
+        sent = rep.get("attributes") or {}
+        try:
+            candidates = kc_users.search(self.gw, self.realm, username=rep["username"],
+                                         exact="true", max=2)
+        except kc.GatewayError:
+            raise failure from None
+        for other in candidates:
+            stored = other.get("attributes") or {}
+            if all(stored.get(key) == value for key, value in sent.items()):
+                logger.info("a create whose response was lost had succeeded: user %s",
+                            other.get("id"))
+                return other
+        raise failure
+
     def _check_user_name_free(self, user_name: str, own_id: str) -> None:
         for other in kc_users.search(self.gw, self.realm, username=user_name, exact="true",
                                      max=2):
@@ -323,26 +473,30 @@ class KeycloakScimBackend:
 
     def _patch_user(self, subject: Subject, user_id: str, patch: PatchOp[Any],
                     if_match: Precondition | None, projection: Projection) -> Resource[Any]:
-        current = self._existing_user(subject, user_id)
-        resource = self.user_mapping.from_keycloak(current)
-        check_precondition(resource, if_match)
-        working = resource.model_copy(deep=True)
-        stored = current
-        if apply_patch(working, patch):
-            working.groups = None
-            self._bind_tenant(subject, working)
-            stored = self._write_user(current, working)
+        # Read, check, apply and write under the user's lock: with If-Match one writer of a
+        # version wins and the others see the new version (412); without it, concurrent
+        # PATCHes of different attributes each apply to the state the previous one wrote.
+        with self.locks.hold(self._key("user", user_id)):
+            current = self._writable_user(subject, user_id)
+            resource = self.user_mapping.from_keycloak(current)
+            check_precondition(resource, if_match)
+            working = resource.model_copy(deep=True)
+            stored = current
+            if apply_patch(working, patch):
+                working.groups = None
+                self._bind_tenant(subject, working)
+                self._authorize_user_write(subject, working, current)
+                stored = self._write_user(subject, current, working)
         groups = self._user_groups(subject, user_id) if _asks_for(projection, "groups") \
             else None
         return self.user_mapping.from_keycloak(stored, groups)
 
     def _user_groups(self, subject: Subject, user_id: str) -> list[dict[str, Any]]:
         """The managed groups (of the subject's tenant) the user belongs to."""
-        root = self._root()
         found: list[dict[str, Any]] = []
         for group in self._pages(lambda first, size: kc_users.groups(
                 self.gw, self.realm, user_id, first=first, max=size)):
-            if group.get("parentId") == root and self._group_visible(subject, group):
+            if self._managed(group) and self._group_visible(subject, group):
                 self._remember(group)
                 found.append(group)
         return found
@@ -394,6 +548,9 @@ class KeycloakScimBackend:
     # -- groups ------------------------------------------------------------------------
 
     def _root(self) -> str:
+        """The managed root's id, resolved on first use and again whenever it is found
+        stale (:meth:`_refresh_root`): a root re-created by ``bridge realm apply`` is
+        picked up by every running replica, without a restart."""
         if self._root_id is None:
             try:
                 root = kc_groups.get_by_path(self.gw, self.realm, self.managed_root)
@@ -405,6 +562,36 @@ class KeycloakScimBackend:
                 ) from None
             self._root_id = root["id"]
         return self._root_id
+
+    def _refresh_root(self) -> str:
+        """Forget the root's id and resolve it again (one call); 503 when it is gone."""
+        self._root_id = None
+        return self._root()
+
+    def _under_root(self, call: Callable[[str], T]) -> T:
+        """``call(root_id)``; when Keycloak answers 404 for it and the root now has
+        another id (deleted and re-created), once more with the new id."""
+        root = self._root()
+        try:
+            return call(root)
+        except kc.NotFound:
+            if self._refresh_root() == root:
+                raise
+            return call(self._root_id or root)
+
+    def _managed(self, group: dict[str, Any]) -> bool:
+        """Whether ``group`` is a direct child of the managed root. A group whose path
+        says it is, under a parent id this replica does not know, means the root was
+        re-created: its id is resolved again (one call, on that occasion only)."""
+        root = self._root()
+        if group.get("id") == root:
+            return False
+        if group.get("parentId") == root:
+            return True
+        path = str(group.get("path") or "")
+        if path.rsplit("/", 1)[0] != self.managed_root or not group.get("parentId"):
+            return False
+        return group.get("parentId") == self._refresh_root() != group.get("id")
 
     def _remember(self, group: dict[str, Any]) -> None:
         with self._lock:
@@ -428,14 +615,14 @@ class KeycloakScimBackend:
                    ) -> dict[str, Any] | None:
         """A managed group visible to the subject, or ``None``. A group outside the
         managed tree is refused and logged, never returned."""
-        root = self._root()
         group = None if fresh else self._cached(group_id)
         if group is None:
             try:
                 group = kc_groups.get(self.gw, self.realm, group_id)
             except kc.NotFound:
+                self._forget(group_id)
                 return None
-        if group.get("parentId") != root or group.get("id") == root:
+        if not self._managed(group):
             logger.warning(
                 "SCIM client %r refused access to group %r outside the managed tree %s",
                 subject.client_id, group_id, self.managed_root)
@@ -472,10 +659,10 @@ class KeycloakScimBackend:
 
     def _find_group_named(self, name: str) -> list[dict[str, Any]]:
         """Managed groups whose name equals ``name`` case-insensitively (any tenant)."""
-        root = self._root()
         wanted = name.casefold()
-        return [g for g in self._pages(lambda first, size: kc_groups.children(
-            self.gw, self.realm, root, first=first, max=size, search=name))
+        return [g for g in self._under_root(lambda root: list(self._pages(
+            lambda first, size: kc_groups.children(
+                self.gw, self.realm, root, first=first, max=size, search=name))))
             if (g.get("name") or "").casefold() == wanted]
 
     def _check_display_name_free(self, name: str | None, own_id: str | None) -> None:
@@ -487,14 +674,25 @@ class KeycloakScimBackend:
             if other["id"] != own_id:
                 raise errors.Uniqueness(f"displayName {name!r} is already taken")
 
+    def _name_key(self, name: str | None) -> str:
+        return self._key("group-name", (name or "").casefold())
+
     def _create_group(self, subject: Subject, group: Resource[Any]) -> Resource[Any]:
-        self._check_display_name_free(group.display_name, None)
         wanted = [m.value for m in group.members or [] if m.value]
         for member in wanted:  # validate before any write
             self._require_member(subject, member, check_exists=False)
-        rep = self.group_mapping.to_keycloak(group, tenant=subject.tenant, created=None)
-        root = self._root()
-        group_id = kc_groups.create_child(self.gw, self.realm, root, rep)
+        # Keycloak's sibling names are unique case-sensitively only: the check and the
+        # create of one casefolded name are serialised, so `Team-x` and `team-x` sent at
+        # the same moment give one 201 and one 409.
+        with self.locks.hold(self._name_key(group.display_name)):
+            self._check_display_name_free(group.display_name, None)
+            rep = self.group_mapping.to_keycloak(group, tenant=subject.tenant, created=None)
+            try:
+                group_id, root = self._under_root(
+                    lambda root: (kc_groups.create_child(self.gw, self.realm, root, rep), root))
+            except (kc.Unavailable, kc.Conflict) as failure:
+                found = self._created_group(rep, failure)
+                group_id, root = found["id"], found["parentId"]
         stored = {**rep, "id": group_id, "parentId": root,
                   "path": f"{self.managed_root}/{rep['name']}"}
         self._remember(stored)
@@ -509,10 +707,39 @@ class KeycloakScimBackend:
         return self._group_resource(subject, stored,
                                     ALL_ATTRIBUTES if wanted else _NO_MEMBERS)
 
+    def _created_group(self, rep: dict[str, Any], failure: kc.GatewayError) -> dict[str, Any]:
+        """The group a create whose outcome is unknown made (see :meth:`_created_user`):
+        under the name's lock, a managed group of that name carrying every attribute sent
+        (``scim.created`` to the millisecond) is this request's; else ``failure``."""
+        sent = rep.get("attributes") or {}
+        try:
+            candidates = self._find_group_named(rep["name"])
+        except (kc.GatewayError, errors.ScimError):
+            raise failure from None
+        for group in candidates:
+            stored = group.get("attributes") or {}
+            if group.get("name") == rep["name"] and all(
+                    stored.get(key) == value for key, value in sent.items()):
+                logger.info("a group create whose response was lost had succeeded: %s",
+                            group.get("id"))
+                return group
+        raise failure
+
     def _write_group(self, subject: Subject, current: dict[str, Any],
                      group: Resource[Any]) -> dict[str, Any]:
+        """Write name and attributes over ``current``, read fresh under the group's lock
+        (never from the cache: a cached state written back would revert a change made
+        meanwhile, e.g. a rename through another replica)."""
         if (group.display_name or "") != current.get("name"):
-            self._check_display_name_free(group.display_name, current["id"])
+            if (group.display_name or "").casefold() == (current.get("name") or "").casefold():
+                return self._write_group_state(current, group)
+            with self.locks.hold(self._name_key(group.display_name)):
+                self._check_display_name_free(group.display_name, current["id"])
+                return self._write_group_state(current, group)
+        return self._write_group_state(current, group)
+
+    def _write_group_state(self, current: dict[str, Any],
+                           group: Resource[Any]) -> dict[str, Any]:
         attributes = current.get("attributes") or {}
         created = (attributes.get(CREATED) or [None])[0]
         rep = self.group_mapping.to_keycloak(
@@ -535,6 +762,7 @@ class KeycloakScimBackend:
         try:
             kc_groups.add_member(self.gw, self.realm, group_id, user_id)
         except kc.NotFound:
+            self._require_group_exists(group_id)
             raise errors.InvalidValue(
                 f"member {user_id!r} does not exist (members are Users)") from None
 
@@ -542,7 +770,18 @@ class KeycloakScimBackend:
         try:
             kc_groups.remove_member(self.gw, self.realm, group_id, user_id)
         except kc.NotFound:
-            pass  # an absent member is not an error (RFC 7644 §3.5.2.2)
+            self._require_group_exists(group_id)
+            # an absent member is not an error (RFC 7644 §3.5.2.2)
+
+    def _require_group_exists(self, group_id: str) -> None:
+        """After Keycloak's 404 on a membership call (the user's or the group's): a
+        group gone (deleted through any replica) is a 404 for the group, whatever this
+        replica's cache says. One read, on that failure path only."""
+        try:
+            kc_groups.get(self.gw, self.realm, group_id)
+        except kc.NotFound:
+            self._forget(group_id)
+            raise errors.NotFound(f"Group {group_id!r} not found") from None
 
     def _set_members(self, subject: Subject, group_id: str, wanted: set[str]) -> None:
         """Make the members exactly ``wanted`` (PUT, or a PATCH replacing members)."""
@@ -556,12 +795,38 @@ class KeycloakScimBackend:
 
     def _patch_group(self, subject: Subject, group_id: str, patch: PatchOp[Any],
                      if_match: Precondition | None, projection: Projection) -> Resource[Any]:
-        # With If-Match the version must be read now; otherwise a recent read will do
-        # (it only proves the group is managed and gives the response its meta).
-        current = self._existing_group(subject, group_id, fresh=if_match is not None)
-        check_precondition(self.group_mapping.from_keycloak(current), if_match)
         changes, rest = split_member_operations(patch)
+        if if_match is None and not rest:
+            # Member additions and removals only: each is one partial write in Keycloak
+            # (PUT/DELETE /users/{uid}/groups/{gid}), nothing is read back and written, so
+            # no lock is needed and a recent read of the group will do: it proves the group
+            # is managed, and gives the response its displayName and meta, at most
+            # ``group_cache_ttl`` seconds old (a group deleted meanwhile is a 404).
+            current = self._existing_group(subject, group_id, fresh=False)
+            return self._patch_members(subject, current, changes, projection)
+        with self.locks.hold(self._key("group", group_id)):
+            return self._patch_group_locked(subject, group_id, changes, rest, if_match,
+                                            projection)
+
+    def _patch_members(self, subject: Subject, current: dict[str, Any],
+                       changes: MemberChanges, projection: Projection) -> Resource[Any]:
         for member in changes.add:
+            assert member.value is not None
+            self._require_member(subject, member.value, check_exists=False)
+        for member in changes.add:
+            assert member.value is not None
+            self._add_member(subject, current["id"], member.value)
+        for member_id in changes.remove:
+            self._remove_member(current["id"], member_id)
+        return self._group_resource(subject, current, projection)
+
+    def _patch_group_locked(self, subject: Subject, group_id: str,
+                            changes: MemberChanges, rest: list[Any],
+                            if_match: Precondition | None,
+                            projection: Projection) -> Resource[Any]:
+        current = self._existing_group(subject, group_id, fresh=True)
+        check_precondition(self.group_mapping.from_keycloak(current), if_match)
+        for member in changes.add:  # validate before any write
             assert member.value is not None
             self._require_member(subject, member.value, check_exists=False)
         stored = current
@@ -576,20 +841,25 @@ class KeycloakScimBackend:
                     after = {m.value for m in working.members or [] if m.value}
                     if after != before:
                         self._set_members(subject, group_id, after)
-        for member in changes.add:
-            assert member.value is not None
-            self._add_member(subject, group_id, member.value)
-        for member_id in changes.remove:
-            self._remove_member(group_id, member_id)
-        return self._group_resource(subject, stored, projection)
+        return self._patch_members(subject, stored, changes, projection)
 
     def _query_groups(self, subject: Subject, query: Query) -> QueryResult:
-        root = self._root()
         name = filters.group_display_name(query.filter)
         needs_members = filters.mentions(query.filter, query.sort_by, "members")
         matching: list[tuple[Resource[Any], dict[str, Any]]] = []
-        for group in self._pages(lambda first, size: kc_groups.children(
-                self.gw, self.realm, root, first=first, max=size, search=name)):
+        # The first page is read through _under_root (a re-created root is found again);
+        # later pages use the id that first page was read with.
+        first_page = self._under_root(lambda root: (root, kc_groups.children(
+            self.gw, self.realm, root, first=0, max=self.page_size, search=name)))
+        root, page = first_page
+
+        def pages(first: int, size: int) -> list[dict[str, Any]]:
+            if first == 0:
+                return page
+            return kc_groups.children(self.gw, self.realm, root, first=first, max=size,
+                                      search=name)
+
+        for group in self._pages(pages):
             self._remember(group)
             if not self._group_visible(subject, group):
                 continue
@@ -619,6 +889,17 @@ class KeycloakScimBackend:
 
 
 _NO_MEMBERS = Projection(excluded_attributes=("members",))
+
+
+@contextlib.contextmanager
+def _gone_is_done() -> Iterator[None]:
+    """A DELETE of a resource just read (under its lock) that answers 404 was done: the
+    gateway retried it after a lost response (DELETE is idempotent), or it raced a
+    delete that did not take the lock (an administrator's)."""
+    try:
+        yield
+    except kc.NotFound:
+        pass
 
 
 def _same(current: dict[str, Any], rep: dict[str, Any]) -> bool:
