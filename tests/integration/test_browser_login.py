@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from authlib.integrations.requests_client import OAuth2Session
+from playwright.sync_api import expect
 
 from bridge.local.mailsink import MailSink
 from tests.conftest import RealmUnderTest
@@ -66,28 +67,27 @@ def _signs_up_and_in(fresh_realm: RealmUnderTest, mail_sink: MailSink, tmp_path:
         assert update.get_attribute("href") == link
         update.click()
 
-        assert heading(page) == "Perform the following action(s)"
-        assert f"Perform the following action(s): {ACTIONS}" in page.locator("body").inner_text()
+        expect(heading(page, "Perform the following action(s)")).to_be_visible()
+        expect(page.locator("body")).to_contain_text(f"Perform the following action(s): {ACTIONS}")
         page.get_by_role("link", name="Click here to proceed").click()
 
         # OTP enrolment: the key an authenticator app would be given, typed from the page.
-        assert heading(page) == "Mobile Authenticator Setup"
+        expect(heading(page, "Mobile Authenticator Setup")).to_be_visible()
         page.get_by_role("link", name="Unable to scan?").click()
-        shown = page.locator("#kc-totp-secret-key").inner_text()
-        policy = page.locator("body").inner_text()
+        shown = page.locator("#kc-totp-secret-key").inner_text()  # waits for the key
         for line in ("Type: Time-based", "Algorithm: SHA1", "Digits: 6", "Interval: 30"):
-            assert line in policy
+            expect(page.locator("body")).to_contain_text(line)
         secret = TotpSecret("".join(shown.split()))
         field(page, "One-time code").fill(secret.fresh_code())
         field(page, "Device Name").fill("Tina's phone")
         page.get_by_role("button", name="Submit").click()
 
-        assert heading(page) == "Update password"
+        expect(heading(page, "Update password")).to_be_visible()
         field(page, "New Password").fill(NEW_PASSWORD)
         field(page, "Confirm password").fill(NEW_PASSWORD)
         page.get_by_role("button", name="Submit").click()
 
-        assert heading(page) == "Account updated"
+        expect(heading(page, "Account updated")).to_be_visible()
         back = page.get_by_role("link", name="Back to Application")
         assert back.get_attribute("href") == redirect_uri
 
@@ -95,16 +95,16 @@ def _signs_up_and_in(fresh_realm: RealmUnderTest, mail_sink: MailSink, tmp_path:
         url, state = oauth.create_authorization_url(
             f"{fresh_realm.issuer}/protocol/openid-connect/auth", code_verifier=verifier)
         page.goto(url)
-        assert heading(page) == "Sign in to your account"
+        expect(heading(page, "Sign in to your account")).to_be_visible()
         field(page, "Username or email").fill(email)
         field(page, "Password").fill(NEW_PASSWORD)
         page.get_by_role("button", name="Sign In").click()
 
-        assert field(page, "One-time code").is_visible()
+        expect(field(page, "One-time code")).to_be_visible()
         field(page, "One-time code").fill(secret.fresh_code())
         page.get_by_role("button", name="Sign In").click()
 
-        assert heading(page) == "Portal"  # back at the client, which got a code
+        expect(heading(page, "Portal")).to_be_visible()  # back at the client, which got a code
     assert len(landed) == 1
     back_at_portal = parse_qs(urlsplit(landed[0]).query)
     assert back_at_portal["state"] == [state] and "error" not in back_at_portal

@@ -8,6 +8,7 @@ and the browser is closed on the way out, whatever happened.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.sync_api import BrowserContext, Locator, Page, Route, sync_playwright
+from playwright.sync_api import BrowserContext, Locator, Page, Route, expect, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -41,6 +42,7 @@ def chromium(profile_dir: Path, *, locale: str = "en-US") -> Iterator[BrowserCon
         raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium package "
                            "(./dev test does it when run as root)")
     profile_dir.mkdir(parents=True, exist_ok=False)  # fresh: never a profile reused
+    expect.set_options(timeout=STEP_TIMEOUT_MS)  # expect() waits as long as a step may take
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(profile_dir), executable_path=str(CHROMIUM), headless=True, args=list(FLAGS),
@@ -87,6 +89,9 @@ class _Landed(list[str]):
 class _PortalPage(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         assert isinstance(self.server, _Portal)
+        if self.path == "/favicon.ico":  # the browser's own fetch, not a page a person opened
+            self.send_error(404)
+            return
         self.server.landed.append(self.server.landed.url + self.path)
         body = b"<!doctype html><title>Portal</title><h1>Portal</h1>"
         self.send_response(200)
@@ -99,20 +104,19 @@ class _PortalPage(BaseHTTPRequestHandler):
         pass  # the URL carries a code: keep it out of the test log
 
 
-def heading(page: Page) -> str:
-    """The page's main heading as shown (Keycloak's ``#kc-page-title``, else the first h1)."""
-    title = page.locator("#kc-page-title")
-    target = title if title.count() else page.get_by_role("heading", level=1).first
-    return " ".join(target.inner_text().split())
+def heading(page: Page, text: str) -> Locator:
+    """The page's main heading (``<h1>``) reading ``text``: assert on it with ``expect``,
+    which waits for the page a click led to, instead of reading the one being left."""
+    return page.get_by_role("heading", level=1, name=text, exact=True)
 
 
 def field(page: Page, label: str) -> Locator:
-    """The input a person would type into under the visible label ``label``. Labels whose
-    ``for`` names no input (Keycloak's OTP set-up page) are matched by the form group
-    they head, as the eye does."""
-    labelled = page.get_by_label(label, exact=False)
-    if labelled.count() == 1:
-        return labelled
-    caption = page.locator("label", has_text=label).first
-    return caption.locator(
-        "xpath=ancestor::*[.//input[not(@type='hidden')]][1]//input[not(@type='hidden')]").first
+    """The input a person would type into under the visible label ``label`` (a trailing
+    "*" for required fields aside). Labels whose ``for`` names no input (Keycloak's OTP
+    set-up page) are matched by the form group they head, as the eye does. Lazy, like any
+    locator: filling it waits for the page that has it."""
+    caption = page.locator("label").filter(
+        has_text=re.compile(rf"^\s*{re.escape(label)}\s*\*?\s*$"))
+    grouped = caption.locator(
+        "xpath=ancestor::*[.//input[not(@type='hidden')]][1]//input[not(@type='hidden')]")
+    return page.get_by_label(label, exact=True).or_(grouped).first
