@@ -35,6 +35,17 @@ DEFAULT_TIMEOUT = 10.0
 """Seconds a write waits for its locks before it is answered 503 (``BRIDGE_LOCK_TIMEOUT``)."""
 
 
+def resource_key(scope: str, kind: str, value: str) -> str:
+    """The key of one resource (``kind`` ``user``/``group`` and its id) or one name
+    (``group-name`` and the casefolded name) in ``scope`` (the realm). Every writer of a
+    resource, SCIM or the lifecycle API, takes the same key."""
+    return f"{scope}/{kind}/{value}"
+
+
+def user_key(scope: str, user_id: str) -> str:
+    return resource_key(scope, "user", user_id)
+
+
 class LockTimeout(Exception):
     """The locks were not granted within the timeout (another write holds them)."""
 
@@ -119,7 +130,7 @@ class PostgresLocks:
     :class:`LockTimeout` too.
     """
 
-    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, pool_size: int = 8,
+    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, pool_size: int = 16,
                  namespace: str = "saas-access-bridge") -> None:
         from psycopg_pool import ConnectionPool  # optional dependency of this backend only
 

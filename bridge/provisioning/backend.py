@@ -66,7 +66,13 @@ from bridge.keycloak import errors as kc
 from bridge.keycloak import groups as kc_groups
 from bridge.keycloak import users as kc_users
 from bridge.keycloak.client import AdminGateway
-from bridge.locks import LocalLocks, LockTimeout, LockUnavailable, ResourceLocks
+from bridge.locks import (
+    LocalLocks,
+    LockTimeout,
+    LockUnavailable,
+    ResourceLocks,
+    resource_key,
+)
 from bridge.provisioning import filters
 from bridge.provisioning.access import AccessAttributes
 from bridge.provisioning.mapping import (
@@ -299,7 +305,7 @@ class KeycloakScimBackend:
 
     def _key(self, kind: str, value: str) -> str:
         """A lock key: one per resource id, or per casefolded name (uniqueness)."""
-        return f"{self.realm}/{kind}/{value}"
+        return resource_key(self.realm, kind, value)
 
     # -- users -------------------------------------------------------------------------
 

@@ -87,3 +87,50 @@ def test_settings_choose_the_backend() -> None:
     assert isinstance(from_settings("postgresql://u:p@127.0.0.1:1/db", 3), PostgresLocks)
     with pytest.raises(ValueError, match="postgresql://"):
         from_settings("redis://127.0.0.1")
+
+
+def test_a_lock_timeout_is_a_scim_503_with_retry_after() -> None:
+    import json
+    from contextlib import AbstractContextManager
+
+    import responses
+    from flask import Flask
+
+    from bridge.keycloak.client import AdminGateway
+    from bridge.locks import LockUnavailable
+    from bridge.provisioning import KeycloakScimBackend
+    from scim.backend import Subject
+    from scim.blueprint import create_scim_blueprint
+
+    class Refusing:
+        timeout = 0.0
+
+        def __init__(self, error: Exception) -> None:
+            self.error = error
+
+        def hold(self, *keys: str) -> AbstractContextManager[None]:
+            raise self.error
+
+    kc = "http://kc.test"
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+             "Operations": [{"op": "replace", "path": "title", "value": "x"}]}
+    for error, retry_after, detail in [
+            (LockTimeout("lock 'r/user/1' not granted within 10s"), "1", "in progress"),
+            (LockUnavailable("the lock server failed"), "30", "lock service")]:
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+            mock.post(f"{kc}/realms/master/protocol/openid-connect/token",
+                      json={"access_token": "t", "expires_in": 300, "refresh_token": "r",
+                            "token_type": "Bearer"})
+            backend = KeycloakScimBackend(AdminGateway.with_password(kc, "admin", "pw"), "r",
+                                          locks=Refusing(error))
+            app = Flask(__name__)
+            app.register_blueprint(create_scim_blueprint(
+                backend, lambda header: Subject("test-client")))
+            response = app.test_client().patch(
+                "/scim/v2/Users/1", data=json.dumps(patch),
+                headers={"Authorization": "Bearer t"}, content_type="application/scim+json")
+            assert response.status_code == 503
+            assert response.headers["Retry-After"] == retry_after
+            body = response.get_json()
+            assert body["status"] == "503" and detail in body["detail"]
+            assert "r/user/1" not in body["detail"]  # no lock internals on the wire
