@@ -141,9 +141,11 @@ def test_bridge_service_account_token_has_only_configured_roles(
     )
     assert response.status_code == 200, response.text
     claims = _claims(response.json()["access_token"])
-    # view-users is a composite of query-users and query-groups: Keycloak expands it.
+    # view-users is a composite of query-users and query-groups, view-clients of
+    # query-clients: Keycloak expands them.
     assert {k: sorted(v["roles"]) for k, v in claims["resource_access"].items()} == {
-        "realm-management": ["manage-users", "query-groups", "query-users", "view-users"]}
+        "realm-management": ["manage-users", "query-clients", "query-groups", "query-users",
+                             "view-clients", "view-realm", "view-users"]}
     assert "realm_access" not in claims
     assert "realm-admin" not in json.dumps(claims)
 
