@@ -44,13 +44,16 @@ def refused(description: str, *, retry: bool = False) -> Reply:
 
 
 ERRORS: Mapping[int, Reply] = {
-    400: refused("Invalid request (`invalid-request`, `detail` names the field), or a "
-                 "catalog rule refuses it (`error` names the rule, e.g. `status.profile`, "
-                 "`exclusive.profile`)"),
+    400: refused("Invalid request (`invalid-request`, `detail` names the field; also a body "
+                 "that is not UTF-8 JSON or nests deeper than 32), a value the directory would "
+                 "refuse (`invalid-value`, e.g. an e-mail address Keycloak's rule refuses), "
+                 "or a catalog rule refuses it (`error` names the rule, e.g. "
+                 "`status.profile`, `exclusive.profile`)"),
     401: refused("No valid access token of the realm, or the actor is deactivated"),
     403: refused("Delegation refused (`delegation.not-allowed`, `delegation.tenant`, "
                  "`delegation.rank`, `delegation.perimeter`); `detail` gives the reason"),
     404: refused("No such user or invitation"),
+    413: refused("`payload-too-large`: the body exceeds 1 MiB (every route)"),
     500: refused("An unexpected error; `detail` carries the request id the log line has"),
     503: refused("Keycloak or its mail server unavailable (or no catalog configured)",
                  retry=True),
