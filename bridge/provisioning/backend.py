@@ -349,7 +349,8 @@ class KeycloakScimBackend:
             return None
         if for_write:
             if kc_protected.is_service_account_name(rep.get("username")) or \
-                    kc_protected.is_admin(self.gw, self.realm, user_id, self._admin_client_id()):
+                    kc_protected.is_admin(self.gw, self.realm, user_id, self._admin_client_id(),
+                                          self._admin_realm_roles()):
                 self._refused_protected(subject, user_id)
                 return None
         elif self._hidden(rep):
@@ -369,6 +370,12 @@ class KeycloakScimBackend:
         if self._admin_client is None:  # the id of realm-management never changes
             self._admin_client = kc_protected.admin_client_id(self.gw, self.realm)
         return self._admin_client
+
+    def _admin_realm_roles(self) -> tuple[str, ...]:
+        """The admin realm roles this realm defines, as last read with the protected set
+        (roles are configuration; a realm without one costs a write no second check)."""
+        cached = self._protected
+        return cached[1].admin_realm_roles if cached is not None else ()
 
     def _protected_set(self) -> kc_protected.ProtectedSet:
         """The protected users, read from the role side at most every
