@@ -283,8 +283,11 @@ def _facts(body: Mapping[str, Any]) -> Facts:
             raise InvalidRequest("profile must be a string (or null: no profile)")
         profiles = (profile,) if profile else ()
     tenants = _strings(body, "tenants")
+    # ``tenant``: the one tenant this change is for (added, never replacing the others;
+    # a profile with it is per user, see Facts.for_tenants). ``tenants``: all of them.
+    for_tenants = None
     if "tenant" in body:
-        tenants = (_string(body, "tenant", required=True) or "",)
+        for_tenants = frozenset({_string(body, "tenant", required=True) or ""})
     toggles = _strings(body, "toggles")
     perimeter = body.get("perimeter")
     if perimeter is not None:
@@ -296,4 +299,5 @@ def _facts(body: Mapping[str, Any]) -> Facts:
         perimeter = {str(k): tuple(v) for k, v in perimeter.items()}
     return Facts(user_type=_string(body, "user_type"), status=_string(body, "status"),
                  profiles=profiles, toggles=None if toggles is None else frozenset(toggles),
-                 perimeter=perimeter, tenants=None if tenants is None else frozenset(tenants))
+                 perimeter=perimeter, tenants=None if tenants is None else frozenset(tenants),
+                 for_tenants=for_tenants)

@@ -48,8 +48,13 @@ _FACTS = {
     "perimeter": {"type": "object", "additionalProperties": _STRINGS,
                   "description": "entries per dimension, e.g. "
                                  '{"project": ["p1", "p2"], "team": ["t1"]}'},
-    "tenants": {**_STRINGS, "description": "tenants (dossiers); or give `tenant`"},
-    "tenant": {"type": "string"},
+    "tenants": {**_STRINGS, "description": "the user's tenants (dossiers), all of them, "
+                                           "replacing the current ones"},
+    "tenant": {"type": "string",
+               "description": "one tenant this change is for: added, the others kept. A "
+                              "profile is per user (seed 004): with `profile`, a different "
+                              "profile is refused (`profile.per-tenant`) while the user "
+                              "keeps other tenants"},
 }
 
 
