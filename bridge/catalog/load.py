@@ -1,7 +1,7 @@
 """YAML → :class:`~bridge.catalog.model.Catalog`, validated completely before use.
 
 A catalog file holds one top-level key, ``catalog``. Problems are reported all at once, as
-``file: key.path: message`` lines in a :class:`~bridge.realm.desired.ConfigError` (the same
+``file: key.path: message`` lines in a :class:`~bridge.configfiles.ConfigError` (the same
 error the realm configuration raises, so the CLI reports both alike): YAML syntax, unknown
 keys and wrong types first, then cross-references (a status naming an unknown profile, a
 profile granting a permission the catalog does not declare...), then consistency (a status
@@ -20,7 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from bridge.catalog.model import ANY, Catalog
-from bridge.realm.desired import ConfigError, substitute
+from bridge.configfiles import ConfigError, substitute
 
 FILE_NAME = "catalog.yaml"
 TOP_LEVEL_KEY = "catalog"

@@ -2,7 +2,8 @@
 
 Two halves (see ``docs/access-catalog.md`` for the reasons):
 
-**Realm** (:func:`realm_fragments`, :func:`merge_into`), applied by ``bridge realm apply``:
+**Realm** (:func:`token_claims` here, the rest in :mod:`bridge.realm.from_catalog`), applied
+by ``bridge realm apply``:
 
 - every permission is a client role of the same name on its client;
 - one group per status, profile, toggle and tenant under ``/bridge/catalog``::
@@ -51,7 +52,6 @@ from dataclasses import dataclass
 
 from bridge.catalog.model import Assignment, Catalog, PerimeterEntry
 from bridge.catalog.rules import effective_permissions, mfa_required
-from bridge.realm.desired import ConfigError, Group, ProtocolMapper, RealmConfig, Role
 
 PARENT_GROUP = "bridge"
 CATALOG_GROUP = "catalog"
@@ -186,160 +186,51 @@ def assignment_from_attributes(catalog: Catalog,
         perimeter=frozenset(entries), tenants=frozenset(values(TENANTS)))
 
 
-# -- realm --------------------------------------------------------------------------------
+# -- token claims -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class RealmFragments:
-    """The realm configuration a catalog needs, as :mod:`bridge.realm.desired` models."""
+class TokenClaim:
+    """One claim of the catalog's client, copied from one user attribute (the realm layer
+    realises it as Keycloak's built-in User Attribute mapper named ``catalog <label>``)."""
 
-    client_roles: Mapping[str, tuple[Role, ...]]
-    """Per client id, the client roles realising the permissions."""
-    group: Group
-    """The ``catalog`` group, to be placed under ``/bridge``."""
-    mappers: tuple[ProtocolMapper, ...]
-    """Protocol mappers of the catalog's client (``catalog.client``)."""
-    realm_roles: tuple[str, ...]
-    """Realm roles the groups map, which the realm configuration must declare."""
+    label: str
+    attribute: str
+    claim: str
+    multivalued: bool
 
 
-def _roles_by_client(catalog: Catalog, permissions: Iterable[str]) -> dict[str, list[str]]:
-    by_client: dict[str, list[str]] = {}
-    for permission in sorted(set(permissions)):
-        by_client.setdefault(catalog.client_of(permission), []).append(permission)
-    return by_client
-
-
-def _group(name: str, kind: str, label: str, permissions: Iterable[str] = (),
-           mfa: bool = False, catalog: Catalog | None = None,
-           extra: Mapping[str, list[str]] | None = None) -> Group:
-    attributes = {KIND_ATTRIBUTE: [kind], **({"label": [label]} if label else {}),
-                  **(extra or {})}
-    return Group(name=name, attributes=attributes,
-                 realmRoles=[MFA_ROLE] if mfa else [],
-                 clientRoles=_roles_by_client(catalog, permissions) if catalog else {})
-
-
-def attribute_mapper(name: str, attribute: str, claim: str, multivalued: bool) -> ProtocolMapper:
-    """Keycloak's built-in User Attribute mapper, into access, ID and userinfo tokens."""
-    return ProtocolMapper(name=name, protocolMapper="oidc-usermodel-attribute-mapper", config={
-        "user.attribute": attribute,
-        "claim.name": claim,
-        "jsonType.label": "String",
-        "multivalued": "true" if multivalued else "false",
-        "aggregate.attrs": "false",
-        "access.token.claim": "true",
-        "id.token.claim": "true",
-        "userinfo.token.claim": "true",
-        "introspection.token.claim": "true",
-    })
-
-
-def token_mappers(catalog: Catalog) -> tuple[ProtocolMapper, ...]:
+def token_claims(catalog: Catalog) -> tuple[TokenClaim, ...]:
     """The claims of the catalog's client. ``profile`` is a string when a user holds one
     profile (seed 004), a list otherwise (seed 003); ``tenants``, ``permissions`` and each
     ``perimeter.<dimension>`` are always lists."""
-    mappers = [
-        attribute_mapper("catalog user_type", USER_TYPE, USER_TYPE, False),
-        attribute_mapper("catalog status", STATUS, STATUS, False),
-        attribute_mapper("catalog profile", PROFILE_ATTRIBUTE, PROFILE,
-                         catalog.profiles_per_user > 1),
-        attribute_mapper("catalog permissions", PERMISSIONS, PERMISSIONS, True),
+    claims = [
+        TokenClaim(USER_TYPE, USER_TYPE, USER_TYPE, False),
+        TokenClaim(STATUS, STATUS, STATUS, False),
+        TokenClaim(PROFILE, PROFILE_ATTRIBUTE, PROFILE, catalog.profiles_per_user > 1),
+        TokenClaim(PERMISSIONS, PERMISSIONS, PERMISSIONS, True),
     ]
     if catalog.tenancy is not None:
-        mappers.append(attribute_mapper("catalog tenants", TENANTS, TENANTS, True))
+        claims.append(TokenClaim(TENANTS, TENANTS, TENANTS, True))
     for dimension in catalog.dimension_by_name:
-        mappers.append(attribute_mapper(f"catalog perimeter {dimension}",
-                                        perimeter_attribute(dimension),
-                                        perimeter_attribute(dimension), True))
+        claims.append(TokenClaim(f"{PERIMETER} {dimension}", perimeter_attribute(dimension),
+                                 perimeter_attribute(dimension), True))
     if catalog.dimensions:
-        mappers.append(attribute_mapper("catalog perimeter_ref", PERIMETER_REF, PERIMETER_REF,
-                                        False))
-    return tuple(mappers)
-
-
-def realm_fragments(catalog: Catalog) -> RealmFragments:
-    """Client roles, the ``/bridge/catalog`` group tree and the token mappers."""
-    client_roles = {
-        client: tuple(Role(name=p, description=catalog.permission_by_name[p].description
-                           or None) for p in permissions)
-        for client, permissions in sorted(_roles_by_client(catalog,
-                                                           catalog.permission_by_name).items())}
-    kinds = {
-        "status": [_group(s.name, "status", s.label, s.grants, s.mfa, catalog,
-                          {"user_type": [s.user_type]}) for s in catalog.statuses],
-        "profile": [_group(p.name, "profile", p.label, p.grants, p.mfa, catalog,
-                           {"rank": [str(p.rank)]}) for p in catalog.profiles],
-        "toggle": [_group(t.name, "toggle", t.label, t.adds, False, catalog)
-                   for t in catalog.toggles],
-        "tenant": [_group(t.name, "tenant", t.label,
-                          extra={"caps": sorted(catalog.caps(t.name))})
-                   for t in (catalog.tenancy.tenants if catalog.tenancy else ())],
-    }
-    group = Group(name=CATALOG_GROUP,
-                  attributes={KIND_ATTRIBUTE: ["catalog"], "catalog": [catalog.name]},
-                  subGroups=[Group(name=kind, subGroups=groups)
-                             for kind, groups in kinds.items() if groups])
-    mfa = any(s.mfa for s in catalog.statuses) or any(p.mfa for p in catalog.profiles)
-    return RealmFragments(client_roles, group, token_mappers(catalog),
-                          (MFA_ROLE,) if mfa else ())
-
-
-def merge_into(config: RealmConfig, catalog: Catalog) -> RealmConfig:
-    """The realm configuration with the catalog's fragments added (a new object).
-
-    Refused with ConfigError when a permission's client or a needed realm role is not
-    declared, or when a role, mapper or the ``catalog`` group already exists.
-    """
-    fragments = realm_fragments(catalog)
-    problems: list[str] = []
-    merged = config.model_copy(deep=True)
-    clients = {c.clientId: c for c in merged.clients}
-    for client_id, roles in fragments.client_roles.items():
-        client = clients.get(client_id)
-        if client is None:
-            problems.append(f"catalog {catalog.name}: permissions: client {client_id!r} is "
-                            f"not declared in the realm configuration")
-            continue
-        existing = {r.name for r in client.roles}
-        problems += [f"catalog {catalog.name}: permission {r.name!r}: client {client_id!r} "
-                     f"already declares this role" for r in roles if r.name in existing]
-        client.roles.extend(roles)
-    token_client = clients.get(catalog.client)
-    if token_client is None:
-        problems.append(f"catalog {catalog.name}: client: {catalog.client!r} is not declared "
-                        f"in the realm configuration")
-    else:
-        existing = {m.name for m in token_client.protocolMappers}
-        problems += [f"catalog {catalog.name}: mapper {m.name!r} already exists on "
-                     f"{catalog.client!r}" for m in fragments.mappers if m.name in existing]
-        token_client.protocolMappers.extend(fragments.mappers)
-    realm_roles = {r.name for r in merged.roles}
-    problems += [f"catalog {catalog.name}: realm role {r!r} (MFA) is not declared"
-                 for r in fragments.realm_roles if r not in realm_roles]
-    parent = next((g for g in merged.groups if g.name == PARENT_GROUP), None)
-    if parent is None:
-        parent = Group(name=PARENT_GROUP)
-        merged.groups.append(parent)
-    if any(g.name == CATALOG_GROUP for g in parent.subGroups):
-        problems.append(f"catalog {catalog.name}: group {ROOT} already exists")
-    parent.subGroups.append(fragments.group)
-    if problems:
-        raise ConfigError(problems)
-    return merged
+        claims.append(TokenClaim(PERIMETER_REF, PERIMETER_REF, PERIMETER_REF, False))
+    return tuple(claims)
 
 
 def expected_claims(catalog: Catalog, state: UserState) -> dict[str, object]:
-    """The claims :func:`token_mappers` put into a token for ``state``, as Keycloak's User
+    """The claims :func:`token_claims` put into a token for ``state``, as Keycloak's User
     Attribute mapper builds them (a dot in the claim name nests; a single-valued mapper
     takes the first value; an absent attribute gives no claim). For tests and benchmarks:
     the integration tests compare it with real tokens."""
     claims: dict[str, object] = {}
-    for mapper in token_mappers(catalog):
-        values = list(state.attributes.get(mapper.config["user.attribute"], ()))
+    for claim in token_claims(catalog):
+        values = list(state.attributes.get(claim.attribute, ()))
         if not values:
             continue
-        value: object = values if mapper.config["multivalued"] == "true" else values[0]
-        *parents, leaf = mapper.config["claim.name"].split(".")
+        value: object = values if claim.multivalued else values[0]
+        *parents, leaf = claim.claim.split(".")
         target = claims
         for parent in parents:
             target = target.setdefault(parent, {})  # type: ignore[assignment]

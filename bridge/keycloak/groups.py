@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.keycloak.client import AdminGateway
-from bridge.keycloak.users import PAGE, segment
+from bridge.keycloak.paths import PAGE, segment
 
 
 def _base(realm: str) -> str:

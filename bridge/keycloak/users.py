@@ -7,20 +7,10 @@ client sent can never climb out of ``/users/{id}``.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
+from bridge.keycloak import groups as kc_groups
 from bridge.keycloak.client import AdminGateway
-from bridge.keycloak.errors import NotFound
-
-PAGE = 500
-"""Page size used when a caller walks a whole result (``first``/``max``)."""
-
-
-def segment(value: str) -> str:
-    """One path segment: percent-quoted, and never ``.``/``..`` (which a server would resolve)."""
-    if value in ("", ".", ".."):
-        raise NotFound(f"no resource {value!r}")
-    return quote(value, safe="")
+from bridge.keycloak.paths import PAGE, segment
 
 
 def _base(realm: str) -> str:
@@ -102,8 +92,6 @@ def set_groups_under(gw: AdminGateway, realm: str, user_id: str, root: str,
     """Make the user's groups under ``root`` exactly ``wanted`` (paths): one paged read,
     then one call per change. Groups outside ``root`` are never touched, nor joined.
     ``ids`` caches path → group id across calls (the caller owns it)."""
-    from bridge.keycloak import groups as kc_groups  # sibling module; no import cycle
-
     prefix = root.rstrip("/") + "/"
     outside = [p for p in wanted if not p.startswith(prefix)]
     if outside:

@@ -9,216 +9,42 @@ key path, all at once.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
+from bridge.catalog.load import parse as parse_catalog
+from bridge.catalog.model import Catalog
+from bridge.configfiles import ConfigError, substitute
+from bridge.realm.from_catalog import merge_into
 
-class ConfigError(Exception):
-    """The configuration cannot be used; ``problems`` are ``file: key.path: message`` lines."""
+# The models, re-exported: callers read the configuration as ``desired.RealmConfig``...
+from bridge.realm.model import (
+    AuthenticatorConfig,
+    Client,
+    Execution,
+    Flow,
+    Group,
+    ProtocolMapper,
+    RealmConfig,
+    Role,
+    ServiceAccountRoles,
+    Settings,
+    UserProfile,
+)
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-# -- realm settings -----------------------------------------------------------------------
-
-class Settings(_Strict):
-    """Realm-level settings; names are those of Keycloak's RealmRepresentation."""
-
-    displayName: str | None = None
-    displayNameHtml: str | None = None
-    enabled: bool | None = None
-    internationalizationEnabled: bool | None = None
-    supportedLocales: list[str] | None = None
-    defaultLocale: str | None = None
-    loginTheme: str | None = None
-    emailTheme: str | None = None
-    passwordPolicy: str | None = None
-    bruteForceProtected: bool | None = None
-    permanentLockout: bool | None = None
-    failureFactor: int | None = None
-    waitIncrementSeconds: int | None = None
-    maxFailureWaitSeconds: int | None = None
-    minimumQuickLoginWaitSeconds: int | None = None
-    quickLoginCheckMilliSeconds: int | None = None
-    maxDeltaTimeSeconds: int | None = None
-    smtpServer: dict[str, str] | None = None
-    eventsEnabled: bool | None = None
-    eventsExpiration: int | None = None
-    enabledEventTypes: list[str] | None = None
-    adminEventsEnabled: bool | None = None
-    adminEventsDetailsEnabled: bool | None = None
-    accessTokenLifespan: int | None = None
-    accessCodeLifespan: int | None = None
-    accessCodeLifespanLogin: int | None = None
-    accessCodeLifespanUserAction: int | None = None
-    actionTokenGeneratedByAdminLifespan: int | None = None
-    actionTokenGeneratedByUserLifespan: int | None = None
-    ssoSessionIdleTimeout: int | None = None
-    ssoSessionMaxLifespan: int | None = None
-    offlineSessionIdleTimeout: int | None = None
-    revokeRefreshToken: bool | None = None
-    refreshTokenMaxReuse: int | None = None
-    verifyEmail: bool | None = None
-    loginWithEmailAllowed: bool | None = None
-    duplicateEmailsAllowed: bool | None = None
-    resetPasswordAllowed: bool | None = None
-    rememberMe: bool | None = None
-    registrationAllowed: bool | None = None
-    editUsernameAllowed: bool | None = None
-    sslRequired: Literal["all", "external", "none"] | None = None
-    browserFlow: str | None = None
-    directGrantFlow: str | None = None
-    resetCredentialsFlow: str | None = None
-
-
-# -- roles, clients, mappers ----------------------------------------------------------------
-
-class Role(_Strict):
-    name: str
-    description: str | None = None
-    attributes: dict[str, list[str]] | None = None
-
-
-class ProtocolMapper(_Strict):
-    name: str
-    protocol: str = "openid-connect"
-    protocolMapper: str
-    config: dict[str, str] = Field(default_factory=dict)
-
-
-class Client(_Strict):
-    clientId: str
-    name: str | None = None
-    description: str | None = None
-    enabled: bool | None = True
-    protocol: Literal["openid-connect"] = "openid-connect"
-    publicClient: bool | None = None
-    secret: str | None = None
-    clientAuthenticatorType: str | None = None
-    standardFlowEnabled: bool | None = None
-    implicitFlowEnabled: bool | None = None
-    directAccessGrantsEnabled: bool | None = None
-    serviceAccountsEnabled: bool | None = None
-    consentRequired: bool | None = None
-    fullScopeAllowed: bool | None = None
-    frontchannelLogout: bool | None = None
-    rootUrl: str | None = None
-    baseUrl: str | None = None
-    adminUrl: str | None = None
-    redirectUris: list[str] | None = None
-    webOrigins: list[str] | None = None
-    attributes: dict[str, str] | None = None
-    defaultClientScopes: list[str] | None = None
-    optionalClientScopes: list[str] | None = None
-    # Sub-resources, each planned as its own kind.
-    roles: list[Role] = Field(default_factory=list)
-    protocolMappers: list[ProtocolMapper] = Field(default_factory=list)
-    serviceAccountRoles: ServiceAccountRoles | None = None
-
-
-class ServiceAccountRoles(_Strict):
-    """Exactly the roles a client's service account holds: nothing else survives an apply."""
-
-    realm: list[str] = Field(default_factory=list)
-    clients: dict[str, list[str]] = Field(default_factory=dict)
-
-
-Client.model_rebuild()
-
-
-# -- groups and flows -----------------------------------------------------------------------
-
-class Group(_Strict):
-    name: str
-    attributes: dict[str, list[str]] | None = None
-    realmRoles: list[str] = Field(default_factory=list)
-    clientRoles: dict[str, list[str]] = Field(default_factory=dict)
-    subGroups: list[Group] = Field(default_factory=list)
-
-
-Requirement = Literal["REQUIRED", "ALTERNATIVE", "CONDITIONAL", "DISABLED"]
-
-
-class AuthenticatorConfig(_Strict):
-    alias: str
-    config: dict[str, str] = Field(default_factory=dict)
-
-
-class Execution(_Strict):
-    """One step of a flow: an ``authenticator`` or a sub-``flow`` with its own steps."""
-
-    authenticator: str | None = None
-    flow: str | None = None
-    description: str | None = None
-    requirement: Requirement = "DISABLED"
-    config: AuthenticatorConfig | None = None
-    executions: list[Execution] = Field(default_factory=list)
-
-
-class Flow(_Strict):
-    alias: str
-    description: str = ""
-    providerId: Literal["basic-flow"] = "basic-flow"
-    executions: list[Execution] = Field(default_factory=list)
-
-
-class UserProfile(_Strict):
-    """Keycloak's declarative user profile. Attributes are merged by name into the live
-    profile (Keycloak's own username, email, firstName, lastName stay unless redeclared)."""
-
-    unmanagedAttributePolicy: Literal["ENABLED", "ADMIN_EDIT", "ADMIN_VIEW"] | None = None
-    attributes: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class RealmConfig(_Strict):
-    realm: str
-    settings: Settings = Field(default_factory=Settings)
-    userProfile: UserProfile | None = None
-    roles: list[Role] = Field(default_factory=list)
-    clients: list[Client] = Field(default_factory=list)
-    groups: list[Group] = Field(default_factory=list)
-    flows: list[Flow] = Field(default_factory=list)
-
+__all__ = [
+    "AuthenticatorConfig", "Client", "ConfigError", "Execution", "Flow", "Group",
+    "ProtocolMapper", "RealmConfig", "Role", "ServiceAccountRoles", "Settings", "UserProfile",
+    "config_files", "flow_aliases", "group_paths", "load", "load_with_catalog", "substitute",
+]
 
 TOP_LEVEL_LISTS = ("roles", "clients", "groups", "flows")
 TOP_LEVEL_KEYS = ("realm", "settings", "userProfile", *TOP_LEVEL_LISTS)
 CATALOG_KEY = "catalog"  # a document of its own, validated by bridge.catalog
-
-# ${VAR} or ${VAR:-default}; $${...} escapes a literal.
-_VAR = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
-
-
-def substitute(value: Any, env: Mapping[str, str], where: str, problems: list[str]) -> Any:
-    """Replace ``${VAR}`` in every string scalar; structure never comes from a variable."""
-    if isinstance(value, str):
-        def repl(match: re.Match[str]) -> str:
-            escaped, name, default = match.groups()
-            if escaped:
-                return match.group(0)[1:]
-            if name in env:
-                return env[name]
-            if default is not None:
-                return default
-            problems.append(f"{where}: environment variable {name} is not set")
-            return ""
-        return _VAR.sub(repl, value)
-    if isinstance(value, list):
-        return [substitute(v, env, f"{where}[{i}]", problems) for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        return {k: substitute(v, env, f"{where}.{k}" if where else str(k), problems)
-                for k, v in value.items()}
-    return value
 
 
 def config_files(directory: Path) -> list[Path]:
@@ -240,7 +66,8 @@ def load(directory: Path | str | Sequence[Path | str],
 
 
 def load_with_catalog(directory: Path | str | Sequence[Path | str],
-                      env: Mapping[str, str] | None = None) -> tuple[RealmConfig, Any]:
+                      env: Mapping[str, str] | None = None
+                      ) -> tuple[RealmConfig, Catalog | None]:
     """Like :func:`load`, also returning the access catalog (or None)."""
     directories = [Path(directory)] if isinstance(directory, str | Path) else [
         Path(d) for d in directory]
@@ -309,11 +136,8 @@ def load_with_catalog(directory: Path | str | Sequence[Path | str],
         problems.append(f"{directories[0]}: realm: required (the realm's name)")
     catalog = None
     if catalog_document is not None:
-        # Imported here: the catalog builds on this module's models.
-        from bridge.catalog.load import parse
-
         try:
-            catalog = parse(catalog_document[1], str(catalog_document[0]), env)
+            catalog = parse_catalog(catalog_document[1], str(catalog_document[0]), env)
         except ConfigError as exc:
             problems += exc.problems
     if problems:
@@ -323,8 +147,6 @@ def load_with_catalog(directory: Path | str | Sequence[Path | str],
     except ValidationError as exc:
         raise ConfigError([_locate(err, origin, scalar_origin) for err in exc.errors()]) from None
     if catalog is not None:
-        from bridge.catalog.mapping import merge_into
-
         config = merge_into(config, catalog)
     problems = list(_duplicates(config))
     if problems:

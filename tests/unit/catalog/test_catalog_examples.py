@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bridge.catalog.mapping import expected_claims, group_path, realm_fragments, user_state
+from bridge.catalog.mapping import expected_claims, group_path, user_state
 from bridge.catalog.model import Assignment, Catalog, Tenant
 from bridge.catalog.rules import check_assignment, effective_permissions
+from bridge.realm.from_catalog import realm_fragments
 
 Seed = Callable[[str], Catalog]
 

@@ -13,14 +13,12 @@ from bridge.catalog.mapping import (
     assignment_from_attributes,
     expected_claims,
     managed_attributes,
-    merge_into,
     permission_values,
-    realm_fragments,
-    token_mappers,
     user_state,
 )
 from bridge.catalog.model import Assignment, Catalog
 from bridge.realm.desired import ConfigError, RealmConfig, load
+from bridge.realm.from_catalog import merge_into, realm_fragments, token_mappers
 from bridge.realm.kinds.clients import Clients
 from bridge.realm.kinds.groups import Groups
 from tests.conftest import REALM_CONFIG

@@ -1,0 +1,175 @@
+"""The realm configuration's models: what ``realm-config/`` may say, named as Keycloak's own
+representations. Pure pydantic, no I/O: :mod:`bridge.realm.desired` loads files into them,
+:mod:`bridge.realm.from_catalog` adds the catalog's fragments, the kinds read them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# -- realm settings -----------------------------------------------------------------------
+
+class Settings(_Strict):
+    """Realm-level settings; names are those of Keycloak's RealmRepresentation."""
+
+    displayName: str | None = None
+    displayNameHtml: str | None = None
+    enabled: bool | None = None
+    internationalizationEnabled: bool | None = None
+    supportedLocales: list[str] | None = None
+    defaultLocale: str | None = None
+    loginTheme: str | None = None
+    emailTheme: str | None = None
+    passwordPolicy: str | None = None
+    bruteForceProtected: bool | None = None
+    permanentLockout: bool | None = None
+    failureFactor: int | None = None
+    waitIncrementSeconds: int | None = None
+    maxFailureWaitSeconds: int | None = None
+    minimumQuickLoginWaitSeconds: int | None = None
+    quickLoginCheckMilliSeconds: int | None = None
+    maxDeltaTimeSeconds: int | None = None
+    smtpServer: dict[str, str] | None = None
+    eventsEnabled: bool | None = None
+    eventsExpiration: int | None = None
+    enabledEventTypes: list[str] | None = None
+    adminEventsEnabled: bool | None = None
+    adminEventsDetailsEnabled: bool | None = None
+    accessTokenLifespan: int | None = None
+    accessCodeLifespan: int | None = None
+    accessCodeLifespanLogin: int | None = None
+    accessCodeLifespanUserAction: int | None = None
+    actionTokenGeneratedByAdminLifespan: int | None = None
+    actionTokenGeneratedByUserLifespan: int | None = None
+    ssoSessionIdleTimeout: int | None = None
+    ssoSessionMaxLifespan: int | None = None
+    offlineSessionIdleTimeout: int | None = None
+    revokeRefreshToken: bool | None = None
+    refreshTokenMaxReuse: int | None = None
+    verifyEmail: bool | None = None
+    loginWithEmailAllowed: bool | None = None
+    duplicateEmailsAllowed: bool | None = None
+    resetPasswordAllowed: bool | None = None
+    rememberMe: bool | None = None
+    registrationAllowed: bool | None = None
+    editUsernameAllowed: bool | None = None
+    sslRequired: Literal["all", "external", "none"] | None = None
+    browserFlow: str | None = None
+    directGrantFlow: str | None = None
+    resetCredentialsFlow: str | None = None
+
+
+# -- roles, clients, mappers ----------------------------------------------------------------
+
+class Role(_Strict):
+    name: str
+    description: str | None = None
+    attributes: dict[str, list[str]] | None = None
+
+
+class ProtocolMapper(_Strict):
+    name: str
+    protocol: str = "openid-connect"
+    protocolMapper: str
+    config: dict[str, str] = Field(default_factory=dict)
+
+
+class Client(_Strict):
+    clientId: str
+    name: str | None = None
+    description: str | None = None
+    enabled: bool | None = True
+    protocol: Literal["openid-connect"] = "openid-connect"
+    publicClient: bool | None = None
+    secret: str | None = None
+    clientAuthenticatorType: str | None = None
+    standardFlowEnabled: bool | None = None
+    implicitFlowEnabled: bool | None = None
+    directAccessGrantsEnabled: bool | None = None
+    serviceAccountsEnabled: bool | None = None
+    consentRequired: bool | None = None
+    fullScopeAllowed: bool | None = None
+    frontchannelLogout: bool | None = None
+    rootUrl: str | None = None
+    baseUrl: str | None = None
+    adminUrl: str | None = None
+    redirectUris: list[str] | None = None
+    webOrigins: list[str] | None = None
+    attributes: dict[str, str] | None = None
+    defaultClientScopes: list[str] | None = None
+    optionalClientScopes: list[str] | None = None
+    # Sub-resources, each planned as its own kind.
+    roles: list[Role] = Field(default_factory=list)
+    protocolMappers: list[ProtocolMapper] = Field(default_factory=list)
+    serviceAccountRoles: ServiceAccountRoles | None = None
+
+
+class ServiceAccountRoles(_Strict):
+    """Exactly the roles a client's service account holds: nothing else survives an apply."""
+
+    realm: list[str] = Field(default_factory=list)
+    clients: dict[str, list[str]] = Field(default_factory=dict)
+
+
+Client.model_rebuild()
+
+
+# -- groups and flows -----------------------------------------------------------------------
+
+class Group(_Strict):
+    name: str
+    attributes: dict[str, list[str]] | None = None
+    realmRoles: list[str] = Field(default_factory=list)
+    clientRoles: dict[str, list[str]] = Field(default_factory=dict)
+    subGroups: list[Group] = Field(default_factory=list)
+
+
+Requirement = Literal["REQUIRED", "ALTERNATIVE", "CONDITIONAL", "DISABLED"]
+
+
+class AuthenticatorConfig(_Strict):
+    alias: str
+    config: dict[str, str] = Field(default_factory=dict)
+
+
+class Execution(_Strict):
+    """One step of a flow: an ``authenticator`` or a sub-``flow`` with its own steps."""
+
+    authenticator: str | None = None
+    flow: str | None = None
+    description: str | None = None
+    requirement: Requirement = "DISABLED"
+    config: AuthenticatorConfig | None = None
+    executions: list[Execution] = Field(default_factory=list)
+
+
+class Flow(_Strict):
+    alias: str
+    description: str = ""
+    providerId: Literal["basic-flow"] = "basic-flow"
+    executions: list[Execution] = Field(default_factory=list)
+
+
+class UserProfile(_Strict):
+    """Keycloak's declarative user profile. Attributes are merged by name into the live
+    profile (Keycloak's own username, email, firstName, lastName stay unless redeclared)."""
+
+    unmanagedAttributePolicy: Literal["ENABLED", "ADMIN_EDIT", "ADMIN_VIEW"] | None = None
+    attributes: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class RealmConfig(_Strict):
+    realm: str
+    settings: Settings = Field(default_factory=Settings)
+    userProfile: UserProfile | None = None
+    roles: list[Role] = Field(default_factory=list)
+    clients: list[Client] = Field(default_factory=list)
+    groups: list[Group] = Field(default_factory=list)
+    flows: list[Flow] = Field(default_factory=list)
