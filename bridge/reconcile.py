@@ -269,8 +269,8 @@ class CatalogReconciler:
         plans it: :func:`bridge.catalog.apply.plan_user_state`)."""
         facts = assignment_from_attributes(self.catalog, account.attributes)
         try:
+            self._check_dimensions(account)  # unknown names first, as check_assignment
             check_assignment(self.catalog, facts)
-            self._check_dimensions(account)
         except RuleViolation as violation:
             # Paranoid default (docs/access-catalog.md, "Reconciling users"): the facts stay
             # for an operator to correct, the access they gave goes.

@@ -95,9 +95,8 @@ def test_003_employee_made_technician_through_the_cli_must_log_in_again(
     before = Browserless().refresh(before)
     assert "self-service.use" in before.access_claims["permissions"]
 
-    changed = bridge.cli("user", "set", bridge.email("eve.emp"), "--user-type", "external",
-                         "--status", "external-technician", "--profile",
-                         "external-technician")
+    changed = bridge.cli("user", "set", bridge.email("eve.emp"), "--status",
+                         "external-technician", "--profile", "external-technician")
     assert changed.exit_code == 0, changed.output
     assert _refused(Browserless(), before)
     browser = Browserless()

@@ -62,6 +62,10 @@ def _person(service: AccessAdministration, name: str, assignment: Assignment,
     return service.actor_for_user(user_id)
 
 
+P1 = {"project": ("p1",)}
+"""A client's perimeter (seed 000: a client never goes without one)."""
+
+
 def _request(email: str, **facts: object) -> InvitationRequest:
     language = str(facts.pop("language", "en"))
     lifespan = int(facts.pop("lifespan", 3600))  # type: ignore[call-overload]
@@ -169,14 +173,14 @@ def test_mail_failure_rolls_the_user_back() -> None:
     directory.fail["send_actions"] = kc.GatewayError("smtp", status=500, detail="Failed to "
                                                      "send execute actions email")
     with pytest.raises(Unavailable) as failed:
-        service.invite(OPERATOR, _request("a@example.com", status="client"))
+        service.invite(OPERATOR, _request("a@example.com", status="client", perimeter=P1))
     assert failed.value.code == "mail-unavailable" and failed.value.status == 503
     assert directory.accounts == {}
 
     directory.fail["send_actions"] = kc.GatewayError("bad", status=400,
                                                      detail="Invalid redirect uri.")
     with pytest.raises(InvalidRequest, match="Invalid redirect uri"):
-        service.invite(OPERATOR, _request("a@example.com", status="client"))
+        service.invite(OPERATOR, _request("a@example.com", status="client", perimeter=P1))
     assert directory.accounts == {}
 
 
@@ -204,7 +208,8 @@ def test_001_client_access_granters_invite_contacts_only() -> None:
     granter = _person(service, "gus", Assignment.of(
         "internal", "employee", "employee", toggles=["may-grant-client-access"]))
     plain = _person(service, "pia", Assignment.of("internal", "employee", "employee"))
-    contact = {"status": "contact", "profiles": ("client-basic",)}
+    contact = {"status": "contact", "profiles": ("client-basic",),
+               "perimeter": {"company": ("acme",)}}
     assert service.invite(granter, _request("c@example.com", **contact)).outcome == "invited"
     with pytest.raises(AccessDenied, match="may not invite"):
         service.invite(plain, _request("d@example.com", **contact))
@@ -289,7 +294,7 @@ def test_activated_users_are_not_pending() -> None:
 def test_paging_reports_the_next_offset() -> None:
     service, _, _ = _setup("000")
     for n in range(5):
-        service.invite(OPERATOR, _request(f"u{n}@example.com", status="client"))
+        service.invite(OPERATOR, _request(f"u{n}@example.com", status="client", perimeter=P1))
     page = service.list_invitations(OPERATOR, 0, 2)
     assert (len(page.items), page.next) == (2, 2)
     last = service.list_invitations(OPERATOR, 4, 2)
@@ -346,7 +351,7 @@ def test_update_moves_groups_recomputes_permissions_and_keeps_other_attributes()
 
 def test_activated_user_loses_the_pending_marker_on_its_next_write() -> None:
     service, directory, _ = _setup("000")
-    invited = service.invite(OPERATOR, _request("a@example.com", status="client"))
+    invited = service.invite(OPERATOR, _request("a@example.com", status="client", perimeter=P1))
     account = directory.accounts[invited.invitation.id]
     directory.accounts[account.id] = type(account)(**{**account.__dict__,
                                                       "required_actions": ()})
