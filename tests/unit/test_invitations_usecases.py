@@ -384,3 +384,27 @@ def test_every_action_is_one_json_audit_line_without_secrets(
     assert all({"time", "actor", "action", "target", "outcome"} <= set(x) for x in lines)
     text = caplog.text.lower()
     assert "password" not in text and "token" not in text and "http" not in text
+
+
+def test_004_a_change_for_one_dossier_removes_no_other() -> None:
+    service, directory, _ = _setup("004")
+    two = _person(service, "tom", Assignment.of(
+        "external", "client-user", "document-delivery",
+        tenants=["dossier-acme", "dossier-bakery"])).user_id
+    assert two is not None
+    with pytest.raises(RuleRefused) as refused:
+        service.update(OPERATOR, two, Profile(Facts(profiles=("full-access",),
+                                                    for_tenants=frozenset({"dossier-acme"}))))
+    assert refused.value.code == "profile.per-tenant"
+    assert directory.accounts[two].attributes["profiles"] == ("document-delivery",)
+    # The user's own profile "for one dossier" is no change; a dossier named is added.
+    same = service.update(OPERATOR, two, Profile(Facts(
+        profiles=("document-delivery",), for_tenants=frozenset({"dossier-carpentry"}))))
+    assert same.assignment is not None and same.assignment.tenants == {
+        "dossier-acme", "dossier-bakery", "dossier-carpentry"}
+    assert directory.logged_out == []  # nothing was removed: the sessions stay
+    left = service.update(OPERATOR, two, Profile(Facts(
+        remove_tenants=frozenset({"dossier-bakery"}))))
+    assert left.assignment is not None and left.assignment.tenants == {
+        "dossier-acme", "dossier-carpentry"}
+    assert directory.logged_out == [two]  # a dossier left: its sessions end
