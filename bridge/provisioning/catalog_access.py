@@ -70,7 +70,12 @@ class CatalogAccess:
             return None
         current = assignment_from_attributes(self.catalog, stored) if stored.get(
             "status") else None
-        return self._checked(_assignment(extension, keys, current))
+        wanted = _assignment(extension, keys, current)
+        if wanted == current:
+            # The same facts (a PATCH of active or a name, a GET sent back by a PUT): the
+            # stored state stays, and no rule blocks a write that changes no fact.
+            return None
+        return self._checked(wanted)
 
     def _checked(self, assignment: Assignment) -> UserState:
         try:

@@ -292,3 +292,40 @@ def test_000_client_never_holds_intervention_or_incident_writes(
     assert answer.status_code == 400, answer.get_json()
     assert "status.forbidden-permission" in answer.get_json()["detail"]
 
+
+
+# -- the cost: one logout call, only when the rule fires -----------------------------------
+
+def test_catalog_scim_writes_keep_their_budgets(fresh_realm: RealmUnderTest) -> None:
+    from bridge.provisioning import KeycloakScimBackend
+    from bridge.provisioning.catalog_access import CatalogAccess
+    from tests.integration.test_scim_support import Scim, make_app
+
+    seed = Seed(fresh_realm, "003-childcare-technician")
+    gateway = fresh_realm.keycloak.admin()
+    scim = Scim(make_app(KeycloakScimBackend(gateway, fresh_realm.name,
+                                             domain=CatalogAccess(seed.catalog))).test_client())
+    user_id = seed.user("budget.one", userType="internal", status="employee",
+                        profile="educator")
+
+    gateway.calls.reset()
+    off = scim.patch(f"/Users/{user_id}", [{"op": "replace", "path": "active",
+                                            "value": False}])
+    assert off.status_code == 200, off.get_json()
+    assert gateway.calls.total == 2, gateway.calls.by_kind  # GET + PUT, no logout
+    assert off.get_json()[ACCESS_SCHEMA]["profiles"] == ["educator"]
+
+    gateway.calls.reset()
+    wider = scim.patch(f"/Users/{user_id}", [{"op": "add", "path": f"{ACCESS_SCHEMA}:profiles",
+                                              "value": ["self-service"]}])
+    assert wider.status_code == 200, wider.get_json()
+    assert wider.get_json()[ACCESS_SCHEMA]["profiles"] == ["educator", "self-service"]
+    assert not [k for k in gateway.calls.by_kind if k.endswith("/logout")], \
+        gateway.calls.by_kind
+
+    gateway.calls.reset()
+    narrower = scim.patch(f"/Users/{user_id}", [
+        {"op": "replace", "path": f"{ACCESS_SCHEMA}:profiles", "value": ["self-service"]}])
+    assert narrower.status_code == 200, narrower.get_json()
+    assert sum(n for k, n in gateway.calls.by_kind.items() if k.endswith("/logout")) == 1, \
+        gateway.calls.by_kind
