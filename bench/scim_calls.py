@@ -21,7 +21,11 @@ from typing import Any
 
 from flask import Flask
 
+from bridge.keycloak import groups as kc_groups
+from bridge.keycloak import realm as kc_realm
+from bridge.keycloak import user_profile as kc_user_profile
 from bridge.keycloak.client import AdminGateway
+from bridge.keycloak.paths import every_page
 from bridge.provisioning import KeycloakScimBackend
 from scim.backend import Subject
 from scim.blueprint import create_scim_blueprint
@@ -33,13 +37,14 @@ BUDGETS = {"create user": 2, "get user by id": 2, "userName eq filter": 1,
            "add one member to the big group": 1, "deactivate user": 2}
 
 
-def _setup_realm(gw: AdminGateway, realm: str) -> None:
-    gw.post("", {"realm": realm, "enabled": True})
-    profile = gw.get(f"/{realm}/users/profile")
+def setup_realm(gw: AdminGateway, realm: str) -> None:
+    """The realm shape the bridge needs: attributes kept, the ``/bridge/scim`` tree."""
+    kc_realm.create(gw, realm)
+    profile = kc_user_profile.get(gw, realm)
     profile["unmanagedAttributePolicy"] = "ADMIN_EDIT"
-    gw.put(f"/{realm}/users/profile", profile)
-    bridge = gw.post(f"/{realm}/groups", {"name": "bridge"})
-    gw.post(f"/{realm}/groups/{bridge}/children", {"name": "scim"})
+    kc_user_profile.update(gw, realm, profile)
+    bridge = kc_groups.create_top_level(gw, realm, {"name": "bridge"})
+    kc_groups.create_child(gw, realm, bridge, {"name": "scim"})
 
 
 def _seed(gw: AdminGateway, realm: str, group_path: str, members: int) -> float:
@@ -48,7 +53,7 @@ def _seed(gw: AdminGateway, realm: str, group_path: str, members: int) -> float:
         batch = [{"username": f"seed{i:06d}", "enabled": True, "groups": [group_path],
                   "attributes": {"scim.userName": [f"seed{i:06d}"]}}
                  for i in range(start, min(start + 500, members))]
-        gw.post_json(f"/{realm}/partialImport", {"ifResourceExists": "SKIP", "users": batch})
+        kc_realm.partial_import(gw, realm, {"ifResourceExists": "SKIP", "users": batch})
     return time.monotonic() - started
 
 
@@ -67,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup = AdminGateway.with_password(url, username, password)
     realm = f"bench-{uuid.uuid4().hex[:8]}"
-    _setup_realm(setup, realm)
+    setup_realm(setup, realm)
     try:
         gw = AdminGateway.with_password(url, username, password)
         backend = KeycloakScimBackend(gw, realm)
@@ -117,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
                 {"op": "add", "path": "members", "value": [{"value": other["id"]}]}]})
         measure("deactivate user", "PATCH", f"/Users/{user['id']}", {
             "schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]})
-        size = setup.get(f"/{realm}/groups/{group['id']}/members", first=0, max=20_000,
-                         briefRepresentation="true")
+        size = every_page(lambda first, max: kc_groups.members(
+            setup, realm, group["id"], first=first, max=max))
 
         print(f"big group now has {len(size)} members\n")
         print(f"{'SCIM operation':<38}{'calls':>6}{'budget':>8}  admin calls")
@@ -133,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{detail}{mark}")
         return 1 if over else 0
     finally:
-        setup.delete(f"/{realm}")
+        kc_realm.delete(setup, realm)
 
 
 if __name__ == "__main__":

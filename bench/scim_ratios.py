@@ -58,9 +58,11 @@ from urllib.parse import urlparse
 import requests
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 from scim2_models import Context
+from scim_calls import setup_realm  # this folder: run as bench/scim_ratios.py
 
 from bridge.app import create_app
 from bridge.config import Settings
+from bridge.keycloak import realm as kc_realm
 from bridge.keycloak.client import AdminGateway
 from bridge.local.keycloak import LocalKeycloak, free_port
 from bridge.provisioning.access import AccessAttributes
@@ -150,16 +152,6 @@ def keycloak_target() -> Iterator[Target]:
         finally:
             local.stop()
             say("Keycloak: own instance stopped")
-
-
-def setup_realm(gw: AdminGateway, realm: str) -> None:
-    """The realm shape the bridge needs (as bench/scim_calls.py builds it)."""
-    gw.post("", {"realm": realm, "enabled": True})
-    profile = gw.get(f"/{realm}/users/profile")
-    profile["unmanagedAttributePolicy"] = "ADMIN_EDIT"
-    gw.put(f"/{realm}/users/profile", profile)
-    bridge = gw.post(f"/{realm}/groups", {"name": "bridge"})
-    gw.post(f"/{realm}/groups/{bridge}/children", {"name": "scim"})
 
 
 class AdminToken:
@@ -481,8 +473,8 @@ def seed(gw: AdminGateway, realm: str, start: int, stop: int, batch: int,
     for first in range(start, stop, batch):
         clock.check("seeding")
         users = [seed_rep(i) for i in range(first, min(first + batch, stop))]
-        answer = gw.post_json(f"/{realm}/partialImport",
-                              {"ifResourceExists": "SKIP", "users": users})
+        answer = kc_realm.partial_import(gw, realm, {"ifResourceExists": "SKIP",
+                                                     "users": users})
         if answer and answer.get("added", len(users)) != len(users):
             raise RuntimeError(f"partialImport added {answer.get('added')} of {len(users)}")
         done = min(first + batch, stop)
@@ -769,7 +761,7 @@ def main(argv: list[str] | None = None) -> int:
             for realm in realms:
                 started = time.perf_counter()
                 try:
-                    admin.delete(f"/{realm}")
+                    kc_realm.delete(admin, realm)
                     say(f"deleted realm {realm} in {time.perf_counter() - started:.1f}s")
                 except Exception as exc:
                     say(f"could not delete realm {realm}: {exc}")

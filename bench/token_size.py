@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bridge.catalog.load import load as load_catalog  # noqa: E402
+from bridge.keycloak import realm as kc_realm  # noqa: E402
+from bridge.keycloak import users as kc_users  # noqa: E402
 from bridge.keycloak.client import AdminGateway  # noqa: E402
 from bridge.local.keycloak import LocalKeycloak, free_port  # noqa: E402
 from bridge.provisioning import KeycloakScimBackend  # noqa: E402
@@ -62,16 +64,15 @@ def measure(url: str, admin: AdminGateway) -> list[tuple[int, int, int, str]]:
                                 "perimeter": perimeter}})
             assert response.status_code == 201, response.get_json()
             user_id = response.get_json()["id"]
-            admin.put(f"/{realm}/users/{user_id}/reset-password",
-                      {"type": "password", "value": PASSWORD, "temporary": False})
-            admin.put(f"/{realm}/users/{user_id}", {"emailVerified": True})
+            kc_users.reset_password(admin, realm, user_id, PASSWORD)
+            kc_users.update(admin, realm, user_id, {"emailVerified": True})
             tokens = Browserless().sign_in(f"{url}/realms/{realm}", name, PASSWORD)
             claims = tokens.access_claims
             how = ("inline" if "perimeter" in claims
                    else f"perimeter_ref={claims.get('perimeter_ref')}")
             rows.append((size, len(tokens.access_token), len(tokens.id_token or ""), how))
     finally:
-        admin.delete(f"/{realm}")
+        kc_realm.delete(admin, realm)
     return rows
 
 

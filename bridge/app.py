@@ -8,8 +8,7 @@ from typing import Any
 from flask import Flask
 
 from bridge.api import create_api_blueprint
-from bridge.api.auth import ActorAuthenticator
-from bridge.auth import ScimAuthenticator, parse_static_tokens
+from bridge.auth import ActorAuthenticator, RealmKeys, ScimAuthenticator, parse_static_tokens
 from bridge.catalog.load import load as load_catalog
 from bridge.config import Settings
 from bridge.health import health
@@ -37,9 +36,14 @@ def create_app(settings: Settings | None = None,
     gateway = gateway or AdminGateway.with_client_credentials(
         settings.keycloak_url, settings.realm, settings.client_id, settings.client_secret)
     app.extensions["bridge.gateway"] = gateway
+    # One validator (bridge.auth), one key cache for both surfaces: the same answer per fault.
+    realm_keys = RealmKeys.of_realm(settings.keycloak_url, settings.realm,
+                                    issuers=settings.token_issuers,
+                                    max_age=settings.jwks_max_age)
     if authenticate is None:
-        authenticate = ScimAuthenticator(settings.issuer, settings.client_id,
-                                         parse_static_tokens(settings.scim_static_tokens))
+        authenticate = ScimAuthenticator(
+            None, settings.client_id, parse_static_tokens(settings.scim_static_tokens),
+            jwks=realm_keys).scim
     domain = None
     administration = None
     if settings.catalog_path:
@@ -56,7 +60,7 @@ def create_app(settings: Settings | None = None,
                                                  settings=scim_settings))
     clients = [administration.catalog.client] if administration else ["portal"]
     app.register_blueprint(create_api_blueprint(
-        administration, ActorAuthenticator(settings.issuer, clients)))
+        administration, ActorAuthenticator(None, clients, jwks=realm_keys).authenticate))
     app.register_blueprint(health)
     return app
 

@@ -37,6 +37,19 @@ class AdminCredentials:
         return cls(keycloak_url(env), username, password)
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    return seconds
+
+
 def keycloak_url(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     return (env.get("KEYCLOAK_URL") or "http://127.0.0.1:8080").rstrip("/")
@@ -56,9 +69,16 @@ class Settings:
     # BRIDGE_CATALOG: the access catalog (a catalog.yaml or its directory) every write path
     # enforces; without it the SCIM domain extension is stored as given, unchecked.
     catalog_path: str | None = None
+    # BRIDGE_TOKEN_ISSUERS: the `iss` values tokens may carry ("url,url"), apart from
+    # KEYCLOAK_URL; empty: the issuer of the realm's discovery document (bridge.auth).
+    token_issuers: tuple[str, ...] = ()
+    # BRIDGE_JWKS_MAX_AGE: seconds the realm's signing keys are trusted before a refetch.
+    jwks_max_age: float = 300.0
 
     @property
     def issuer(self) -> str:
+        """The realm at ``KEYCLOAK_URL`` (where keys are fetched); the issuers accepted in
+        tokens are :attr:`token_issuers` or discovered, not necessarily this URL."""
         return f"{self.keycloak_url}/realms/{self.realm}"
 
     @classmethod
@@ -75,4 +95,8 @@ class Settings:
             scim_static_tokens=env.get("BRIDGE_SCIM_STATIC_TOKENS", ""),
             scim_managed_root=env.get("BRIDGE_SCIM_MANAGED_ROOT") or "/bridge/scim",
             catalog_path=env.get("BRIDGE_CATALOG") or None,
+            token_issuers=tuple(issuer.strip().rstrip("/") for issuer in
+                                env.get("BRIDGE_TOKEN_ISSUERS", "").split(",")
+                                if issuer.strip()),
+            jwks_max_age=_seconds(env, "BRIDGE_JWKS_MAX_AGE", 300.0),
         )

@@ -3,9 +3,11 @@
 ``create_scim_blueprint(backend, authenticate, settings=...)`` returns a Blueprint
 to register at ``/scim/v2``. It authenticates every request with the injected
 ``authenticate(authorization_header) -> Subject | None`` (``None`` → 401 with
-``WWW-Authenticate: Bearer``), hands the request to :class:`scim.handlers.ScimHandlers`
-and wraps the neutral response. It is the error funnel: an unexpected exception is
-logged with a request id and answered with a generic SCIM 500 naming only that id.
+``WWW-Authenticate: Bearer``; a :class:`~scim.errors.ScimError` it raises is the answer,
+e.g. a 401 with its own challenge or a 503), hands the request to
+:class:`scim.handlers.ScimHandlers` and wraps the neutral response. It is the error
+funnel: an unexpected exception is logged with a request id and answered with a generic
+SCIM 500 naming only that id.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ DEFAULT_PREFIX = "/scim/v2"
 Authenticator = Callable[[str | None], Subject | None]
 """Injected by the app: maps the ``Authorization`` header to a subject, or ``None``.
 
-It must not raise on a malformed header; an exception it raises is treated like
-any other unexpected error (500 with a request id).
+It must not raise on a malformed header except with a :class:`scim.errors.ScimError`
+(answered as such: a 401 with a precise challenge, a 503 when it cannot tell); any other
+exception it raises is treated like any other unexpected error (500 with a request id).
 """
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -65,7 +68,10 @@ def create_scim_blueprint(
     def serve(path: str = "") -> Response:
         request_id = uuid.uuid4().hex
         try:
-            subject = authenticate(request.headers.get("Authorization"))
+            try:
+                subject = authenticate(request.headers.get("Authorization"))
+            except errors.ScimError as refused:
+                return _to_flask(error_response(refused), request_id)
             if subject is None:
                 return _to_flask(error_response(errors.Unauthorized()), request_id)
             scim_request = ScimRequest(

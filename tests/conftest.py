@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bridge.keycloak import realm as kc_realm
 from bridge.keycloak.client import AdminGateway
 from bridge.local.keycloak import LocalKeycloak, free_port
 from bridge.local.mailsink import MailSink
@@ -128,4 +129,4 @@ def fresh_realm(keycloak: KeycloakUnderTest, admin: AdminGateway,
     try:
         yield realm
     finally:
-        admin.delete(f"/{realm.name}")
+        kc_realm.delete(admin, realm.name)

@@ -27,8 +27,9 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from bridge.api.auth import AuthUnavailable, Caller
+from bridge.api.auth import Caller
 from bridge.api.openapi import document
+from bridge.auth import AuthFault, InvalidToken, KeysUnavailable, bearer_token
 from bridge.catalog.mapping import perimeter_digest
 from bridge.invitations import (
     DEFAULT_LIFESPAN,
@@ -54,17 +55,15 @@ INVITE_KEYS = FACT_KEYS | {"email", "language", "first_name", "last_name", "clie
 PATCH_KEYS = FACT_KEYS | {"first_name", "last_name", "language"}
 
 
-class Unauthorized(Exception):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+AUTH_REALM = "bridge"  # the protection space named in WWW-Authenticate
 
 
 def create_api_blueprint(service: AccessAdministration | None,
                          authenticate: Callable[[str | None], Caller | None], *,
                          retry_after: int = 30) -> Blueprint:
     """The blueprint. ``authenticate`` maps the Authorization header to the caller (None:
-    401); :class:`bridge.api.auth.ActorAuthenticator` in production. ``service`` None (no
+    401), or raises a :class:`bridge.auth.AuthFault` answered as on every surface;
+    :meth:`bridge.api.auth.ActorAuthenticator.authenticate` in production. ``service`` None (no
     catalog configured) answers 503 on every route but the OpenAPI document."""
     bp = Blueprint("api_v1", __name__, url_prefix=PREFIX)
 
@@ -81,15 +80,18 @@ def create_api_blueprint(service: AccessAdministration | None,
 
     @bp.errorhandler(Exception)
     def funnel(exc: Exception) -> Response:
-        if isinstance(exc, Unauthorized):
-            return error(401, "unauthorized", exc.detail,
-                         headers={"WWW-Authenticate": 'Bearer realm="bridge"'})
+        if isinstance(exc, KeysUnavailable):  # the same answer as SCIM's (bridge.auth)
+            return error(503, "keycloak-unavailable", exc.description,
+                         headers=exc.headers(AUTH_REALM))
+        if isinstance(exc, AuthFault):
+            return error(exc.status, "unauthorized", exc.description,
+                         headers=exc.headers(AUTH_REALM))
         if isinstance(exc, LifecycleError):
             if exc.status == 503:
                 return unavailable(exc.code, exc.detail)
             body = {**exc.body, "outcome": exc.code} if isinstance(exc, Conflict) else exc.body
             return error(exc.status, exc.code, exc.detail, body)
-        if isinstance(exc, (kc.Unavailable, AuthUnavailable)):
+        if isinstance(exc, kc.Unavailable):
             logger.warning("Keycloak unavailable: %s", exc)
             return unavailable("keycloak-unavailable", "Keycloak is unavailable; retry later")
         if isinstance(exc, kc.NotFound):
@@ -115,14 +117,16 @@ def create_api_blueprint(service: AccessAdministration | None,
         if service is None:
             raise Unavailable("no access catalog is configured (BRIDGE_CATALOG)",
                               code="catalog-not-configured")
-        caller = authenticate(request.headers.get("Authorization"))
+        header = request.headers.get("Authorization")
+        caller = authenticate(header)
         if caller is None:
-            raise Unauthorized("a valid access token of the realm is required")
+            bearer_token(header)  # MissingToken without bearer credentials
+            raise InvalidToken("a valid access token of the realm is required")
         try:
             g.actor = service.actor_for_user(caller.subject, caller.username)
         except AccessDenied as exc:
             if exc.code == "actor.inactive":
-                raise Unauthorized(exc.detail) from None
+                raise InvalidToken(exc.detail) from None
             raise
 
     def svc() -> AccessAdministration:

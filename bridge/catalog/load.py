@@ -200,6 +200,46 @@ def cross_references(catalog: Catalog) -> Iterable[str]:
         if d.own_tenants_only and c.tenancy is None:
             yield f"{where}.own_tenants_only: the catalog declares no tenancy"
 
+    yield from _scim_client_problems(c)
+
+
+def _scim_client_problems(c: Catalog) -> Iterable[str]:
+    """SCIM client rules name what exists, and never give a tenant-bound client an internal
+    or unrestricted status or another tenant (issue 9's tenant escape)."""
+    statuses, tenants = set(c.status_by_name), set(c.tenant_by_name)
+    names = (r.name for r in c.scim_clients or ())
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            yield f"catalog.scim_clients[{i}].name: SCIM client rule {name!r} is declared twice"
+        seen.add(name)
+    for i, r in enumerate(c.scim_clients or ()):
+        where = f"catalog.scim_clients[{i}]"
+        may = r.may_assign
+        for field, names_, known, kind, any_ in (
+                ("statuses", may.statuses, statuses, "status", True),
+                ("profiles", may.profiles, set(c.profile_by_name), "profile", False),
+                ("toggles", may.toggles, set(c.toggle_by_name), "toggle", False),
+                ("dimensions", may.dimensions, set(c.dimension_by_name), "dimension", False),
+                ("tenants", may.tenants, tenants, "tenant", False)):
+            for j, name in enumerate(names_ or ()):
+                if not (any_ and name == ANY) and name not in known:
+                    yield f"{where}.may_assign.{field}[{j}]: unknown {kind} {name!r}"
+        if r.client.bound is False:
+            continue
+        # The rule may apply to tenant-bound clients: nothing internal or unrestricted.
+        for j, name in enumerate(may.statuses):
+            if name == ANY:
+                yield (f"{where}.may_assign.statuses[{j}]: '*' may not be given to "
+                       f"tenant-bound clients (list the statuses, or set client.bound: false)")
+            elif name in statuses and (c.status_by_name[name].user_type == "internal"
+                                       or c.status_by_name[name].unrestricted_perimeter):
+                yield (f"{where}.may_assign.statuses[{j}]: status {name!r} is internal or "
+                       f"unrestricted: a tenant-bound client may never assign it")
+        if may.tenants is not None:
+            yield (f"{where}.may_assign.tenants: a tenant-bound client assigns its own tenant "
+                   f"only (set client.bound: false to list tenants)")
+
 
 def entry_problem(catalog: Catalog, dimension: str, value: str,
                   check_values: bool = True) -> str | None:

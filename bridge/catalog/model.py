@@ -167,6 +167,37 @@ class Delegation(_Frozen):
     (an actor without profile, e.g. the accounting firm's staff of seed 004, needs one)."""
 
 
+class ScimClientSelector(_Frozen):
+    """Which SCIM clients a :class:`ScimClientRule` is for (every kind given must match)."""
+
+    clients: tuple[str, ...] | None = None
+    """Client ids as the bridge authenticates them: a token's ``azp`` (``hr-system``), or
+    ``static:<name>`` for a static token. ``None``: any client."""
+    bound: bool | None = None
+    """``True``: tenant-bound clients only; ``False``: unbound clients only; ``None``: both."""
+
+
+class ScimGrantable(Grantable):
+    """What a SCIM client rule lets its clients assign: :class:`Grantable`'s statuses,
+    profiles and toggles, and the perimeter dimensions and tenants (``None``: any)."""
+
+    dimensions: tuple[str, ...] | None = None
+    tenants: tuple[str, ...] | None = None
+    """Unbound clients only: a tenant-bound client assigns its own tenant and no other."""
+
+
+class ScimClientRule(_Frozen):
+    """What a SCIM client (an HR system, an IdP) may assign: a SCIM client is an actor like
+    any other (issue 9). A tenant-bound client is never given an internal or unrestricted
+    status, nor any tenant but its own, whatever a rule says (the loader refuses such a
+    rule; :func:`bridge.catalog.rules.check_scim_client` refuses such a write)."""
+
+    name: str = Field(pattern=NAME)
+    description: str = ""
+    client: ScimClientSelector
+    may_assign: ScimGrantable
+
+
 class Catalog(_Frozen):
     name: str = Field(pattern=NAME)
     description: str = ""
@@ -184,6 +215,11 @@ class Catalog(_Frozen):
     dimensions: tuple[Dimension, ...] = ()
     tenancy: Tenancy | None = None
     delegation: tuple[Delegation, ...] = ()
+    scim_clients: tuple[ScimClientRule, ...] | None = None
+    """What SCIM clients may assign. Not declared (``None``): an unbound client assigns
+    whatever the assignment rules allow (an HR system provisions like an operator), a
+    tenant-bound client assigns nothing (fail safe). Declared (even empty): every SCIM
+    write of domain facts needs a rule naming its client."""
 
     # -- look-ups (names are validated unique by the loader). Properties, not cached: a
     # cache would survive ``model_copy(update=...)`` and answer for the original.

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bridge.catalog.load import entry_problem
-from bridge.catalog.model import ANY, Assignment, Catalog, Delegation
+from bridge.catalog.model import ANY, Assignment, Catalog, Delegation, ScimClientRule
 
 
 class RuleViolation(Exception):
@@ -278,7 +278,7 @@ def _actor_matches(catalog: Catalog, rule: Delegation, actor: Assignment) -> boo
         holds(catalog, actor, p) for p in selector.permissions)
 
 
-def _assignable(rule: Delegation, target: Assignment) -> bool:
+def _assignable(rule: Delegation | ScimClientRule, target: Assignment) -> bool:
     may = rule.may_assign
     return ((ANY in may.statuses or target.status in may.statuses)
             and (may.profiles is None or set(target.profiles) <= set(may.profiles))
@@ -366,3 +366,101 @@ def _check_perimeter_within(catalog: Catalog, actor: Assignment, target: Assignm
                                 f"{entry.dimension} {entry.value!r} is outside the actor's "
                                 f"own perimeter")
 
+
+
+# -- SCIM clients ---------------------------------------------------------------------------
+
+def bound_client_may_hold(catalog: Catalog, status: str) -> bool:
+    """Whether a tenant-bound SCIM client may ever give ``status``: never an internal or an
+    unrestricted one (issue 9: a client bound to one dossier made firm staff, who then
+    invited administrators into every other dossier)."""
+    declared = catalog.status_by_name[status]
+    return declared.user_type != "internal" and not declared.unrestricted_perimeter
+
+
+def check_scim_client(catalog: Catalog, client_id: str, tenant: str | None,
+                      target: Assignment | None,
+                      current: Assignment | None = None) -> ScimClientRule | None:
+    """May SCIM client ``client_id`` (bound to ``tenant``, or unbound when ``None``) give a
+    user ``target`` (``None``: no domain facts), the user being ``current`` now?
+
+    - a tenant-bound client never gives an internal or unrestricted status
+      (``scim-client.tenant-bound``) nor a tenant but its own (``scim-client.tenant``);
+    - some rule of ``catalog.scim_clients`` names the client and lets it assign the
+      status, profiles, toggles, perimeter dimensions and tenants
+      (``scim-client.not-allowed``, ``scim-client.perimeter``, ``scim-client.tenant``);
+      a catalog that declares no rule lets unbound clients assign anything the assignment
+      rules allow and tenant-bound clients nothing;
+    - a change is checked against the user as it is too: a client may not take over a user
+      it could not have provisioned.
+
+    Returns the rule that allows it (``None``: allowed by the default, or nothing to check).
+    """
+    chosen = None
+    if target is not None:
+        chosen = _check_scim_target(catalog, client_id, tenant, target, "the user")
+    if current is not None:
+        _check_scim_target(catalog, client_id, tenant, current, "the user as it is now")
+    return chosen
+
+
+def _check_scim_target(catalog: Catalog, client_id: str, tenant: str | None,
+                       target: Assignment, what: str) -> ScimClientRule | None:
+    who = f"SCIM client {client_id!r}" + (f" (bound to {tenant!r})" if tenant else "")
+    label = catalog.tenancy.label if catalog.tenancy else "tenant"
+    if tenant is not None:
+        if target.status in catalog.status_by_name and not bound_client_may_hold(
+                catalog, target.status):
+            raise RuleViolation("scim-client.tenant-bound",
+                                f"{who} may not give {what} status {target.status!r}: a "
+                                f"tenant-bound client never assigns an internal or "
+                                f"unrestricted status")
+        foreign = sorted(target.tenants - {tenant})
+        if foreign:
+            raise RuleViolation("scim-client.tenant",
+                                f"{who} may act only within its own {label}; {what} is in "
+                                f"{_names(foreign)}")
+    if catalog.scim_clients is None:
+        if tenant is None:
+            return None
+        raise RuleViolation("scim-client.not-allowed",
+                            f"{who} may not assign access: the catalog declares no "
+                            f"scim_clients rule, and tenant-bound clients get none by default")
+    rules = [r for r in catalog.scim_clients if _client_matches(r, client_id, tenant)]
+    if not rules:
+        raise RuleViolation("scim-client.not-allowed",
+                            f"{who} may not assign access (no scim_clients rule names it)")
+    fitting = [r for r in rules if _assignable(r, target)]
+    if not fitting:
+        shape = f"status {target.status!r}" + (
+            f", profile {_names(target.profiles)}" if target.profiles else "") + (
+            f", toggles {_names(target.toggles)}" if target.toggles else "")
+        raise RuleViolation("scim-client.not-allowed",
+                            f"{who} may not assign {shape} to {what} (rules "
+                            f"{_names(r.name for r in rules)})")
+    dimensions = {e.dimension for e in target.perimeter}
+    in_perimeter = [r for r in fitting if r.may_assign.dimensions is None
+                    or dimensions <= set(r.may_assign.dimensions)]
+    if not in_perimeter:
+        outside = sorted(dimensions - set().union(
+            *(set(r.may_assign.dimensions or ()) for r in fitting)))
+        raise RuleViolation("scim-client.perimeter",
+                            f"{who} may not assign perimeter entries of "
+                            f"{_names(outside or dimensions)} (rules "
+                            f"{_names(r.name for r in fitting)})")
+    in_tenants = [r for r in in_perimeter if r.may_assign.tenants is None
+                  or target.tenants <= set(r.may_assign.tenants)]
+    if not in_tenants:
+        outside = sorted(target.tenants - set().union(
+            *(set(r.may_assign.tenants or ()) for r in in_perimeter)))
+        raise RuleViolation("scim-client.tenant",
+                            f"{who} may not assign {label} {_names(outside)} (rules "
+                            f"{_names(r.name for r in in_perimeter)})")
+    return in_tenants[0]
+
+
+def _client_matches(rule: ScimClientRule, client_id: str, tenant: str | None) -> bool:
+    selector = rule.client
+    if selector.clients is not None and client_id not in selector.clients:
+        return False
+    return selector.bound is None or selector.bound == (tenant is not None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.keycloak.client import AdminGateway
-from bridge.keycloak.paths import PAGE, segment
+from bridge.keycloak.paths import PAGE, every_page, segment
 
 
 def _base(realm: str) -> str:
@@ -35,6 +35,26 @@ def children(gw: AdminGateway, realm: str, parent_id: str, *, first: int = 0,
         f"{_base(realm)}/{segment(parent_id)}/children", first=first, max=max,
         search=search, briefRepresentation="false")
     return found
+
+
+def top_level(gw: AdminGateway, realm: str) -> list[dict[str, Any]]:
+    """``GET /groups``: every top-level group with attributes and ``subGroupCount``, page by
+    page (since Keycloak 23 their ``subGroups`` are not filled: see :func:`children`)."""
+    return every_page(lambda first, max: gw.get(
+        _base(realm), first=first, max=max, briefRepresentation="false"))
+
+
+def all_children(gw: AdminGateway, realm: str, parent_id: str) -> list[dict[str, Any]]:
+    """Every subgroup of ``parent_id``, page by page."""
+    return every_page(lambda first, max: children(gw, realm, parent_id, first=first, max=max))
+
+
+def create_top_level(gw: AdminGateway, realm: str, rep: dict[str, Any]) -> str:
+    """``POST /groups`` with name and attributes; returns the new id."""
+    group_id = gw.post(_base(realm), rep)
+    if not group_id:
+        raise ValueError("Keycloak created a group without a Location header")
+    return group_id
 
 
 def create_child(gw: AdminGateway, realm: str, parent_id: str, rep: dict[str, Any]) -> str:

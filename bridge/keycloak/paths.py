@@ -4,6 +4,8 @@ segment, so a value sent by a client can never climb out of its place in the pat
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from bridge.keycloak.errors import NotFound
@@ -23,3 +25,14 @@ def realm_path(realm: str, *parts: str) -> str:
     """``/{realm}/part/...`` relative to ``/admin/realms``; each part is a fixed word of
     Keycloak's API or a value already passed through :func:`segment`."""
     return "/".join((f"/{segment(realm)}", *parts))
+
+
+def every_page(fetch: Callable[[int, int], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Every item of a paged collection: ``fetch(first, max)`` a page of :data:`PAGE` at a
+    time, until a page comes back short."""
+    found: list[dict[str, Any]] = []
+    while True:
+        page = fetch(len(found), PAGE)
+        found += page
+        if len(page) < PAGE:
+            return found

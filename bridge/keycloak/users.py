@@ -41,6 +41,14 @@ def delete(gw: AdminGateway, realm: str, user_id: str) -> None:
     gw.delete(f"{_base(realm)}/{segment(user_id)}")
 
 
+def reset_password(gw: AdminGateway, realm: str, user_id: str, password: str, *,
+                   temporary: bool = False) -> None:
+    """``PUT /users/{id}/reset-password``: set the user's password (checked against the
+    realm's password policy)."""
+    gw.put(f"{_base(realm)}/{segment(user_id)}/reset-password",
+           {"type": "password", "value": password, "temporary": temporary})
+
+
 def logout(gw: AdminGateway, realm: str, user_id: str) -> None:
     """``POST /users/{id}/logout``: ends every session of the user (and sets its not-before)."""
     gw.post(f"{_base(realm)}/{segment(user_id)}/logout")

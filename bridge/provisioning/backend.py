@@ -19,6 +19,12 @@ Groups live as direct children of the managed root (``/bridge/scim``). Any other
 is answered as not found and logged with the client id: a SCIM client can never put a user
 in a group outside that tree (e.g. one mapping realm-admin).
 
+``active`` belongs to an operator once an operator used it: leaving ``active`` out (a PUT
+without it, a PATCH removing it) never changes whether a user is enabled; a user disabled
+outside SCIM (no ``scim.disabledBySCIM`` mark: the admin console, the bridge's API or CLI,
+a brute-force lockout) stays disabled until an operator enables it, and a SCIM
+``active: true`` is refused with 403 ``scim.operator-lock`` and a ``bridge.audit`` line.
+
 Keycloak errors are translated at this edge: unreachable or 5xx → 503 with
 ``Retry-After``, 409 → ``uniqueness``, 400 (a value Keycloak's user profile refuses) →
 ``invalidValue``.
@@ -27,13 +33,14 @@ Keycloak errors are translated at this edge: unreachable or 5xx → 503 with
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from scim2_models import PatchOp, Resource
+from scim2_models import Context, PatchOp, Resource
 
 from bridge.catalog.apply import StatePlan, apply_user_state, plan_user_state
 from bridge.keycloak import errors as kc
@@ -46,9 +53,11 @@ from bridge.provisioning.catalog_access import CatalogAccess
 from bridge.provisioning.mapping import (
     CREATED,
     LAST_MODIFIED,
+    SCIM_DISABLED,
     DomainMapping,
     GroupMapping,
     UserMapping,
+    now_iso,
     same_content,
 )
 from scim import errors
@@ -69,6 +78,7 @@ _EXTENSION_KEYS = {"user_type": "userType"}
 """Python field names of the access extension whose SCIM name differs."""
 
 logger = logging.getLogger(__name__)
+audit_log = logging.getLogger("bridge.audit")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -168,8 +178,11 @@ class KeycloakScimBackend:
                 # deep copy (~50 us per create) is skipped.
                 user = resource.model_copy(deep=True)
                 self._bind_tenant(subject, user)
+            self._authorize_user_write(subject, user, None)
             rep = self.user_mapping.to_keycloak(user)
             rep["attributes"][CREATED] = list(rep["attributes"][LAST_MODIFIED])
+            if not rep["enabled"]:
+                rep["attributes"][SCIM_DISABLED] = ["true"]
             user_id = kc_users.create(self.gw, self.realm, rep)
             # One write and no read back: the response is what Keycloak now stores, in the
             # canonical form the ETag hashes (ids and lowercasing are all Keycloak adds).
@@ -189,11 +202,12 @@ class KeycloakScimBackend:
         if_match: Precondition | None = None,
     ) -> Resource[Any]:
         if kind is Kind.USER:
-            current = self._existing_user(subject, resource_id)
+            current = self._writable_user(subject, resource_id)
             check_precondition(self.user_mapping.from_keycloak(current), if_match)
             user = resource.model_copy(deep=True)
             self._bind_tenant(subject, user)
-            stored = self._write_user(current, user)
+            self._authorize_user_write(subject, user, current)
+            stored = self._write_user(subject, current, user)
             return self.user_mapping.from_keycloak(
                 stored, self._user_groups(subject, resource_id))
         current_group = self._existing_group(subject, resource_id, fresh=True)
@@ -228,8 +242,9 @@ class KeycloakScimBackend:
         if_match: Precondition | None = None,
     ) -> None:
         if kind is Kind.USER:
-            current = self._existing_user(subject, resource_id)
+            current = self._writable_user(subject, resource_id)
             check_precondition(self.user_mapping.from_keycloak(current), if_match)
+            self._authorize_user_write(subject, None, current)
             kc_users.delete(self.gw, self.realm, resource_id)
             return
         group = self._existing_group(subject, resource_id, fresh=True)
@@ -254,6 +269,34 @@ class KeycloakScimBackend:
             raise errors.NotFound(f"User {user_id!r} not found")
         return rep
 
+    def _writable_user(self, subject: Subject, user_id: str) -> dict[str, Any]:
+        """The user a write (PUT, PATCH, DELETE) may change, or a SCIM error.
+
+        A tenant-bound client never changes, deactivates or deletes a user another tenant
+        still holds: 403, the account stays as it is (issue 9: a DELETE by the client of
+        one dossier removed a user of two). Only an unbound client or an operator does."""
+        current = self._existing_user(subject, user_id)
+        if subject.tenant is not None:
+            others = sorted(set(self.user_mapping.tenants(current)) - {subject.tenant})
+            if others:
+                raise errors.Forbidden(
+                    f"scim-client.shared-user: user {user_id!r} also belongs to "
+                    f"{', '.join(repr(t) for t in others)}; a client bound to "
+                    f"{subject.tenant!r} may not change, deactivate or delete it")
+        return current
+
+    def _authorize_user_write(self, subject: Subject, user: Resource[Any] | None,
+                              current: dict[str, Any] | None) -> None:
+        """The catalog's SCIM client rules (403 naming the rule), when the domain has any."""
+        authorize = getattr(self.user_mapping.domain, "authorize", None)
+        if authorize is None:
+            return
+        access = user[AccessExtension] if user is not None else None
+        extension = access.model_dump(scim_ctx=Context.DEFAULT, mode="json",
+                                      exclude_none=True) if access is not None else None
+        authorize(subject.client_id, subject.tenant, extension,
+                  (current or {}).get("attributes") if current is not None else None)
+
     def _user_visible(self, subject: Subject, rep: dict[str, Any]) -> bool:
         return subject.tenant is None or subject.tenant in self.user_mapping.tenants(rep)
 
@@ -264,13 +307,15 @@ class KeycloakScimBackend:
         access = user[AccessExtension] or AccessExtension()
         foreign = [t for t in access.tenants or [] if t != subject.tenant]
         if foreign:
-            raise errors.Forbidden(f"This client may not assign tenant {foreign[0]!r}")
+            raise errors.Forbidden(f"scim-client.tenant: a client bound to {subject.tenant!r} "
+                                   f"may not assign tenant {foreign[0]!r}")
         access.tenants = [subject.tenant]
         user[AccessExtension] = access
         if ACCESS_SCHEMA not in user.schemas:
             user.schemas = [*user.schemas, ACCESS_SCHEMA]
 
-    def _write_user(self, current: dict[str, Any], user: Resource[Any]) -> dict[str, Any]:
+    def _write_user(self, subject: Subject, current: dict[str, Any], user: Resource[Any]
+                    ) -> dict[str, Any]:
         """PUT the new state (one write) unless nothing changes; returns the stored state.
 
         With a catalog, the user's catalog state is planned and written by
@@ -280,6 +325,7 @@ class KeycloakScimBackend:
         """
         stored_attributes = current.get("attributes") or {}
         rep = self.user_mapping.to_keycloak(user, keep=stored_attributes)
+        self._keep_operator_lock(subject, current, user.active, rep)
         rep.pop("groups", None)
         rep.pop("requiredActions", None)
         domain = self.user_mapping.domain
@@ -321,6 +367,35 @@ class KeycloakScimBackend:
         stored["email"] = (rep.get("email") or "").lower() or None
         return stored
 
+    def _keep_operator_lock(self, subject: Subject, current: dict[str, Any],
+                            active: bool | None, rep: dict[str, Any]) -> None:
+        """Whether the user is enabled, as SCIM may change it (issue 9):
+
+        - ``active`` left out (a PUT without it, a PATCH removing it) never changes it;
+        - a user disabled outside SCIM (no :data:`SCIM_DISABLED` mark) stays disabled until
+          an operator re-enables it: a SCIM ``active: true`` is refused (403) and audited;
+        - a user a SCIM client disabled, SCIM may enable again."""
+        enabled = bool(current.get("enabled", True))
+        attributes = rep["attributes"]
+        by_scim = bool((current.get("attributes") or {}).get(SCIM_DISABLED))
+        if active is None:
+            rep["enabled"] = enabled
+        elif active and not enabled and not by_scim:
+            detail = (f"scim.operator-lock: user {current['id']!r} was disabled by an operator "
+                      "outside SCIM; only an operator can enable it again")
+            audit_log.info(json.dumps({
+                "time": now_iso(), "actor": f"scim:{subject.client_id}",
+                "action": "scim.user.reactivate",
+                "target": {"id": current["id"], "username": current.get("username")},
+                "outcome": "refused", "code": "scim.operator-lock", "detail": detail},
+                sort_keys=True, ensure_ascii=False))
+            raise errors.Forbidden(detail)
+        if rep["enabled"] or not (enabled or by_scim):
+            # Enabled, or already disabled by an operator (whose lock it stays).
+            attributes.pop(SCIM_DISABLED, None)
+        else:
+            attributes[SCIM_DISABLED] = ["true"]
+
     def _check_user_name_free(self, user_name: str, own_id: str) -> None:
         for other in kc_users.search(self.gw, self.realm, username=user_name, exact="true",
                                      max=2):
@@ -329,7 +404,7 @@ class KeycloakScimBackend:
 
     def _patch_user(self, subject: Subject, user_id: str, patch: PatchOp[Any],
                     if_match: Precondition | None, projection: Projection) -> Resource[Any]:
-        current = self._existing_user(subject, user_id)
+        current = self._writable_user(subject, user_id)
         resource = self.user_mapping.from_keycloak(current)
         check_precondition(resource, if_match)
         working = resource.model_copy(deep=True)
@@ -337,7 +412,8 @@ class KeycloakScimBackend:
         if apply_patch(working, patch):
             working.groups = None
             self._bind_tenant(subject, working)
-            stored = self._write_user(current, working)
+            self._authorize_user_write(subject, working, current)
+            stored = self._write_user(subject, current, working)
         groups = self._user_groups(subject, user_id) if _asks_for(projection, "groups") \
             else None
         return self.user_mapping.from_keycloak(stored, groups)

@@ -33,7 +33,7 @@ from bridge.catalog.mapping import (
     user_state,
 )
 from bridge.catalog.model import Assignment, Catalog, PerimeterEntry
-from bridge.catalog.rules import RuleViolation, check_assignment
+from bridge.catalog.rules import RuleViolation, check_assignment, check_scim_client
 from scim import errors
 
 GROUP_ROOT = ROOT
@@ -84,6 +84,26 @@ class CatalogAccess:
             # The rule's name leads the message: what an operator reads in the SCIM error.
             raise errors.InvalidValue(str(exc)) from None
         return user_state(self.catalog, assignment)
+
+    def authorize(self, client_id: str, tenant: str | None,
+                  extension: Mapping[str, Any] | None,
+                  current: Mapping[str, list[str]] | None) -> None:
+        """Refuse (SCIM 403, the rule named) a write the SCIM client may not make: the facts
+        ``extension`` asks for, the user having the Keycloak attributes ``current`` (``None``
+        for a new user). See :func:`bridge.catalog.rules.check_scim_client`."""
+        target = None
+        if extension and any(extension.get(k) for k in (
+                "userType", "status", "profile", "toggles", "perimeter", "tenants")):
+            target = _assignment(extension)
+            if target.status not in self.catalog.status_by_name:
+                target = None  # an unknown status is the assignment rules' 400
+        now = None
+        if current and current.get("status"):
+            now = assignment_from_attributes(self.catalog, current)
+        try:
+            check_scim_client(self.catalog, client_id, tenant, target, now)
+        except RuleViolation as exc:
+            raise errors.Forbidden(str(exc)) from None
 
     def to_attributes(self, extension: Mapping[str, Any] | None) -> dict[str, list[str]]:
         state = self.state(extension)

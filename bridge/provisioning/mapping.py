@@ -59,6 +59,10 @@ CREATED = "scim.created"
 LAST_MODIFIED = "scim.lastModified"
 LOCALE = "locale"
 ACTIVE_UNSET = "scim.activeUnset"
+SCIM_DISABLED = "scim.disabledBySCIM"
+"""Set when a SCIM client disabled the user: a disabled user without it was disabled by an
+operator (the admin console, the bridge's API or CLI, brute-force lockout), and only an
+operator re-enables it."""
 TENANT = "tenant"
 ENTERPRISE_SCALARS = ("employeeNumber", "costCenter", "organization", "division", "department")
 ENTERPRISE_PREFIX = "enterprise."

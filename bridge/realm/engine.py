@@ -11,10 +11,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bridge.keycloak import realm as kc_realm
 from bridge.keycloak.client import AdminGateway
 from bridge.keycloak.errors import NotFound
-from bridge.realm.desired import RealmConfig
 from bridge.realm.kinds import KINDS, Kind, RealmContext
+from bridge.realm.model import RealmConfig
 from bridge.realm.plan import Change, Plan
 
 OWNERSHIP_ATTRIBUTE = "bridge.managed"
@@ -39,7 +40,7 @@ def read_owned(realm_rep: Mapping[str, Any]) -> dict[str, set[str]]:
 
 def write_owned(ctx: RealmContext, owned: Mapping[str, set[str] | tuple[str, ...]]) -> None:
     record = json.dumps({k: sorted(v) for k, v in owned.items() if v}, sort_keys=True)
-    ctx.gateway.put(ctx.base, {"attributes": {OWNERSHIP_ATTRIBUTE: record}})
+    kc_realm.update(ctx.gateway, ctx.realm, {"attributes": {OWNERSHIP_ATTRIBUTE: record}})
 
 
 def plan(gateway: AdminGateway, config: RealmConfig, realm: str | None = None) -> Plan:
@@ -47,7 +48,7 @@ def plan(gateway: AdminGateway, config: RealmConfig, realm: str | None = None) -
     name = realm or config.realm
     ctx = RealmContext(gateway, name)
     try:
-        realm_rep = gateway.get(ctx.base)
+        realm_rep = kc_realm.get(gateway, name)
     except NotFound:
         realm_rep = None
     owned = read_owned(realm_rep) if realm_rep else {}
@@ -92,8 +93,8 @@ def apply(gateway: AdminGateway, the_plan: Plan, progress: Progress = lambda _m:
     ctx = RealmContext(gateway, the_plan.realm)
     if the_plan.creates_realm:
         progress(f"+ realm {the_plan.realm}")
-        gateway.post("", {"realm": the_plan.realm, "enabled": True})
-    owned = read_owned(gateway.get(ctx.base))
+        kc_realm.create(gateway, the_plan.realm)
+    owned = read_owned(kc_realm.get(gateway, the_plan.realm))
     widened = {k: set(owned.get(k, set())) | set(v) for k, v in the_plan.managed.items()}
     if widened != owned:
         write_owned(ctx, widened)

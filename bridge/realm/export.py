@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import yaml
 
+from bridge.keycloak import clients as kc_clients
+from bridge.keycloak import groups as kc_groups
+from bridge.keycloak import realm as kc_realm
+from bridge.keycloak import roles as kc_roles
 from bridge.keycloak.client import AdminGateway
-from bridge.realm import desired as model
+from bridge.realm import model
 from bridge.realm.kinds import RealmContext
 from bridge.realm.kinds.clients import (
     BUILTIN_CLIENTS,
@@ -37,7 +40,7 @@ def secret_variable(client_id: str) -> str:
 def export(gateway: AdminGateway, realm: str, directory: Path) -> list[Path]:
     """Write realm.yaml, clients/*.yaml, groups.yaml and flows.yaml; return the paths."""
     ctx = RealmContext(gateway, realm)
-    realm_rep = gateway.get(ctx.base)
+    realm_rep = kc_realm.get(gateway, realm)
     files: dict[Path, dict[str, Any]] = {
         Path("realm.yaml"): {"realm": realm, "settings": _settings(realm_rep),
                              "roles": _roles(ctx)},
@@ -76,7 +79,7 @@ def _roles(ctx: RealmContext) -> list[dict[str, Any]]:
 
 
 def _clients(ctx: RealmContext) -> list[dict[str, Any]]:
-    clients = ctx.gateway.get(f"{ctx.base}/clients", max=-1)
+    clients = kc_clients.list_all(ctx.gateway, ctx.realm)
     out = []
     for rep in sorted(clients, key=lambda c: c["clientId"]):
         client_id = rep["clientId"]
@@ -110,25 +113,22 @@ def _clients(ctx: RealmContext) -> list[dict[str, Any]]:
 
 
 def _groups(ctx: RealmContext) -> list[dict[str, Any]]:
-    top = ctx.gateway.get(f"{ctx.base}/groups", briefRepresentation="false", max=-1)
+    top = kc_groups.top_level(ctx.gateway, ctx.realm)
     return [_group(ctx, g) for g in sorted(top, key=lambda g: g["name"])]
 
 
 def _group(ctx: RealmContext, rep: dict[str, Any]) -> dict[str, Any]:
-    mappings = ctx.gateway.get(f"{ctx.base}/groups/{rep['id']}/role-mappings")
+    mappings = kc_roles.mappings(ctx.gateway, ctx.realm, kc_roles.of_group(rep["id"]))
     group: dict[str, Any] = {"name": rep["name"]}
     if rep.get("attributes"):
         group["attributes"] = rep["attributes"]
-    realm_roles = sorted(r["name"] for r in mappings.get("realmMappings", []))
-    if realm_roles:
-        group["realmRoles"] = realm_roles
-    client_roles = {cid: sorted(r["name"] for r in m.get("mappings", []))
-                    for cid, m in sorted((mappings.get("clientMappings") or {}).items())}
+    if mappings.realm:
+        group["realmRoles"] = list(mappings.realm)
+    client_roles = {cid: list(names) for cid, names in mappings.clients.items() if names}
     if client_roles:
         group["clientRoles"] = client_roles
     if rep.get("subGroupCount"):
-        children = ctx.gateway.get(f"{ctx.base}/groups/{quote(rep['id'])}/children",
-                                   briefRepresentation="false", max=-1)
+        children = kc_groups.all_children(ctx.gateway, ctx.realm, rep["id"])
         group["subGroups"] = [_group(ctx, c) for c in sorted(children, key=lambda c: c["name"])]
     return group
 

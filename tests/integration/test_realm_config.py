@@ -192,3 +192,48 @@ def test_invalid_config_writes_nothing(fresh_realm: RealmUnderTest, tmp_path: Pa
     assert "Traceback" not in result.stderr
     portal = fresh_realm.admin.get(f"/{fresh_realm.name}/clients", clientId="portal")[0]
     assert portal["redirectUris"] == ["http://127.0.0.1:3000/*"]
+
+
+def test_role_names_are_one_path_segment(fresh_realm: RealmUnderTest, tmp_path: Path) -> None:
+    """A role's name goes into admin paths (``/roles/{name}``): a ``#``, ``?`` or ``/`` in it
+    must neither cut the path nor reach another resource. Created, mapped onto a group,
+    updated and pruned like any other role."""
+    config = _copy_config(tmp_path)
+    realm_role, client_role = "ops#lead", "reports?view all"
+
+    def add_roles(description: str) -> None:
+        def edit(doc: dict) -> None:
+            doc["roles"] = [r for r in doc["roles"] if r["name"] != realm_role]
+            doc["roles"].append({"name": realm_role, "description": description})
+        _edit(config / "realm.yaml", edit)
+
+        def edit_client(doc: dict) -> None:
+            roles = [r for r in doc["clients"][0]["roles"] if r["name"] != client_role]
+            doc["clients"][0]["roles"] = [*roles, {"name": client_role,
+                                                   "description": description}]
+        _edit(config / "clients" / "portal.yaml", edit_client)
+
+    def map_onto_group(doc: dict) -> None:
+        doc["groups"][0]["subGroups"].append({"name": "leads", "realmRoles": [realm_role],
+                                              "clientRoles": {"portal": [client_role]}})
+
+    add_roles("first")
+    _edit(config / "groups.yaml", map_onto_group)
+    fresh_realm.apply(config)
+    assert fresh_realm.plan(config).empty
+    add_roles("second")
+    plan = fresh_realm.plan(config)
+    assert sorted((c.kind, c.key, c.action) for c in plan.changes) == [
+        ("client-role", f"portal/{client_role}", "update"), ("realm-role", realm_role, "update")]
+    fresh_realm.apply(config)
+    assert fresh_realm.plan(config).empty
+    roles = {r["name"]: r for r in fresh_realm.admin.get(f"/{fresh_realm.name}/roles")}
+    assert roles[realm_role]["description"] == "second"
+    assert "ops" not in roles
+
+    # Pruned: first the group that maps them, then the roles themselves.
+    shutil.rmtree(config)
+    fresh_realm.apply(_copy_config(tmp_path))
+    roles = {r["name"] for r in fresh_realm.admin.get(f"/{fresh_realm.name}/roles")}
+    assert realm_role not in roles and "mfa-required" in roles
+    assert fresh_realm.plan().empty

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 pytestmark = pytest.mark.unit
 
@@ -171,3 +172,18 @@ def test_dockerfile_runs_gunicorn_as_non_root() -> None:
     users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
     assert users and users[-1].split(":")[0] not in ("root", "0")
     assert 'CMD ["gunicorn", "--bind", "0.0.0.0:8000", "bridge.app:create_app()"]' in text
+
+
+def test_keycloak_writes_one_issuer_whoever_reaches_it() -> None:
+    # Read as YAML, so it also runs where `docker compose` is missing. Without a hostname,
+    # Keycloak writes the URL it was reached at into `iss`: http://keycloak:8080 for the
+    # bridge, http://127.0.0.1:8080 for a client on the host (issue 10 finding 6).
+    compose = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    keycloak = compose["services"]["keycloak"]
+    env = keycloak["environment"]
+    assert env["KC_HOSTNAME"] == "http://127.0.0.1:${KEYCLOAK_PORT:-8080}"  # as published
+    assert str(env["KC_HOSTNAME_BACKCHANNEL_DYNAMIC"]).lower() == "true"  # bridge's URL
+    assert not any("hostname-strict=false" in str(arg) for arg in keycloak["command"])
+    bridge_env = compose["x-bridge-environment"]
+    assert bridge_env["KEYCLOAK_URL"] == "http://keycloak:8080"
+    assert "BRIDGE_TOKEN_ISSUERS" not in bridge_env  # discovered from the realm: one issuer

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from bridge.keycloak import clients as kc_clients
+from bridge.keycloak import roles as kc_roles
 from bridge.keycloak.client import AdminGateway
 from bridge.keycloak.errors import NotFound
-from bridge.realm.desired import RealmConfig
+from bridge.realm.model import RealmConfig
 from bridge.realm.plan import FieldChange, diff
 
 
@@ -20,16 +22,12 @@ class RealmContext:
         self._client_ids: dict[str, str] = {}
         self._roles: dict[tuple[str | None, str], dict[str, Any]] = {}
 
-    @property
-    def base(self) -> str:
-        return f"/{self.realm}"
-
     def client_uuid(self, client_id: str) -> str:
         if client_id not in self._client_ids:
-            found = self.gateway.get(f"{self.base}/clients", clientId=client_id)
-            if not found:
+            found = kc_clients.find(self.gateway, self.realm, client_id)
+            if found is None:
                 raise NotFound(f"client {client_id} not found in realm {self.realm}")
-            self._client_ids[client_id] = found[0]["id"]
+            self._client_ids[client_id] = found["id"]
         return self._client_ids[client_id]
 
     def forget_client(self, client_id: str) -> None:
@@ -39,13 +37,22 @@ class RealmContext:
         """A role's representation (id and name), as role-mapping calls want it."""
         key = (client_id, name)
         if key not in self._roles:
-            if client_id is None:
-                path = f"{self.base}/roles/{name}"
-            else:
-                path = f"{self.base}/clients/{self.client_uuid(client_id)}/roles/{name}"
-            rep = self.gateway.get(path)
+            client = None if client_id is None else self.client_uuid(client_id)
+            rep = kc_roles.get(self.gateway, self.realm, name, client=client)
             self._roles[key] = {"id": rep["id"], "name": rep["name"]}
         return self._roles[key]
+
+    def converge_mappings(self, holder: kc_roles.Holder, client_id: str | None,
+                          want: Iterable[str], have: Iterable[str]) -> None:
+        """Make the roles ``holder`` has of ``client_id`` (None: realm roles) exactly
+        ``want``: one call to add, one to remove, none when equal."""
+        client = None if client_id is None else self.client_uuid(client_id)
+        add = [self.role(client_id, n) for n in sorted(set(want) - set(have))]
+        remove = [self.role(client_id, n) for n in sorted(set(have) - set(want))]
+        if add:
+            kc_roles.add_mappings(self.gateway, self.realm, holder, add, client=client)
+        if remove:
+            kc_roles.remove_mappings(self.gateway, self.realm, holder, remove, client=client)
 
 
 class Kind(Protocol):

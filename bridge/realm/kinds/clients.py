@@ -3,12 +3,16 @@ exact role set of their service account (each planned as its own kind)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from bridge.keycloak import client_scopes as kc_scopes
+from bridge.keycloak import clients as kc_clients
+from bridge.keycloak import roles as kc_roles
+from bridge.keycloak.client import AdminGateway
 from bridge.keycloak.errors import NotFound
-from bridge.realm.desired import RealmConfig
 from bridge.realm.kinds.base import KindBase, RealmContext, drop_none
+from bridge.realm.model import RealmConfig
 from bridge.realm.plan import FieldChange, diff
 
 BUILTIN_CLIENTS = frozenset({
@@ -16,8 +20,8 @@ BUILTIN_CLIENTS = frozenset({
     "security-admin-console",
 })
 SUB_RESOURCES = ("roles", "protocolMappers", "serviceAccountRoles")
-SCOPE_LISTS = {"defaultClientScopes": "default-client-scopes",
-               "optionalClientScopes": "optional-client-scopes"}
+SCOPE_LISTS: dict[str, kc_scopes.ScopeKind] = {"defaultClientScopes": "default",
+                                               "optionalClientScopes": "optional"}
 
 
 def _split(key: str) -> tuple[str, str]:
@@ -25,17 +29,19 @@ def _split(key: str) -> tuple[str, str]:
     return client_id, name
 
 
-def _per_client(ctx: RealmContext, keys: set[str], endpoint: str,
-                **params: Any) -> dict[str, dict[str, Any]]:
+def _per_client(ctx: RealmContext, keys: set[str],
+                read: Callable[[AdminGateway, str, str], list[dict[str, Any]]]
+                ) -> dict[str, dict[str, Any]]:
     """``clientId/name`` → representation, for a sub-resource of the clients ``keys`` name
-    (one call per client; a client that does not exist has none)."""
+    (``read(gateway, realm, client)``: one call per client; a client that does not exist
+    has none)."""
     found: dict[str, dict[str, Any]] = {}
     for client_id in sorted({_split(k)[0] for k in keys}):
         try:
             uuid = ctx.client_uuid(client_id)
         except NotFound:
             continue
-        items = ctx.gateway.get(f"{ctx.base}/clients/{uuid}/{endpoint}", **params)
+        items = read(ctx.gateway, ctx.realm, uuid)
         found.update({f"{client_id}/{item['name']}": item for item in items})
     return found
 
@@ -48,14 +54,13 @@ class Clients(KindBase):
                 for c in config.clients}
 
     def actual(self, ctx: RealmContext, keys: set[str]) -> dict[str, dict[str, Any]]:
-        clients = ctx.gateway.get(f"{ctx.base}/clients", max=-1)
-        return {c["clientId"]: c for c in clients}
+        return {c["clientId"]: c for c in kc_clients.list_all(ctx.gateway, ctx.realm)}
 
     def builtin(self, key: str, actual: Mapping[str, Any]) -> bool:
         return key in BUILTIN_CLIENTS
 
     def create(self, ctx: RealmContext, key: str, desired: Mapping[str, Any]) -> None:
-        ctx.gateway.post(f"{ctx.base}/clients", {"clientId": key, **desired})
+        kc_clients.create(ctx.gateway, ctx.realm, {"clientId": key, **desired})
         ctx.forget_client(key)
 
     def update(self, ctx: RealmContext, key: str, desired: Mapping[str, Any],
@@ -63,26 +68,25 @@ class Clients(KindBase):
         body = {k: v for k, v in actual.items() if k != "protocolMappers"}
         body.update(desired)
         body["attributes"] = {**actual.get("attributes", {}), **desired.get("attributes", {})}
-        ctx.gateway.put(f"{ctx.base}/clients/{actual['id']}", body)
+        kc_clients.update(ctx.gateway, ctx.realm, actual["id"], body)
         # Keycloak ignores scope lists in a client update; they have endpoints of their own.
-        for field, endpoint in SCOPE_LISTS.items():
+        for field, kind in SCOPE_LISTS.items():
             if field in desired:
-                self._scopes(ctx, actual["id"], endpoint, desired[field], actual.get(field, []))
+                self._scopes(ctx, actual["id"], kind, desired[field], actual.get(field, []))
 
     @staticmethod
-    def _scopes(ctx: RealmContext, client_uuid: str, endpoint: str, want: list[str],
-                have: list[str]) -> None:
+    def _scopes(ctx: RealmContext, client_uuid: str, kind: kc_scopes.ScopeKind,
+                want: list[str], have: list[str]) -> None:
         if set(want) == set(have):
             return
-        ids = {s["name"]: s["id"] for s in ctx.gateway.get(f"{ctx.base}/client-scopes")}
-        base = f"{ctx.base}/clients/{client_uuid}/{endpoint}"
+        ids = kc_scopes.ids_by_name(ctx.gateway, ctx.realm)
         for name in sorted(set(have) - set(want)):
-            ctx.gateway.delete(f"{base}/{ids[name]}")
+            kc_scopes.remove_from_client(ctx.gateway, ctx.realm, client_uuid, ids[name], kind)
         for name in sorted(set(want) - set(have)):
-            ctx.gateway.put(f"{base}/{ids[name]}")
+            kc_scopes.add_to_client(ctx.gateway, ctx.realm, client_uuid, ids[name], kind)
 
     def delete(self, ctx: RealmContext, key: str, actual: Mapping[str, Any]) -> None:
-        ctx.gateway.delete(f"{ctx.base}/clients/{actual['id']}")
+        kc_clients.delete(ctx.gateway, ctx.realm, actual["id"])
         ctx.forget_client(key)
 
 
@@ -94,26 +98,27 @@ class ClientRoles(KindBase):
                 for c in config.clients for r in c.roles}
 
     def actual(self, ctx: RealmContext, keys: set[str]) -> dict[str, dict[str, Any]]:
-        return _per_client(ctx, keys, "roles", briefRepresentation="false")
+        return _per_client(ctx, keys, lambda gw, realm, client: kc_roles.list_all(
+            gw, realm, client=client))
 
     def builtin(self, key: str, actual: Mapping[str, Any]) -> bool:
         return _split(key)[0] in BUILTIN_CLIENTS
 
     def create(self, ctx: RealmContext, key: str, desired: Mapping[str, Any]) -> None:
         client_id, name = _split(key)
-        ctx.gateway.post(f"{ctx.base}/clients/{ctx.client_uuid(client_id)}/roles",
-                         {"name": name, **desired})
+        kc_roles.create(ctx.gateway, ctx.realm, {"name": name, **desired},
+                        client=ctx.client_uuid(client_id))
 
     def update(self, ctx: RealmContext, key: str, desired: Mapping[str, Any],
                actual: Mapping[str, Any]) -> None:
         client_id, name = _split(key)
-        ctx.gateway.put(f"{ctx.base}/clients/{ctx.client_uuid(client_id)}/roles/{name}",
-                        {**actual, **desired, "name": name})
+        kc_roles.update(ctx.gateway, ctx.realm, name, {**actual, **desired, "name": name},
+                        client=ctx.client_uuid(client_id))
 
     def delete(self, ctx: RealmContext, key: str, actual: Mapping[str, Any]) -> None:
         client_id, name = _split(key)
         try:
-            ctx.gateway.delete(f"{ctx.base}/clients/{ctx.client_uuid(client_id)}/roles/{name}")
+            kc_roles.delete(ctx.gateway, ctx.realm, name, client=ctx.client_uuid(client_id))
         except NotFound:
             pass  # went with its client
 
@@ -126,28 +131,26 @@ class ProtocolMappers(KindBase):
                 for c in config.clients for m in c.protocolMappers}
 
     def actual(self, ctx: RealmContext, keys: set[str]) -> dict[str, dict[str, Any]]:
-        return _per_client(ctx, keys, "protocol-mappers/models")
+        return _per_client(ctx, keys, kc_clients.mappers)
 
     def create(self, ctx: RealmContext, key: str, desired: Mapping[str, Any]) -> None:
         client_id, name = _split(key)
-        ctx.gateway.post(
-            f"{ctx.base}/clients/{ctx.client_uuid(client_id)}/protocol-mappers/models",
-            {"name": name, **desired},
-        )
+        kc_clients.create_mapper(ctx.gateway, ctx.realm, ctx.client_uuid(client_id),
+                                 {"name": name, **desired})
 
     def update(self, ctx: RealmContext, key: str, desired: Mapping[str, Any],
                actual: Mapping[str, Any]) -> None:
         client_id, _ = _split(key)
         body = {**actual, **desired,
                 "config": {**actual.get("config", {}), **desired.get("config", {})}}
-        ctx.gateway.put(f"{ctx.base}/clients/{ctx.client_uuid(client_id)}/protocol-mappers/"
-                        f"models/{actual['id']}", body)
+        kc_clients.update_mapper(ctx.gateway, ctx.realm, ctx.client_uuid(client_id),
+                                 actual["id"], body)
 
     def delete(self, ctx: RealmContext, key: str, actual: Mapping[str, Any]) -> None:
         client_id, _ = _split(key)
         try:
-            ctx.gateway.delete(f"{ctx.base}/clients/{ctx.client_uuid(client_id)}/"
-                               f"protocol-mappers/models/{actual['id']}")
+            kc_clients.delete_mapper(ctx.gateway, ctx.realm, ctx.client_uuid(client_id),
+                                     actual["id"])
         except NotFound:
             pass
 
@@ -169,60 +172,39 @@ class ServiceAccountRoles(KindBase):
             for c in config.clients if c.serviceAccountRoles is not None
         }
 
+    @staticmethod
+    def _account(ctx: RealmContext, client_id: str) -> dict[str, Any]:
+        """The service account's user id and roles; raises NotFound without one."""
+        user = kc_clients.service_account_user(ctx.gateway, ctx.realm,
+                                               ctx.client_uuid(client_id))
+        mappings = kc_roles.mappings(ctx.gateway, ctx.realm, kc_roles.of_user(user["id"]))
+        return {"_user": user["id"], "realm": list(mappings.realm),
+                "clients": {cid: list(names) for cid, names in mappings.clients.items()}}
+
     def actual(self, ctx: RealmContext, keys: set[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for client_id in sorted(keys):
             try:
-                uuid = ctx.client_uuid(client_id)
-                user = ctx.gateway.get(f"{ctx.base}/clients/{uuid}/service-account-user")
+                found[client_id] = self._account(ctx, client_id)
             except NotFound:
                 continue
-            mappings = ctx.gateway.get(f"{ctx.base}/users/{user['id']}/role-mappings")
-            found[client_id] = {
-                "_user": user["id"],
-                "realm": sorted(r["name"] for r in mappings.get("realmMappings", [])),
-                "clients": {
-                    cid: sorted(r["name"] for r in m.get("mappings", []))
-                    for cid, m in (mappings.get("clientMappings") or {}).items()
-                },
-            }
         return found
 
     def changed(self, desired: Mapping[str, Any], actual: Mapping[str, Any]) -> list[FieldChange]:
         return diff(desired, actual, exact=self.exact_fields)
 
     def create(self, ctx: RealmContext, key: str, desired: Mapping[str, Any]) -> None:
-        uuid = ctx.client_uuid(key)
-        user = ctx.gateway.get(f"{ctx.base}/clients/{uuid}/service-account-user")
-        mappings = ctx.gateway.get(f"{ctx.base}/users/{user['id']}/role-mappings")
-        actual = {
-            "_user": user["id"],
-            "realm": [r["name"] for r in mappings.get("realmMappings", [])],
-            "clients": {cid: [r["name"] for r in m.get("mappings", [])]
-                        for cid, m in (mappings.get("clientMappings") or {}).items()},
-        }
-        self.update(ctx, key, desired, actual)
+        self.update(ctx, key, desired, self._account(ctx, key))
 
     def update(self, ctx: RealmContext, key: str, desired: Mapping[str, Any],
                actual: Mapping[str, Any]) -> None:
-        users = f"{ctx.base}/users/{actual['_user']}/role-mappings"
-        self._converge(ctx, f"{users}/realm", None, desired.get("realm", []),
-                       actual.get("realm", []))
+        holder = kc_roles.of_user(actual["_user"])
+        ctx.converge_mappings(holder, None, desired.get("realm", []), actual.get("realm", []))
         clients = set(desired.get("clients", {})) | set(actual.get("clients", {}))
         for client_id in sorted(clients):
-            self._converge(ctx, f"{users}/clients/{ctx.client_uuid(client_id)}", client_id,
-                           desired.get("clients", {}).get(client_id, []),
-                           actual.get("clients", {}).get(client_id, []))
+            ctx.converge_mappings(holder, client_id,
+                                  desired.get("clients", {}).get(client_id, []),
+                                  actual.get("clients", {}).get(client_id, []))
 
     def delete(self, ctx: RealmContext, key: str, actual: Mapping[str, Any]) -> None:
         self.update(ctx, key, {"realm": [], "clients": {}}, actual)
-
-    @staticmethod
-    def _converge(ctx: RealmContext, path: str, client_id: str | None, want: list[str],
-                  have: list[str]) -> None:
-        add = [ctx.role(client_id, n) for n in sorted(set(want) - set(have))]
-        remove = [ctx.role(client_id, n) for n in sorted(set(have) - set(want))]
-        if add:
-            ctx.gateway.post(path, add)
-        if remove:
-            ctx.gateway.delete(path, remove)

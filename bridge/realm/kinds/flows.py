@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bridge.realm.desired import Execution, RealmConfig
+from bridge.keycloak import flows as kc_flows
+from bridge.keycloak import realm as kc_realm
 from bridge.realm.kinds.base import KindBase, RealmContext
+from bridge.realm.model import Execution, RealmConfig
 from bridge.realm.plan import FieldChange
 
 BINDINGS = ("browserFlow", "registrationFlow", "directGrantFlow", "resetCredentialsFlow",
@@ -56,14 +58,12 @@ class Flows(KindBase):
                 for f in config.flows}
 
     def actual(self, ctx: RealmContext, keys: set[str]) -> dict[str, dict[str, Any]]:
-        flows = ctx.gateway.get(f"{ctx.base}/authentication/flows")
         found = {}
-        for flow in flows:
+        for flow in kc_flows.list_all(ctx.gateway, ctx.realm):
             rep: dict[str, Any] = {"_id": flow["id"], "_builtIn": flow.get("builtIn", False),
                                    "description": flow.get("description") or ""}
             if flow["alias"] in keys:
-                flat = ctx.gateway.get(
-                    f"{ctx.base}/authentication/flows/{flow['alias']}/executions")
+                flat = kc_flows.executions(ctx.gateway, ctx.realm, flow["alias"])
                 rep["executions"] = self._tree(ctx, flat)
             found[flow["alias"]] = rep
         return found
@@ -82,8 +82,8 @@ class Flows(KindBase):
             else:
                 node["authenticator"] = item.get("providerId")
             if item.get("authenticationConfig"):
-                config = ctx.gateway.get(
-                    f"{ctx.base}/authentication/config/{item['authenticationConfig']}")
+                config = kc_flows.get_config(ctx.gateway, ctx.realm,
+                                             item["authenticationConfig"])
                 node["config"] = {"alias": config.get("alias"),
                                   "config": config.get("config", {})}
             stack[level].append(node)
@@ -111,62 +111,61 @@ class Flows(KindBase):
     def update(self, ctx: RealmContext, key: str, desired: Mapping[str, Any],
                actual: Mapping[str, Any]) -> None:
         built = self._build(ctx, key, NEXT, desired)
-        realm = ctx.gateway.get(ctx.base)
+        realm = kc_realm.get(ctx.gateway, ctx.realm)
         rebind = {b: f"{key}{NEXT}" for b in BINDINGS if realm.get(b) == key}
         if rebind:
-            ctx.gateway.put(ctx.base, rebind)
-        ctx.gateway.delete(f"{ctx.base}/authentication/flows/{actual['_id']}")
+            kc_realm.update(ctx.gateway, ctx.realm, rebind)
+        kc_flows.delete(ctx.gateway, ctx.realm, actual["_id"])
         for alias, flow_id in built.items():
             if alias.startswith("config:"):
                 config_alias = alias.removeprefix("config:")
-                config = ctx.gateway.get(f"{ctx.base}/authentication/config/{flow_id}")
-                ctx.gateway.put(f"{ctx.base}/authentication/config/{flow_id}",
-                                {**config, "alias": config_alias})
+                config = kc_flows.get_config(ctx.gateway, ctx.realm, flow_id)
+                kc_flows.update_config(ctx.gateway, ctx.realm, flow_id,
+                                       {**config, "alias": config_alias})
                 continue
-            ctx.gateway.put(f"{ctx.base}/authentication/flows/{flow_id}",
+            kc_flows.update(ctx.gateway, ctx.realm, flow_id,
                             {"alias": alias, "description": desired["description"]
                              if alias == key else "", "providerId": "basic-flow",
                              "topLevel": alias == key, "builtIn": False})
 
     def delete(self, ctx: RealmContext, key: str, actual: Mapping[str, Any]) -> None:
-        ctx.gateway.delete(f"{ctx.base}/authentication/flows/{actual['_id']}")
+        kc_flows.delete(ctx.gateway, ctx.realm, actual["_id"])
 
     def _build(self, ctx: RealmContext, alias: str, suffix: str,
                desired: Mapping[str, Any]) -> dict[str, str]:
         """Create the flow tree; returns final alias → id for every flow created, and
         ``config:<alias>`` → id for every authenticator config when building aside."""
-        flows = f"{ctx.base}/authentication/flows"
-        top_id = ctx.gateway.post(flows, {"alias": alias + suffix,
-                                          "description": desired["description"],
-                                          "providerId": "basic-flow", "topLevel": True,
-                                          "builtIn": False})
-        created = {alias: str(top_id)}
+        top_id = kc_flows.create(ctx.gateway, ctx.realm, {
+            "alias": alias + suffix, "description": desired["description"],
+            "providerId": "basic-flow", "topLevel": True, "builtIn": False})
+        created = {alias: top_id}
         self._add(ctx, alias + suffix, suffix, desired["executions"], created)
         return created
 
     def _add(self, ctx: RealmContext, parent: str, suffix: str,
              nodes: list[dict[str, Any]], created: dict[str, str]) -> None:
-        base = f"{ctx.base}/authentication/flows/{parent}/executions"
+        gw, realm = ctx.gateway, ctx.realm
         for node in nodes:
             if "flow" in node:
-                ctx.gateway.post(f"{base}/flow", {
+                kc_flows.add_subflow(gw, realm, parent, {
                     "alias": node["flow"] + suffix, "type": "basic-flow",
                     "provider": "registration-page-form",
                     "description": node.get("_description", "")})
             else:
-                ctx.gateway.post(f"{base}/execution", {"provider": node["authenticator"]})
+                kc_flows.add_execution(gw, realm, parent, node["authenticator"])
         # Requirements and configs are set on the listed executions, direct children only.
-        children = [e for e in ctx.gateway.get(base) if int(e.get("level", 0)) == 0]
+        children = [e for e in kc_flows.executions(gw, realm, parent)
+                    if int(e.get("level", 0)) == 0]
         for node, execution in zip(nodes, children, strict=True):
             if execution.get("requirement") != node["requirement"]:
-                ctx.gateway.put(base, {**execution, "requirement": node["requirement"]})
+                kc_flows.update_execution(gw, realm, parent,
+                                          {**execution, "requirement": node["requirement"]})
             if "config" in node:
-                config_id = ctx.gateway.post(
-                    f"{ctx.base}/authentication/executions/{execution['id']}/config",
-                    {"alias": node["config"]["alias"] + suffix,
-                     "config": node["config"]["config"]})
+                config_id = kc_flows.create_config(gw, realm, execution["id"], {
+                    "alias": node["config"]["alias"] + suffix,
+                    "config": node["config"]["config"]})
                 if suffix:
-                    created[f"config:{node['config']['alias']}"] = str(config_id)
+                    created[f"config:{node['config']['alias']}"] = config_id
             if "flow" in node:
                 created[node["flow"]] = execution["flowId"]
                 self._add(ctx, node["flow"] + suffix, suffix, node["executions"], created)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote
 
+from bridge.keycloak import groups as kc_groups
+from bridge.keycloak import roles as kc_roles
 from bridge.keycloak.errors import NotFound
-from bridge.realm.desired import Group, RealmConfig
 from bridge.realm.kinds.base import KindBase, RealmContext
+from bridge.realm.model import Group, RealmConfig
 
 
 def _flatten(groups: Iterable[Group], parent: str = "") -> Iterable[tuple[str, Group]]:
@@ -42,19 +43,16 @@ class Groups(KindBase):
         found: dict[str, dict[str, Any]] = {}
         for path in sorted(keys):
             try:
-                group = ctx.gateway.get(f"{ctx.base}/group-by-path/{quote(path.lstrip('/'))}")
+                group = kc_groups.get_by_path(ctx.gateway, ctx.realm, path)
             except NotFound:
                 continue
-            mappings = ctx.gateway.get(f"{ctx.base}/groups/{group['id']}/role-mappings")
+            mappings = kc_roles.mappings(ctx.gateway, ctx.realm, kc_roles.of_group(group["id"]))
             found[path] = {
                 "_id": group["id"],
                 "_subGroupCount": group.get("subGroupCount", 0),
                 "attributes": group.get("attributes") or {},
-                "realmRoles": sorted(r["name"] for r in mappings.get("realmMappings", [])),
-                "clientRoles": {
-                    cid: sorted(r["name"] for r in m.get("mappings", []))
-                    for cid, m in (mappings.get("clientMappings") or {}).items()
-                },
+                "realmRoles": list(mappings.realm),
+                "clientRoles": {cid: list(names) for cid, names in mappings.clients.items()},
             }
         return found
 
@@ -63,8 +61,7 @@ class Groups(KindBase):
         """A managed group holding groups the configuration does not manage is kept."""
         if not actual.get("_subGroupCount"):
             return None
-        children = ctx.gateway.get(f"{ctx.base}/groups/{actual['_id']}/children",
-                                   briefRepresentation="true", max=1000)
+        children = kc_groups.all_children(ctx.gateway, ctx.realm, actual["_id"])
         foreign = [c["name"] for c in children if f"{key}/{c['name']}" not in deleting]
         if foreign:
             return (f"group {key} is kept: it holds groups the configuration does not "
@@ -75,44 +72,36 @@ class Groups(KindBase):
         parent, _, name = key.rpartition("/")
         body = {"name": name, "attributes": desired.get("attributes", {})}
         if parent:
-            parent_id = ctx.gateway.get(
-                f"{ctx.base}/group-by-path/{quote(parent.lstrip('/'))}")["id"]
-            group_id = ctx.gateway.post(f"{ctx.base}/groups/{parent_id}/children", body)
+            parent_id = kc_groups.get_by_path(ctx.gateway, ctx.realm, parent)["id"]
+            group_id = kc_groups.create_child(ctx.gateway, ctx.realm, parent_id, body)
         else:
-            group_id = ctx.gateway.post(f"{ctx.base}/groups", body)
-        self._roles(ctx, str(group_id), desired, {"realmRoles": [], "clientRoles": {}})
+            group_id = kc_groups.create_top_level(ctx.gateway, ctx.realm, body)
+        self._roles(ctx, group_id, desired, {"realmRoles": [], "clientRoles": {}})
 
     def update(self, ctx: RealmContext, key: str, desired: Mapping[str, Any],
                actual: Mapping[str, Any]) -> None:
         group_id = actual["_id"]
         if "attributes" in desired and desired["attributes"] != actual.get("attributes"):
-            ctx.gateway.put(f"{ctx.base}/groups/{group_id}",
-                            {"name": key.rsplit("/", 1)[-1],
-                             "attributes": {**actual.get("attributes", {}),
-                                            **desired["attributes"]}})
+            kc_groups.update(ctx.gateway, ctx.realm, group_id,
+                             {"name": key.rsplit("/", 1)[-1],
+                              "attributes": {**actual.get("attributes", {}),
+                                             **desired["attributes"]}})
         self._roles(ctx, group_id, desired, actual)
 
     def delete(self, ctx: RealmContext, key: str, actual: Mapping[str, Any]) -> None:
         try:
-            ctx.gateway.delete(f"{ctx.base}/groups/{actual['_id']}")
+            kc_groups.delete(ctx.gateway, ctx.realm, actual["_id"])
         except NotFound:
             pass  # went with its parent
 
     @staticmethod
     def _roles(ctx: RealmContext, group_id: str, desired: Mapping[str, Any],
                actual: Mapping[str, Any]) -> None:
-        base = f"{ctx.base}/groups/{group_id}/role-mappings"
-        want, have = set(desired.get("realmRoles", [])), set(actual.get("realmRoles", []))
-        if want - have:
-            ctx.gateway.post(f"{base}/realm", [ctx.role(None, n) for n in sorted(want - have)])
-        if have - want:
-            ctx.gateway.delete(f"{base}/realm", [ctx.role(None, n) for n in sorted(have - want)])
+        holder = kc_roles.of_group(group_id)
+        ctx.converge_mappings(holder, None, desired.get("realmRoles", []),
+                              actual.get("realmRoles", []))
         clients = set(desired.get("clientRoles", {})) | set(actual.get("clientRoles", {}))
         for client_id in sorted(clients):
-            want = set(desired.get("clientRoles", {}).get(client_id, []))
-            have = set(actual.get("clientRoles", {}).get(client_id, []))
-            path = f"{base}/clients/{ctx.client_uuid(client_id)}"
-            if want - have:
-                ctx.gateway.post(path, [ctx.role(client_id, n) for n in sorted(want - have)])
-            if have - want:
-                ctx.gateway.delete(path, [ctx.role(client_id, n) for n in sorted(have - want)])
+            ctx.converge_mappings(holder, client_id,
+                                  desired.get("clientRoles", {}).get(client_id, []),
+                                  actual.get("clientRoles", {}).get(client_id, []))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bridge.realm.desired import RealmConfig
+from bridge.keycloak import realm as kc_realm
 from bridge.realm.kinds.base import KindBase, RealmContext, drop_none
+from bridge.realm.model import RealmConfig
 from bridge.realm.plan import FieldChange, diff
 
 KEY = "settings"
@@ -21,7 +22,7 @@ class Settings(KindBase):
         return {KEY: drop_none(config.settings.model_dump())}
 
     def actual(self, ctx: RealmContext, keys: set[str]) -> dict[str, dict[str, Any]]:
-        return {KEY: ctx.gateway.get(ctx.base)}
+        return {KEY: kc_realm.get(ctx.gateway, ctx.realm)}
 
     def changed(self, desired: Mapping[str, Any], actual: Mapping[str, Any]) -> list[FieldChange]:
         changes = diff(desired, actual)
@@ -33,14 +34,14 @@ class Settings(KindBase):
         return True
 
     def create(self, ctx: RealmContext, key: str, desired: Mapping[str, Any]) -> None:
-        self.update(ctx, key, desired, ctx.gateway.get(ctx.base))
+        self.update(ctx, key, desired, kc_realm.get(ctx.gateway, ctx.realm))
 
     def update(self, ctx: RealmContext, key: str, desired: Mapping[str, Any],
                actual: Mapping[str, Any]) -> None:
         body = dict(desired)
         if "smtpServer" in desired:
             body["smtpServer"] = {**(actual.get("smtpServer") or {}), **desired["smtpServer"]}
-        ctx.gateway.put(ctx.base, body)
+        kc_realm.update(ctx.gateway, ctx.realm, body)
 
     def delete(self, ctx: RealmContext, key: str, actual: Mapping[str, Any]) -> None:
         raise AssertionError("realm settings are never deleted")

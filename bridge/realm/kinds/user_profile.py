@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bridge.realm.desired import RealmConfig
+from bridge.keycloak import user_profile as kc_user_profile
 from bridge.realm.kinds.base import KindBase, RealmContext
+from bridge.realm.model import RealmConfig
 
 KEY = "userProfile"
 
@@ -33,7 +34,7 @@ class UserProfile(KindBase):
     def actual(self, ctx: RealmContext, keys: set[str]) -> dict[str, dict[str, Any]]:
         if KEY not in keys:
             return {}
-        profile = ctx.gateway.get(f"{ctx.base}/users/profile")
+        profile = kc_user_profile.get(ctx.gateway, ctx.realm)
         return {KEY: {**profile, "attributes": _by_name(profile.get("attributes", []))}}
 
     def builtin(self, key: str, actual: Mapping[str, Any]) -> bool:
@@ -46,7 +47,7 @@ class UserProfile(KindBase):
                actual: Mapping[str, Any]) -> None:
         attributes = {**actual.get("attributes", {}), **desired.get("attributes", {})}
         body = {**actual, **desired, "attributes": list(attributes.values())}
-        ctx.gateway.put(f"{ctx.base}/users/profile", body)
+        kc_user_profile.update(ctx.gateway, ctx.realm, body)
 
     def delete(self, ctx: RealmContext, key: str, actual: Mapping[str, Any]) -> None:
         raise AssertionError("the user profile is never deleted")
