@@ -91,15 +91,15 @@ class CatalogAccess:
         """Refuse (SCIM 403, the rule named) a write the SCIM client may not make: the facts
         ``extension`` asks for, the user having the Keycloak attributes ``current`` (``None``
         for a new user). See :func:`bridge.catalog.rules.check_scim_client`."""
-        target = None
-        if extension and any(extension.get(k) for k in (
-                "userType", "status", "profile", "toggles", "perimeter", "tenants")):
-            target = _assignment(extension)
-            if target.status not in self.catalog.status_by_name:
-                target = None  # an unknown status is the assignment rules' 400
         now = None
         if current and current.get("status"):
             now = assignment_from_attributes(self.catalog, current)
+        target = None
+        if extension and any(extension.get(k) for k in FACT_KEYS):
+            # The user as it will be: the facts named, over those it keeps (see change()).
+            target = _assignment(extension, None, now)
+            if target.status not in self.catalog.status_by_name:
+                target = None  # an unknown status is the assignment rules' 400
         try:
             check_scim_client(self.catalog, client_id, tenant, target, now)
         except RuleViolation as exc:
