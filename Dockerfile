@@ -28,6 +28,7 @@ EXPOSE 8000
 
 # gthread: a request waiting on Keycloak (most of its time) no longer holds the only
 # worker, and keep-alive is served; this is the shape bench/scim_ratios.py measures
-# (1 worker, 8 threads). Override with GUNICORN_CMD_ARGS (e.g. "--workers 2" on 2+ cores).
+# (1 worker, 8 threads). Override with GUNICORN_CMD_ARGS (e.g. "--workers 2" on 2+ cores);
+# more than one worker is more than one process: set BRIDGE_LOCK_URL then (see README).
 ENV GUNICORN_CMD_ARGS="--worker-class gthread --workers 1 --threads 8"
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "bridge.app:create_app()"]

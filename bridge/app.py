@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from bridge import locks
 from bridge.api import create_api_blueprint
 from bridge.auth import ActorAuthenticator, RealmKeys, ScimAuthenticator, parse_static_tokens
 from bridge.catalog.load import load as load_catalog
@@ -44,15 +45,21 @@ def create_app(settings: Settings | None = None,
         authenticate = ScimAuthenticator(
             None, settings.client_id, parse_static_tokens(settings.scim_static_tokens),
             jwks=realm_keys).scim
+    # One lock backend for every writer of users and groups (SCIM and /api/v1): shared by
+    # the replicas through BRIDGE_LOCK_URL, in-process otherwise.
+    write_locks = locks.from_settings(settings.lock_url, settings.lock_timeout)
     domain = None
     administration = None
     if settings.catalog_path:
         catalog = load_catalog(settings.catalog_path)
         domain = CatalogAccess(catalog)
         administration = AccessAdministration(KeycloakDirectory(gateway, settings.realm),
-                                              catalog)
+                                              catalog, locks=write_locks,
+                                              lock_scope=settings.realm)
     backend = KeycloakScimBackend(gateway, settings.realm,
-                                  managed_root=settings.scim_managed_root, domain=domain)
+                                  managed_root=settings.scim_managed_root, domain=domain,
+                                  group_cache_ttl=settings.group_cache_ttl, locks=write_locks)
+    app.extensions["bridge.scim_backend"] = backend
     # Member PATCHes on large groups answer without echoing every member (RFC 7644 3.5.2
     # lets the server choose; clients wanting them ask with ``attributes=members``).
     scim_settings = ScimSettings(group_patch_returns_members=False)

@@ -269,6 +269,7 @@ def dev() -> None:
 def _administration(catalog_path: str | None) -> tuple[Any, Any]:
     """The use-cases as the bridge's service account (operator mode: no delegation check,
     every catalog rule checked) and the operator actor."""
+    from bridge import locks
     from bridge.catalog.load import load as load_catalog
     from bridge.config import Settings
     from bridge.invitations import AccessAdministration, Actor, KeycloakDirectory
@@ -279,8 +280,11 @@ def _administration(catalog_path: str | None) -> tuple[Any, Any]:
         raise click.UsageError("no access catalog: set BRIDGE_CATALOG or give --catalog")
     gateway = AdminGateway.with_client_credentials(
         settings.keycloak_url, settings.realm, settings.client_id, settings.client_secret)
-    administration = AccessAdministration(KeycloakDirectory(gateway, settings.realm),
-                                          load_catalog(path))
+    # With BRIDGE_LOCK_URL the CLI's changes take the replicas' user locks too.
+    administration = AccessAdministration(
+        KeycloakDirectory(gateway, settings.realm), load_catalog(path),
+        locks=locks.from_settings(settings.lock_url, settings.lock_timeout),
+        lock_scope=settings.realm)
     return administration, Actor.operator(f"cli:{settings.client_id}")
 
 

@@ -69,6 +69,14 @@ class Settings:
     # BRIDGE_CATALOG: the access catalog (a catalog.yaml or its directory) every write path
     # enforces; without it the SCIM domain extension is stored as given, unchecked.
     catalog_path: str | None = None
+    # BRIDGE_LOCK_URL: postgresql://... shared by every replica (advisory locks making
+    # If-Match, PATCH and name uniqueness atomic across replicas); unset = in-process locks,
+    # enough for one replica only. BRIDGE_LOCK_TIMEOUT: seconds a write waits (then 503).
+    lock_url: str | None = None
+    lock_timeout: float = 10.0
+    # BRIDGE_GROUP_CACHE_TTL: seconds a member-only group PATCH may answer from this
+    # replica's last read of the group (the staleness bound of that reply; 0 = always read).
+    group_cache_ttl: float = 10.0
     # BRIDGE_TOKEN_ISSUERS: the `iss` values tokens may carry ("url,url"), apart from
     # KEYCLOAK_URL; empty: the issuer of the realm's discovery document (bridge.auth).
     token_issuers: tuple[str, ...] = ()
@@ -95,6 +103,10 @@ class Settings:
             scim_static_tokens=env.get("BRIDGE_SCIM_STATIC_TOKENS", ""),
             scim_managed_root=env.get("BRIDGE_SCIM_MANAGED_ROOT") or "/bridge/scim",
             catalog_path=env.get("BRIDGE_CATALOG") or None,
+            lock_url=env.get("BRIDGE_LOCK_URL") or None,
+            lock_timeout=_seconds(env, "BRIDGE_LOCK_TIMEOUT", 10.0),
+            group_cache_ttl=0.0 if env.get("BRIDGE_GROUP_CACHE_TTL", "").strip() == "0"
+            else _seconds(env, "BRIDGE_GROUP_CACHE_TTL", 10.0),
             token_issuers=tuple(issuer.strip().rstrip("/") for issuer in
                                 env.get("BRIDGE_TOKEN_ISSUERS", "").split(",")
                                 if issuer.strip()),

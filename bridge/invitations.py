@@ -43,11 +43,12 @@ Keycloak is reached only through :class:`Directory`, whose Keycloak implementati
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -64,6 +65,7 @@ from bridge.catalog.rules import (
 from bridge.keycloak import errors as kc
 from bridge.keycloak import users as kc_users
 from bridge.keycloak.client import AdminGateway
+from bridge.locks import LocalLocks, LockTimeout, LockUnavailable, ResourceLocks, user_key
 
 audit_log = logging.getLogger("bridge.audit")
 logger = logging.getLogger(__name__)
@@ -420,11 +422,28 @@ class AccessAdministration:
 
     def __init__(self, directory: Directory, catalog: Catalog, *,
                  languages: Iterable[str] = LANGUAGES,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 locks: ResourceLocks | None = None, lock_scope: str = "") -> None:
         self.directory = directory
         self.catalog = catalog
         self.languages = tuple(languages)
         self.clock = clock
+        # The SCIM backend's locks and scope (the realm): a user's read-modify-write here
+        # and through SCIM, on any replica, never interleave (one lost the other's change).
+        self.locks = locks or LocalLocks()
+        self.lock_scope = lock_scope
+
+    @contextlib.contextmanager
+    def _user_lock(self, user_id: str) -> Iterator[None]:
+        try:
+            with self.locks.hold(user_key(self.lock_scope, user_id)):
+                yield
+        except LockTimeout:
+            raise Unavailable("another change of this user is in progress; retry",
+                              code="busy") from None
+        except LockUnavailable:
+            raise Unavailable("the lock service is unreachable; retry later",
+                              code="lock-unavailable") from None
 
     # -- actors
 
@@ -503,7 +522,7 @@ class AccessAdministration:
 
     def resend(self, actor: Actor, user_id: str, lifespan: int | None = None) -> Invitation:
         target = {"id": user_id}
-        with _Audited(actor, "invitation.resend", target) as audit:
+        with _Audited(actor, "invitation.resend", target) as audit, self._user_lock(user_id):
             account = self._pending(actor, user_id, target)
             lifespan = DEFAULT_LIFESPAN if lifespan is None else lifespan
             self._check_lifespan(lifespan)
@@ -522,7 +541,7 @@ class AccessAdministration:
     def revoke(self, actor: Actor, user_id: str) -> None:
         """Delete a pending invitee: its link then leads nowhere."""
         target = {"id": user_id}
-        with _Audited(actor, "invitation.revoke", target) as audit:
+        with _Audited(actor, "invitation.revoke", target) as audit, self._user_lock(user_id):
             self._pending(actor, user_id, target)
             self.directory.delete(user_id)
             audit.done(None, outcome="revoked")
@@ -536,7 +555,7 @@ class AccessAdministration:
     def deactivate(self, actor: Actor, user_id: str) -> User:
         """Disable, then end every session (refresh tokens fail at once)."""
         target = {"id": user_id}
-        with _Audited(actor, "user.deactivate", target) as audit:
+        with _Audited(actor, "user.deactivate", target) as audit, self._user_lock(user_id):
             account = self._manageable(actor, user_id, target, not_self=True)
             if account.enabled:
                 account = replace(account, enabled=False)
@@ -546,7 +565,7 @@ class AccessAdministration:
 
     def reactivate(self, actor: Actor, user_id: str) -> User:
         target = {"id": user_id}
-        with _Audited(actor, "user.reactivate", target) as audit:
+        with _Audited(actor, "user.reactivate", target) as audit, self._user_lock(user_id):
             account = self._manageable(actor, user_id, target)
             if not account.enabled:
                 account = replace(account, enabled=True)
@@ -555,7 +574,7 @@ class AccessAdministration:
 
     def delete(self, actor: Actor, user_id: str) -> None:
         target = {"id": user_id}
-        with _Audited(actor, "user.delete", target) as audit:
+        with _Audited(actor, "user.delete", target) as audit, self._user_lock(user_id):
             self._manageable(actor, user_id, target, not_self=True)
             self.directory.delete(user_id)
             audit.done(None, outcome="deleted")
@@ -564,7 +583,7 @@ class AccessAdministration:
         """Change names, language, status, profile, toggles, perimeter or tenants: the
         facts are checked as they will be (and, for a delegated actor, as they are)."""
         target = {"id": user_id}
-        with _Audited(actor, "user.update", target) as audit:
+        with _Audited(actor, "user.update", target) as audit, self._user_lock(user_id):
             account = self._manageable(actor, user_id, target)
             current = self._assignment(account)
             if change.language is not None and change.language not in self.languages:

@@ -18,6 +18,8 @@ from typing import Any
 import requests
 from keycloak import KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakConnectionError, KeycloakError
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from bridge.keycloak.errors import (
     Conflict,
@@ -26,22 +28,80 @@ from bridge.keycloak.errors import (
     Unavailable,
 )
 
+# Literal segments of Keycloak admin routes; any other segment is an id or a name.
+_ROUTE_WORDS = frozenset("""
+    users groups children members count profile clients client-scopes roles roles-by-id
+    role-mappings realm composite composites protocol-mappers models add-models
+    authentication flows executions execution config required-actions components
+    identity-provider instances organizations invite-user invite-existing-user invitations
+    partialImport partial-export logout sessions credentials reset-password
+    execute-actions-email send-verify-email service-account-user client-secret
+    default-client-scopes optional-client-scopes default-default-client-scopes
+    default-optional-client-scopes attack-detection brute-force events admin-events keys
+    localization impersonation federated-identity consents offline-sessions available
+    effective scope-mappings management permissions lower-priority raise-priority
+    attributes domains metadata group-by-path
+""".split())
+
+ADMIN_RETRY = Retry(
+    total=3, connect=2, read=2, status=2, other=0,
+    allowed_methods=frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}),
+    status_forcelist=(502, 503, 504), backoff_factor=0.2, backoff_max=2.0,
+    backoff_jitter=0.2, respect_retry_after_header=False, raise_on_status=False)
+"""Automatic retries of admin calls: idempotent methods only, bounded (at most 3 more
+attempts, ~2 s of backoff with jitter so replicas do not retry in step).
+
+python-keycloak 7.1.1 retries once *including POST*: a create whose response was lost then
+meets the user its first attempt made, and answers 409 for a create that succeeded. POST is
+left out here (urllib3 still retries a POST whose connection was never established: nothing
+was sent); a caller whose POST may have reached Keycloak resolves it by a lookup (see
+``KeycloakScimBackend.create``). A ``Retry-After`` from a proxy is not honoured, so no call
+blocks longer than the backoff bound; the bridge's own clients get the 503."""
+
+MAX_KINDS = 256
+"""Distinct keys a :class:`CallCounter` keeps; further shapes are counted as ``(other)``."""
+
+
+def route_template(path: str) -> str:
+    """The admin route a concrete path belongs to: ``/r/users/1f3…/groups`` →
+    ``/{realm}/users/{id}/groups``. Ids and names never appear, so the set of
+    templates is bounded by the routes the gateway uses, not by the data."""
+    parts = [p for p in path.split("?", 1)[0].split("/") if p]
+    if not parts:
+        return "/"
+    out = ["{realm}"]
+    for part in parts[1:]:
+        if out[-1] == "group-by-path":
+            out.append("{path}")  # the rest of the path is one group path
+            break
+        out.append(part if part in _ROUTE_WORDS else "{id}")
+    return "/" + "/".join(out)
+
 
 @dataclass
 class CallCounter:
-    """Admin calls made through one gateway, by ``METHOD path-template``."""
+    """Admin calls made through one gateway, by ``METHOD route-template``.
+
+    Keyed by templates (see :func:`route_template`) and capped at :data:`MAX_KINDS`
+    keys, so a long-lived replica's counter stays the same size whatever it serves.
+    Thread-safe: one gateway serves every request thread of a replica."""
 
     total: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, method: str, path: str) -> None:
-        self.total += 1
-        key = f"{method} {path.split('?')[0]}"
-        self.by_kind[key] = self.by_kind.get(key, 0) + 1
+        key = f"{method} {route_template(path)}"
+        with self._lock:
+            self.total += 1
+            if key not in self.by_kind and len(self.by_kind) >= MAX_KINDS:
+                key = f"{method} (other)"
+            self.by_kind[key] = self.by_kind.get(key, 0) + 1
 
     def reset(self) -> None:
-        self.total = 0
-        self.by_kind.clear()
+        with self._lock:
+            self.total = 0
+            self.by_kind.clear()
 
 
 class AdminGateway:
@@ -137,6 +197,7 @@ def _connect(**kwargs: Any) -> KeycloakOpenIDConnection:
         # After the login, so that the token client (its own session, which keeps reading
         # the environment) was built with verify=True as before.
         _settle_environment(connection)
+        _retry_idempotent_only(connection)
         return connection
     except KeycloakConnectionError as exc:
         raise Unavailable(f"Keycloak unreachable at {kwargs.get('server_url')}") from exc
@@ -166,6 +227,18 @@ def _settle_environment(connection: KeycloakOpenIDConnection) -> None:
     session.proxies = settled["proxies"]
     connection.verify = settled["verify"]  # the CA bundle from the environment, if any
     session.trust_env = False
+
+
+def _retry_idempotent_only(connection: KeycloakOpenIDConnection) -> None:
+    """Replace python-keycloak's retry policy (which includes POST) by :data:`ADMIN_RETRY`
+    on the admin session's adapters."""
+    session = getattr(connection, "_s", None)
+    if not isinstance(session, requests.Session):
+        raise RuntimeError("python-keycloak's admin session changed shape; refusing to run "
+                           "with its POST-retrying default")
+    for adapter in session.adapters.values():
+        if isinstance(adapter, HTTPAdapter):
+            adapter.max_retries = ADMIN_RETRY
 
 
 def _raise_for_status(method: str, path: str, response: requests.Response) -> None:

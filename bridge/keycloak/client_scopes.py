@@ -57,3 +57,8 @@ def add_realm_default(gw: AdminGateway, realm: str, scope_id: str, kind: ScopeKi
 def remove_realm_default(gw: AdminGateway, realm: str, scope_id: str,
                          kind: ScopeKind) -> None:
     gw.delete(f"{_realm_defaults(realm, kind)}/{segment(scope_id)}")
+
+
+def delete(gw: AdminGateway, realm: str, scope_id: str) -> None:
+    """``DELETE /client-scopes/{id}``: the scope, and its link to every client with it."""
+    gw.delete(realm_path(realm, "client-scopes", segment(scope_id)))

@@ -10,6 +10,7 @@ from typing import Any
 
 from bridge.keycloak import groups as kc_groups
 from bridge.keycloak.client import AdminGateway
+from bridge.keycloak.errors import NotFound
 from bridge.keycloak.paths import PAGE, segment
 
 
@@ -99,7 +100,8 @@ def set_groups_under(gw: AdminGateway, realm: str, user_id: str, root: str,
                      wanted: set[str] | frozenset[str], ids: dict[str, str]) -> None:
     """Make the user's groups under ``root`` exactly ``wanted`` (paths): one paged read,
     then one call per change. Groups outside ``root`` are never touched, nor joined.
-    ``ids`` caches path → group id across calls (the caller owns it)."""
+    ``ids`` caches path → group id across calls (the caller owns it); an id found stale
+    (Keycloak's 404) is resolved again."""
     prefix = root.rstrip("/") + "/"
     outside = [p for p in wanted if not p.startswith(prefix)]
     if outside:
@@ -116,9 +118,22 @@ def set_groups_under(gw: AdminGateway, realm: str, user_id: str, root: str,
     for path in sorted(set(current) - set(wanted)):
         kc_groups.remove_member(gw, realm, current[path], user_id)
     for path in sorted(set(wanted) - set(current)):
-        if path not in ids:
+        known = ids.get(path)
+        if known is None:
             ids[path] = kc_groups.get_by_path(gw, realm, path)["id"]
-        kc_groups.add_member(gw, realm, ids[path], user_id)
+        try:
+            kc_groups.add_member(gw, realm, ids[path], user_id)
+        except NotFound:
+            if known is None:
+                raise
+            # A cached id may be stale (the group was deleted and re-created, e.g. by
+            # `bridge realm apply`): resolve the path again, and retry once if it moved.
+            ids.pop(path, None)
+            fresh = kc_groups.get_by_path(gw, realm, path)["id"]
+            ids[path] = fresh
+            if fresh == known:
+                raise
+            kc_groups.add_member(gw, realm, fresh, user_id)
 
 
 def group_count(gw: AdminGateway, realm: str, user_id: str) -> int:

@@ -15,6 +15,25 @@ Budgets (admin calls per SCIM operation, counted by ``gateway.calls``):
   refuses every use of a disabled user's sessions, so no logout call is needed; the GET
   gives the state ``If-Match`` and the 200 response need.
 
+Several replicas (issue 10). No state a write depends on lives in a replica:
+
+* Every write of a user or group reads it fresh and writes it under the resource's lock
+  (:mod:`bridge.locks`: in-process, or PostgreSQL advisory locks shared by the replicas),
+  so an ``If-Match`` admits exactly one of concurrent writers of a version, and PATCHes
+  without it each apply to the state the previous one wrote. Group creates and renames
+  also hold the casefolded name's lock: Keycloak's sibling names are unique only
+  case-sensitively. Locks cost no admin call.
+* The group cache feeds no write. It only lets a member-only PATCH (one partial write
+  per member) answer without a read: that reply's ``displayName`` and ``meta`` are at
+  most ``group_cache_ttl`` seconds old. A group deleted through any replica is a 404:
+  Keycloak's 404 on a membership call is checked against the group (one read, on that
+  path only).
+* The managed root's id, and the catalog groups' ids, are resolved again when found
+  stale (a 404, or a managed group under an unknown parent id).
+* A create whose response was lost is resolved by one lookup (the user or group carrying
+  every attribute sent, ``scim.created`` included): 201 for it, 409 only for a real
+  duplicate. The gateway never retries a POST by itself.
+
 Groups live as direct children of the managed root (``/bridge/scim``). Any other group id
 is answered as not found and logged with the client id: a SCIM client can never put a user
 in a group outside that tree (e.g. one mapping realm-admin).
@@ -32,6 +51,7 @@ Keycloak errors are translated at this edge: unreachable or 5xx → 503 with
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -47,6 +67,13 @@ from bridge.keycloak import errors as kc
 from bridge.keycloak import groups as kc_groups
 from bridge.keycloak import users as kc_users
 from bridge.keycloak.client import AdminGateway
+from bridge.locks import (
+    LocalLocks,
+    LockTimeout,
+    LockUnavailable,
+    ResourceLocks,
+    resource_key,
+)
 from bridge.provisioning import filters
 from bridge.provisioning.access import AccessAttributes
 from bridge.provisioning.catalog_access import CatalogAccess
@@ -63,6 +90,7 @@ from bridge.provisioning.mapping import (
 from scim import errors
 from scim.backend import (
     ALL_ATTRIBUTES,
+    MemberChanges,
     Precondition,
     Projection,
     Query,
@@ -81,6 +109,12 @@ logger = logging.getLogger(__name__)
 audit_log = logging.getLogger("bridge.audit")
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+GROUP_CACHE_TTL = 10.0
+"""Seconds a replica trusts its last read of a managed group for a member-only PATCH
+(``BRIDGE_GROUP_CACHE_TTL``): the bound on how stale that response's displayName and
+meta can be. The cache never feeds a write, and every other read or write reads fresh."""
 
 
 def _translated(method: F) -> F:
@@ -90,6 +124,16 @@ def _translated(method: F) -> F:
     def wrapper(self: KeycloakScimBackend, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
+        except LockTimeout as exc:
+            logger.info("write refused: %s", exc)
+            raise errors.BackendUnavailable(
+                "Another write to this resource is in progress, retry", retry_after=1
+            ) from None
+        except LockUnavailable as exc:
+            logger.warning("lock service unavailable: %s", exc)
+            raise errors.BackendUnavailable(
+                "The lock service is unreachable, retry later", retry_after=self.retry_after
+            ) from None
         except kc.Unavailable as exc:
             logger.warning("Keycloak unavailable: %s", exc)
             raise errors.BackendUnavailable(
@@ -121,9 +165,10 @@ class KeycloakScimBackend:
         managed_root: str = "/bridge/scim",
         domain: DomainMapping | None = None,
         retry_after: int = 30,
-        group_cache_ttl: float = 60.0,
+        group_cache_ttl: float = GROUP_CACHE_TTL,
         page_size: int = kc_users.PAGE,
         max_scan: int | None = None,
+        locks: ResourceLocks | None = None,
     ) -> None:
         self.gw = gateway
         self.realm = realm
@@ -136,6 +181,7 @@ class KeycloakScimBackend:
         self.page_size = page_size
         self.max_scan = max_scan
         self._root_id: str | None = None
+        self.locks = locks or LocalLocks()
         self._lock = threading.Lock()
         self._groups: dict[str, tuple[float, dict[str, Any]]] = {}
 
@@ -183,7 +229,11 @@ class KeycloakScimBackend:
             rep["attributes"][CREATED] = list(rep["attributes"][LAST_MODIFIED])
             if not rep["enabled"]:
                 rep["attributes"][SCIM_DISABLED] = ["true"]
-            user_id = kc_users.create(self.gw, self.realm, rep)
+            try:
+                user_id = kc_users.create(self.gw, self.realm, rep)
+            except (kc.Unavailable, kc.Conflict) as failure:
+                found = self._created_user(rep, failure)
+                return self.user_mapping.from_keycloak(found)
             # One write and no read back: the response is what Keycloak now stores, in the
             # canonical form the ETag hashes (ids and lowercasing are all Keycloak adds).
             stored = {**rep, "id": user_id, "username": rep["username"].lower(),
@@ -202,19 +252,21 @@ class KeycloakScimBackend:
         if_match: Precondition | None = None,
     ) -> Resource[Any]:
         if kind is Kind.USER:
-            current = self._writable_user(subject, resource_id)
-            check_precondition(self.user_mapping.from_keycloak(current), if_match)
-            user = resource.model_copy(deep=True)
-            self._bind_tenant(subject, user)
-            self._authorize_user_write(subject, user, current)
-            stored = self._write_user(subject, current, user)
+            with self.locks.hold(self._key("user", resource_id)):
+                current = self._writable_user(subject, resource_id)
+                check_precondition(self.user_mapping.from_keycloak(current), if_match)
+                user = resource.model_copy(deep=True)
+                self._bind_tenant(subject, user)
+                self._authorize_user_write(subject, user, current)
+                stored = self._write_user(subject, current, user)
             return self.user_mapping.from_keycloak(
                 stored, self._user_groups(subject, resource_id))
-        current_group = self._existing_group(subject, resource_id, fresh=True)
-        check_precondition(self.group_mapping.from_keycloak(current_group), if_match)
-        stored_group = self._write_group(subject, current_group, resource)
-        wanted = {m.value for m in resource.members or [] if m.value}
-        self._set_members(subject, resource_id, wanted)
+        with self.locks.hold(self._key("group", resource_id)):
+            current_group = self._existing_group(subject, resource_id, fresh=True)
+            check_precondition(self.group_mapping.from_keycloak(current_group), if_match)
+            stored_group = self._write_group(subject, current_group, resource)
+            wanted = {m.value for m in resource.members or [] if m.value}
+            self._set_members(subject, resource_id, wanted)
         return self._group_resource(subject, stored_group, ALL_ATTRIBUTES)
 
     @_translated
@@ -242,15 +294,23 @@ class KeycloakScimBackend:
         if_match: Precondition | None = None,
     ) -> None:
         if kind is Kind.USER:
-            current = self._writable_user(subject, resource_id)
-            check_precondition(self.user_mapping.from_keycloak(current), if_match)
-            self._authorize_user_write(subject, None, current)
-            kc_users.delete(self.gw, self.realm, resource_id)
+            with self.locks.hold(self._key("user", resource_id)):
+                current = self._writable_user(subject, resource_id)
+                check_precondition(self.user_mapping.from_keycloak(current), if_match)
+                self._authorize_user_write(subject, None, current)
+                with _gone_is_done():  # a retried DELETE meets the first one's result
+                    kc_users.delete(self.gw, self.realm, resource_id)
             return
-        group = self._existing_group(subject, resource_id, fresh=True)
-        check_precondition(self.group_mapping.from_keycloak(group), if_match)
-        kc_groups.delete(self.gw, self.realm, resource_id)
-        self._forget(resource_id)
+        with self.locks.hold(self._key("group", resource_id)):
+            group = self._existing_group(subject, resource_id, fresh=True)
+            check_precondition(self.group_mapping.from_keycloak(group), if_match)
+            self._forget(resource_id)
+            with _gone_is_done():
+                kc_groups.delete(self.gw, self.realm, resource_id)
+
+    def _key(self, kind: str, value: str) -> str:
+        """A lock key: one per resource id, or per casefolded name (uniqueness)."""
+        return resource_key(self.realm, kind, value)
 
     # -- users -------------------------------------------------------------------------
 
@@ -396,6 +456,27 @@ class KeycloakScimBackend:
         else:
             attributes[SCIM_DISABLED] = ["true"]
 
+    def _created_user(self, rep: dict[str, Any], failure: kc.GatewayError) -> dict[str, Any]:
+        """After a create whose outcome is unknown (the response was lost: 503/timeout, or a
+        409 met after a retry somewhere on the way), the user this very request created;
+        else ``failure`` is raised. One lookup by username; the user is ours when it
+        carries every attribute sent, ``scim.created`` (to the millisecond) included, so a
+        real duplicate is never mistaken for ours. Costs a call only on that failure path;
+        when the lookup fails too, the original failure stands."""
+        sent = rep.get("attributes") or {}
+        try:
+            candidates = kc_users.search(self.gw, self.realm, username=rep["username"],
+                                         exact="true", max=2)
+        except kc.GatewayError:
+            raise failure from None
+        for other in candidates:
+            stored = other.get("attributes") or {}
+            if all(stored.get(key) == value for key, value in sent.items()):
+                logger.info("a create whose response was lost had succeeded: user %s",
+                            other.get("id"))
+                return other
+        raise failure
+
     def _check_user_name_free(self, user_name: str, own_id: str) -> None:
         for other in kc_users.search(self.gw, self.realm, username=user_name, exact="true",
                                      max=2):
@@ -404,27 +485,30 @@ class KeycloakScimBackend:
 
     def _patch_user(self, subject: Subject, user_id: str, patch: PatchOp[Any],
                     if_match: Precondition | None, projection: Projection) -> Resource[Any]:
-        current = self._writable_user(subject, user_id)
-        resource = self.user_mapping.from_keycloak(current)
-        check_precondition(resource, if_match)
-        working = resource.model_copy(deep=True)
-        stored = current
-        if apply_patch(working, patch):
-            working.groups = None
-            self._bind_tenant(subject, working)
-            self._authorize_user_write(subject, working, current)
-            stored = self._write_user(subject, current, working)
+        # Read, check, apply and write under the user's lock: with If-Match one writer of a
+        # version wins and the others see the new version (412); without it, concurrent
+        # PATCHes of different attributes each apply to the state the previous one wrote.
+        with self.locks.hold(self._key("user", user_id)):
+            current = self._writable_user(subject, user_id)
+            resource = self.user_mapping.from_keycloak(current)
+            check_precondition(resource, if_match)
+            working = resource.model_copy(deep=True)
+            stored = current
+            if apply_patch(working, patch):
+                working.groups = None
+                self._bind_tenant(subject, working)
+                self._authorize_user_write(subject, working, current)
+                stored = self._write_user(subject, current, working)
         groups = self._user_groups(subject, user_id) if _asks_for(projection, "groups") \
             else None
         return self.user_mapping.from_keycloak(stored, groups)
 
     def _user_groups(self, subject: Subject, user_id: str) -> list[dict[str, Any]]:
         """The managed groups (of the subject's tenant) the user belongs to."""
-        root = self._root()
         found: list[dict[str, Any]] = []
         for group in self._pages(lambda first, size: kc_users.groups(
                 self.gw, self.realm, user_id, first=first, max=size)):
-            if group.get("parentId") == root and self._group_visible(subject, group):
+            if self._managed(group) and self._group_visible(subject, group):
                 self._remember(group)
                 found.append(group)
         return found
@@ -476,6 +560,9 @@ class KeycloakScimBackend:
     # -- groups ------------------------------------------------------------------------
 
     def _root(self) -> str:
+        """The managed root's id, resolved on first use and again whenever it is found
+        stale (:meth:`_refresh_root`): a root re-created by ``bridge realm apply`` is
+        picked up by every running replica, without a restart."""
         if self._root_id is None:
             try:
                 root = kc_groups.get_by_path(self.gw, self.realm, self.managed_root)
@@ -487,6 +574,36 @@ class KeycloakScimBackend:
                 ) from None
             self._root_id = root["id"]
         return self._root_id
+
+    def _refresh_root(self) -> str:
+        """Forget the root's id and resolve it again (one call); 503 when it is gone."""
+        self._root_id = None
+        return self._root()
+
+    def _under_root(self, call: Callable[[str], T]) -> T:
+        """``call(root_id)``; when Keycloak answers 404 for it and the root now has
+        another id (deleted and re-created), once more with the new id."""
+        root = self._root()
+        try:
+            return call(root)
+        except kc.NotFound:
+            if self._refresh_root() == root:
+                raise
+            return call(self._root_id or root)
+
+    def _managed(self, group: dict[str, Any]) -> bool:
+        """Whether ``group`` is a direct child of the managed root. A group whose path
+        says it is, under a parent id this replica does not know, means the root was
+        re-created: its id is resolved again (one call, on that occasion only)."""
+        root = self._root()
+        if group.get("id") == root:
+            return False
+        if group.get("parentId") == root:
+            return True
+        path = str(group.get("path") or "")
+        if path.rsplit("/", 1)[0] != self.managed_root or not group.get("parentId"):
+            return False
+        return group.get("parentId") == self._refresh_root() != group.get("id")
 
     def _remember(self, group: dict[str, Any]) -> None:
         with self._lock:
@@ -510,14 +627,14 @@ class KeycloakScimBackend:
                    ) -> dict[str, Any] | None:
         """A managed group visible to the subject, or ``None``. A group outside the
         managed tree is refused and logged, never returned."""
-        root = self._root()
         group = None if fresh else self._cached(group_id)
         if group is None:
             try:
                 group = kc_groups.get(self.gw, self.realm, group_id)
             except kc.NotFound:
+                self._forget(group_id)
                 return None
-        if group.get("parentId") != root or group.get("id") == root:
+        if not self._managed(group):
             logger.warning(
                 "SCIM client %r refused access to group %r outside the managed tree %s",
                 subject.client_id, group_id, self.managed_root)
@@ -554,10 +671,10 @@ class KeycloakScimBackend:
 
     def _find_group_named(self, name: str) -> list[dict[str, Any]]:
         """Managed groups whose name equals ``name`` case-insensitively (any tenant)."""
-        root = self._root()
         wanted = name.casefold()
-        return [g for g in self._pages(lambda first, size: kc_groups.children(
-            self.gw, self.realm, root, first=first, max=size, search=name))
+        return [g for g in self._under_root(lambda root: list(self._pages(
+            lambda first, size: kc_groups.children(
+                self.gw, self.realm, root, first=first, max=size, search=name))))
             if (g.get("name") or "").casefold() == wanted]
 
     def _check_display_name_free(self, name: str | None, own_id: str | None) -> None:
@@ -569,14 +686,25 @@ class KeycloakScimBackend:
             if other["id"] != own_id:
                 raise errors.Uniqueness(f"displayName {name!r} is already taken")
 
+    def _name_key(self, name: str | None) -> str:
+        return self._key("group-name", (name or "").casefold())
+
     def _create_group(self, subject: Subject, group: Resource[Any]) -> Resource[Any]:
-        self._check_display_name_free(group.display_name, None)
         wanted = [m.value for m in group.members or [] if m.value]
         for member in wanted:  # validate before any write
             self._require_member(subject, member, check_exists=False)
-        rep = self.group_mapping.to_keycloak(group, tenant=subject.tenant, created=None)
-        root = self._root()
-        group_id = kc_groups.create_child(self.gw, self.realm, root, rep)
+        # Keycloak's sibling names are unique case-sensitively only: the check and the
+        # create of one casefolded name are serialised, so `Team-x` and `team-x` sent at
+        # the same moment give one 201 and one 409.
+        with self.locks.hold(self._name_key(group.display_name)):
+            self._check_display_name_free(group.display_name, None)
+            rep = self.group_mapping.to_keycloak(group, tenant=subject.tenant, created=None)
+            try:
+                group_id, root = self._under_root(
+                    lambda root: (kc_groups.create_child(self.gw, self.realm, root, rep), root))
+            except (kc.Unavailable, kc.Conflict) as failure:
+                found = self._created_group(rep, failure)
+                group_id, root = found["id"], found["parentId"]
         stored = {**rep, "id": group_id, "parentId": root,
                   "path": f"{self.managed_root}/{rep['name']}"}
         self._remember(stored)
@@ -591,10 +719,39 @@ class KeycloakScimBackend:
         return self._group_resource(subject, stored,
                                     ALL_ATTRIBUTES if wanted else _NO_MEMBERS)
 
+    def _created_group(self, rep: dict[str, Any], failure: kc.GatewayError) -> dict[str, Any]:
+        """The group a create whose outcome is unknown made (see :meth:`_created_user`):
+        under the name's lock, a managed group of that name carrying every attribute sent
+        (``scim.created`` to the millisecond) is this request's; else ``failure``."""
+        sent = rep.get("attributes") or {}
+        try:
+            candidates = self._find_group_named(rep["name"])
+        except (kc.GatewayError, errors.ScimError):
+            raise failure from None
+        for group in candidates:
+            stored = group.get("attributes") or {}
+            if group.get("name") == rep["name"] and all(
+                    stored.get(key) == value for key, value in sent.items()):
+                logger.info("a group create whose response was lost had succeeded: %s",
+                            group.get("id"))
+                return group
+        raise failure
+
     def _write_group(self, subject: Subject, current: dict[str, Any],
                      group: Resource[Any]) -> dict[str, Any]:
+        """Write name and attributes over ``current``, read fresh under the group's lock
+        (never from the cache: a cached state written back would revert a change made
+        meanwhile, e.g. a rename through another replica)."""
         if (group.display_name or "") != current.get("name"):
-            self._check_display_name_free(group.display_name, current["id"])
+            if (group.display_name or "").casefold() == (current.get("name") or "").casefold():
+                return self._write_group_state(current, group)
+            with self.locks.hold(self._name_key(group.display_name)):
+                self._check_display_name_free(group.display_name, current["id"])
+                return self._write_group_state(current, group)
+        return self._write_group_state(current, group)
+
+    def _write_group_state(self, current: dict[str, Any],
+                           group: Resource[Any]) -> dict[str, Any]:
         attributes = current.get("attributes") or {}
         created = (attributes.get(CREATED) or [None])[0]
         rep = self.group_mapping.to_keycloak(
@@ -617,6 +774,7 @@ class KeycloakScimBackend:
         try:
             kc_groups.add_member(self.gw, self.realm, group_id, user_id)
         except kc.NotFound:
+            self._require_group_exists(group_id)
             raise errors.InvalidValue(
                 f"member {user_id!r} does not exist (members are Users)") from None
 
@@ -624,7 +782,18 @@ class KeycloakScimBackend:
         try:
             kc_groups.remove_member(self.gw, self.realm, group_id, user_id)
         except kc.NotFound:
-            pass  # an absent member is not an error (RFC 7644 §3.5.2.2)
+            self._require_group_exists(group_id)
+            # an absent member is not an error (RFC 7644 §3.5.2.2)
+
+    def _require_group_exists(self, group_id: str) -> None:
+        """After Keycloak's 404 on a membership call (the user's or the group's): a
+        group gone (deleted through any replica) is a 404 for the group, whatever this
+        replica's cache says. One read, on that failure path only."""
+        try:
+            kc_groups.get(self.gw, self.realm, group_id)
+        except kc.NotFound:
+            self._forget(group_id)
+            raise errors.NotFound(f"Group {group_id!r} not found") from None
 
     def _set_members(self, subject: Subject, group_id: str, wanted: set[str]) -> None:
         """Make the members exactly ``wanted`` (PUT, or a PATCH replacing members)."""
@@ -638,12 +807,38 @@ class KeycloakScimBackend:
 
     def _patch_group(self, subject: Subject, group_id: str, patch: PatchOp[Any],
                      if_match: Precondition | None, projection: Projection) -> Resource[Any]:
-        # With If-Match the version must be read now; otherwise a recent read will do
-        # (it only proves the group is managed and gives the response its meta).
-        current = self._existing_group(subject, group_id, fresh=if_match is not None)
-        check_precondition(self.group_mapping.from_keycloak(current), if_match)
         changes, rest = split_member_operations(patch)
+        if if_match is None and not rest:
+            # Member additions and removals only: each is one partial write in Keycloak
+            # (PUT/DELETE /users/{uid}/groups/{gid}), nothing is read back and written, so
+            # no lock is needed and a recent read of the group will do: it proves the group
+            # is managed, and gives the response its displayName and meta, at most
+            # ``group_cache_ttl`` seconds old (a group deleted meanwhile is a 404).
+            current = self._existing_group(subject, group_id, fresh=False)
+            return self._patch_members(subject, current, changes, projection)
+        with self.locks.hold(self._key("group", group_id)):
+            return self._patch_group_locked(subject, group_id, changes, rest, if_match,
+                                            projection)
+
+    def _patch_members(self, subject: Subject, current: dict[str, Any],
+                       changes: MemberChanges, projection: Projection) -> Resource[Any]:
         for member in changes.add:
+            assert member.value is not None
+            self._require_member(subject, member.value, check_exists=False)
+        for member in changes.add:
+            assert member.value is not None
+            self._add_member(subject, current["id"], member.value)
+        for member_id in changes.remove:
+            self._remove_member(current["id"], member_id)
+        return self._group_resource(subject, current, projection)
+
+    def _patch_group_locked(self, subject: Subject, group_id: str,
+                            changes: MemberChanges, rest: list[Any],
+                            if_match: Precondition | None,
+                            projection: Projection) -> Resource[Any]:
+        current = self._existing_group(subject, group_id, fresh=True)
+        check_precondition(self.group_mapping.from_keycloak(current), if_match)
+        for member in changes.add:  # validate before any write
             assert member.value is not None
             self._require_member(subject, member.value, check_exists=False)
         stored = current
@@ -658,20 +853,25 @@ class KeycloakScimBackend:
                     after = {m.value for m in working.members or [] if m.value}
                     if after != before:
                         self._set_members(subject, group_id, after)
-        for member in changes.add:
-            assert member.value is not None
-            self._add_member(subject, group_id, member.value)
-        for member_id in changes.remove:
-            self._remove_member(group_id, member_id)
-        return self._group_resource(subject, stored, projection)
+        return self._patch_members(subject, stored, changes, projection)
 
     def _query_groups(self, subject: Subject, query: Query) -> QueryResult:
-        root = self._root()
         name = filters.group_display_name(query.filter)
         needs_members = filters.mentions(query.filter, query.sort_by, "members")
         matching: list[tuple[Resource[Any], dict[str, Any]]] = []
-        for group in self._pages(lambda first, size: kc_groups.children(
-                self.gw, self.realm, root, first=first, max=size, search=name)):
+        # The first page is read through _under_root (a re-created root is found again);
+        # later pages use the id that first page was read with.
+        first_page = self._under_root(lambda root: (root, kc_groups.children(
+            self.gw, self.realm, root, first=0, max=self.page_size, search=name)))
+        root, page = first_page
+
+        def pages(first: int, size: int) -> list[dict[str, Any]]:
+            if first == 0:
+                return page
+            return kc_groups.children(self.gw, self.realm, root, first=first, max=size,
+                                      search=name)
+
+        for group in self._pages(pages):
             self._remember(group)
             if not self._group_visible(subject, group):
                 continue
@@ -733,6 +933,17 @@ class _ScimWriter:
 
     def logout(self, user_id: str) -> None:
         kc_users.logout(self.backend.gw, self.backend.realm, user_id)
+
+
+@contextlib.contextmanager
+def _gone_is_done() -> Iterator[None]:
+    """A DELETE of a resource just read (under its lock) that answers 404 was done: the
+    gateway retried it after a lost response (DELETE is idempotent), or it raced a
+    delete that did not take the lock (an administrator's)."""
+    try:
+        yield
+    except kc.NotFound:
+        pass
 
 
 def _same(current: dict[str, Any], rep: dict[str, Any]) -> bool:

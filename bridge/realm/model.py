@@ -64,6 +64,9 @@ class Settings(_Strict):
     browserFlow: str | None = None
     directGrantFlow: str | None = None
     resetCredentialsFlow: str | None = None
+    # Not in Keycloak's realm representation: client scopes the realm must not have, planned
+    # by their own kind (bridge.realm.kinds.client_scopes).
+    removedClientScopes: list[str] | None = None
 
 
 # -- roles, clients, mappers ----------------------------------------------------------------

@@ -10,6 +10,7 @@ from tests.integration.test_scim_support import (
     assert_error,
     scim_env,
 )
+from tests.support.login import Browserless
 
 env = scim_env
 
@@ -139,10 +140,8 @@ def test_deactivate_keeps_user_readable_and_ends_sessions(env: ScimOnKeycloak) -
                                                "emailVerified": True})
     env.gateway.put(f"{env.base}/users/{uid}/reset-password",
                     {"type": "password", "value": "A-long-enough-pass-1", "temporary": False})
-    token = requests.post(f"{env.realm.issuer}/protocol/openid-connect/token", data={
-        "grant_type": "password", "client_id": "admin-cli", "username": "session.user",
-        "password": "A-long-enough-pass-1"}, timeout=30)
-    assert token.status_code == 200, token.text
+    # Signed in through the portal, as a person (no client of the realm takes a password).
+    token = Browserless().sign_in(env.realm.issuer, "session.user", "A-long-enough-pass-1")
     assert len(env.gateway.get(f"{env.base}/users/{uid}/sessions")) == 1
     env.gateway.calls.reset()
     response = env.scim.patch(f"/Users/{uid}", [{"op": "replace", "value": {"active": False}}])
@@ -150,12 +149,12 @@ def test_deactivate_keeps_user_readable_and_ends_sessions(env: ScimOnKeycloak) -
     assert response.get_json()["active"] is False
     assert env.calls() <= 2, env.gateway.calls.by_kind
     refresh = requests.post(f"{env.realm.issuer}/protocol/openid-connect/token", data={
-        "grant_type": "refresh_token", "client_id": "admin-cli",
-        "refresh_token": token.json()["refresh_token"]}, timeout=30)
+        "grant_type": "refresh_token", "client_id": token.client_id,
+        "refresh_token": token.refresh_token}, timeout=30)
     assert refresh.status_code == 400
     assert refresh.json()["error"] == "invalid_grant"
     userinfo = requests.get(f"{env.realm.issuer}/protocol/openid-connect/userinfo",
-                            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+                            headers={"Authorization": f"Bearer {token.access_token}"},
                             timeout=30)
     assert userinfo.status_code in (401, 403)
     assert env.scim.get(f"/Users/{uid}").get_json()["active"] is False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import requests
 
 from tests.conftest import RealmUnderTest
+from tests.support.login import Browserless
 
 PASSWORD = "A-long-enough-pass-1"
 
@@ -18,11 +19,12 @@ def _user_token(realm: RealmUnderTest) -> tuple[str, str]:
                        "profiles": ["full-access"], "toggles": ["payments"],
                        "perimeter.project": ["p1"], "permissions": ["documents.view"]},
         "credentials": [{"type": "password", "value": PASSWORD, "temporary": False}]})
-    token = requests.post(f"{realm.issuer}/protocol/openid-connect/token", data={
-        "grant_type": "password", "client_id": "admin-cli", "username": "self.service",
-        "password": PASSWORD}, timeout=30)
-    assert token.status_code == 200, token.text
-    return str(user_id), token.json()["access_token"]
+    # Signed in as a person reaches the account API: through Keycloak's account console
+    # (no client of the realm takes a password grant).
+    tokens = Browserless().sign_in(realm.issuer, "self.service", PASSWORD,
+                                   client_id="account-console",
+                                   redirect_uri=f"{realm.issuer}/account/")
+    return str(user_id), tokens.access_token
 
 
 def test_user_cannot_change_managed_identity_or_attributes(fresh_realm: RealmUnderTest) -> None:

@@ -628,13 +628,16 @@ class Browserless:
 
     def _visit(self, method: str, url: str, **kwargs: Any) -> Page | str:
         """Request ``url``, following redirects that stay on its origin; return the page,
-        or the URL of a redirect leaving it (not followed)."""
+        or the URL of a redirect leaving it, or reaching the pending redirect URI (not
+        followed: Keycloak's own account console has its redirect URI on Keycloak's origin)."""
         origin = urlsplit(url)[:2]
+        back = (self._request.redirect_uri.split("?")[0].rstrip("/")
+                if self._request is not None else None)
         for _ in range(_MAX_STEPS):
             answer = self._send(method, url, **kwargs)
             if answer.is_redirect:
                 target = urljoin(url, answer.headers["Location"])
-                if urlsplit(target)[:2] != origin:
+                if urlsplit(target)[:2] != origin or (back and target.startswith(back)):
                     self.location = target
                     return target
                 method, url, kwargs = "GET", target, {}

@@ -22,7 +22,9 @@ def _copy(tmp_path: Path) -> Path:
 def test_shipped_config_loads() -> None:
     config = load(REALM_CONFIG, ENV)
     assert config.realm == "access"
-    assert {c.clientId for c in config.clients} == {"portal", "bridge", "hr-system"}
+    # The product's clients, and Keycloak's own, hardened (clients/keycloak.yaml).
+    assert {c.clientId for c in config.clients} == {"portal", "bridge", "hr-system",
+                                                    "admin-cli", "account"}
     portal = next(c for c in config.clients if c.clientId == "portal")
     assert portal.publicClient is True
     assert portal.attributes["pkce.code.challenge.method"] == "S256"

@@ -408,3 +408,38 @@ def test_004_a_change_for_one_dossier_removes_no_other() -> None:
     assert left.assignment is not None and left.assignment.tenants == {
         "dossier-acme", "dossier-carpentry"}
     assert directory.logged_out == [two]  # a dossier left: its sessions end
+
+
+def test_lifecycle_writes_take_the_scim_backends_user_lock() -> None:
+    """A change through /api/v1 and one through SCIM (on any replica) never interleave
+    their read-modify-write: both take the user's lock, under the same key."""
+    import threading
+
+    from bridge.locks import LocalLocks, user_key
+    from bridge.provisioning import KeycloakScimBackend
+
+    service, _, _ = _setup("004")
+    admin = _acme_admin(service)
+    target = _person(service, "lena", Assignment.of(
+        "external", "client-user", "document-processing", tenants=["dossier-acme"]))
+    assert target.user_id is not None
+    service.locks = LocalLocks(timeout=0.2)
+    service.lock_scope = "access"
+    scim = KeycloakScimBackend(None, "access", locks=service.locks)  # type: ignore[arg-type]
+    assert scim._key("user", target.user_id) == user_key("access", target.user_id)
+    held, release = threading.Event(), threading.Event()
+
+    def scim_write_in_progress() -> None:
+        with service.locks.hold(user_key("access", target.user_id or "")):
+            held.set()
+            release.wait(5)
+
+    writer = threading.Thread(target=scim_write_in_progress)
+    writer.start()
+    held.wait(5)
+    with pytest.raises(Unavailable) as busy:
+        service.deactivate(admin, target.user_id)
+    assert busy.value.code == "busy"
+    release.set()
+    writer.join()
+    assert service.deactivate(admin, target.user_id).enabled is False

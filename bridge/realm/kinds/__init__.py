@@ -1,6 +1,7 @@
 """One importer per resource kind, in the order they are created (deleted in reverse)."""
 
 from bridge.realm.kinds.base import Kind, RealmContext
+from bridge.realm.kinds.client_scopes import RemovedClientScopes
 from bridge.realm.kinds.clients import ClientRoles, Clients, ProtocolMappers, ServiceAccountRoles
 from bridge.realm.kinds.flows import Flows
 from bridge.realm.kinds.groups import Groups
@@ -8,11 +9,11 @@ from bridge.realm.kinds.realm_roles import RealmRoles
 from bridge.realm.kinds.settings import Settings
 from bridge.realm.kinds.user_profile import UserProfile
 
-# Roles before the groups and service accounts that map them; flows before the realm
-# settings that bind them.
+# Roles before the groups and service accounts that map them; scopes removed before the
+# clients that would start with them; flows before the realm settings that bind them.
 KINDS: tuple[Kind, ...] = (
-    RealmRoles(), UserProfile(), Clients(), ClientRoles(), ProtocolMappers(), ServiceAccountRoles(),
-    Groups(), Flows(), Settings(),
+    RealmRoles(), UserProfile(), RemovedClientScopes(), Clients(), ClientRoles(),
+    ProtocolMappers(), ServiceAccountRoles(), Groups(), Flows(), Settings(),
 )
 
 __all__ = ["KINDS", "Kind", "RealmContext"]

@@ -50,7 +50,10 @@ class Clients(KindBase):
     name = "client"
 
     def desired(self, config: RealmConfig) -> dict[str, dict[str, Any]]:
-        return {c.clientId: drop_none(c.model_dump(), ("clientId", *SUB_RESOURCES))
+        # Keycloak's own clients are hardened field by field: only what the configuration
+        # names on them is managed, never the model's defaults.
+        return {c.clientId: drop_none(c.model_dump(exclude_unset=c.clientId in BUILTIN_CLIENTS),
+                                      ("clientId", *SUB_RESOURCES))
                 for c in config.clients}
 
     def actual(self, ctx: RealmContext, keys: set[str]) -> dict[str, dict[str, Any]]:
@@ -60,6 +63,11 @@ class Clients(KindBase):
         return key in BUILTIN_CLIENTS
 
     def create(self, ctx: RealmContext, key: str, desired: Mapping[str, Any]) -> None:
+        existing = kc_clients.find(ctx.gateway, ctx.realm, key) if key in BUILTIN_CLIENTS else None
+        if existing is not None:
+            # Planned before the realm existed: Keycloak made the client with the realm.
+            self.update(ctx, key, desired, existing)
+            return
         kc_clients.create(ctx.gateway, ctx.realm, {"clientId": key, **desired})
         ctx.forget_client(key)
 

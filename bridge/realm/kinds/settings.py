@@ -19,7 +19,7 @@ class Settings(KindBase):
     name = "realm"
 
     def desired(self, config: RealmConfig) -> dict[str, dict[str, Any]]:
-        return {KEY: drop_none(config.settings.model_dump())}
+        return {KEY: drop_none(config.settings.model_dump(), ("removedClientScopes",))}
 
     def actual(self, ctx: RealmContext, keys: set[str]) -> dict[str, dict[str, Any]]:
         return {KEY: kc_realm.get(ctx.gateway, ctx.realm)}
