@@ -12,7 +12,7 @@ import click
 from bridge.config import AdminCredentials, MissingSetting
 from bridge.keycloak.client import AdminGateway
 from bridge.keycloak.errors import GatewayError
-from bridge.local.keycloak import MissingPiece, dev_instance
+from bridge.local.keycloak import DEV_FILE_WARNING, MissingPiece, dev_instance
 from bridge.realm.desired import ConfigError
 
 if TYPE_CHECKING:  # imported lazily at run time, like every command's own modules
@@ -57,12 +57,17 @@ def cli() -> None:
 
 @cli.group()
 def keycloak() -> None:
-    """The local Keycloak (pinned version, embedded dev database, 127.0.0.1 only)."""
+    """The local Keycloak (pinned version, embedded dev database, 127.0.0.1 only).
+
+    For development only: its dev-file database can lose writes acknowledged just before a
+    crash. Production runs Keycloak on PostgreSQL (docs/deploying.md).
+    """
 
 
 @keycloak.command("start")
 def keycloak_start() -> None:
     """Start it (idempotent); admin login from KC_BOOTSTRAP_ADMIN_USERNAME/_PASSWORD."""
+    click.echo(DEV_FILE_WARNING, err=True)
     instance = dev_instance()
     started = instance.start(os.environ.get("KC_BOOTSTRAP_ADMIN_USERNAME", ""),
                              os.environ.get("KC_BOOTSTRAP_ADMIN_PASSWORD", ""), log=_say)

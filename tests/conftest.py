@@ -27,11 +27,14 @@ REALM_CONFIG = ROOT / "realm-config"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests under tests/integration are integration tests, the rest unit tests."""
+    """Tests under tests/integration are integration tests, under tests/cluster the
+    production-shape suite, the rest unit tests."""
     for item in items:
         parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
         if parts[0] == "integration":
             item.add_marker(pytest.mark.integration)
+        elif parts[0] == "cluster":
+            item.add_marker(pytest.mark.cluster)
         elif not item.get_closest_marker("integration"):
             item.add_marker(pytest.mark.unit)
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bridge.keycloak.client import AdminGateway
-from bridge.local.keycloak import cache_dir, dev_instance
+from bridge.local.keycloak import DEV_FILE_WARNING, cache_dir, dev_instance
 from bridge.local.mailsink import MailSink
 from bridge.realm import desired, engine
 
@@ -71,6 +71,7 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
     config, the_catalog = desired.load_with_catalog(directories, env)  # validate first
 
     instance = dev_instance()
+    echo(DEV_FILE_WARNING)
     started = instance.start(env["KC_BOOTSTRAP_ADMIN_USERNAME"],
                              env["KC_BOOTSTRAP_ADMIN_PASSWORD"], log=echo)
     sink = MailSink(smtp_port=smtp_port, http_port=http_port,

@@ -7,6 +7,12 @@ built (``kc.sh build``) once, then started ``--optimized`` so a start does not r
 Each *instance* (the dev server of ``bridge keycloak start``, one per test session, ...) has
 its own state directory holding its H2 database, log and pid file, so instances never share
 data and ``stop`` can prove that the process it kills is the one it started.
+
+The embedded H2 database (``dev-file``) is for development only: a kill -9 loses writes it
+acknowledged up to about half a second earlier. The production shape is :class:`ClusterNode`:
+a separate build of the same distribution on PostgreSQL with distributed caches
+(``--db=postgres --cache=ispn``), nodes finding each other through the database
+(``--cache-stack=jdbc-ping``).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -35,9 +42,16 @@ import requests
 KEYCLOAK_VERSION = "26.7.5"
 MAVEN_ARTIFACT = f"org.keycloak:keycloak-quarkus-dist:{KEYCLOAK_VERSION}:zip"
 
-# Build-time options. ``dev-file`` is Keycloak's embedded H2 database.
+# Build-time options. ``dev-file`` is Keycloak's embedded H2 database (development only).
 BUILD_OPTIONS: tuple[str, ...] = (
     "--db=dev-file",
+    "--health-enabled=true",
+    "--features=organization",
+)
+# The production build: PostgreSQL and Infinispan caches shared by the cluster's nodes.
+PRODUCTION_BUILD_OPTIONS: tuple[str, ...] = (
+    "--db=postgres",
+    "--cache=ispn",
     "--health-enabled=true",
     "--features=organization",
 )
@@ -46,6 +60,12 @@ BUILD_OPTIONS: tuple[str, ...] = (
 RUN_OPTIONS: tuple[str, ...] = ("--cache=local",)
 
 DEFAULT_HEAP = "-Xms256m -Xmx2g"
+
+# Said by every command that starts the development instance.
+DEV_FILE_WARNING = (
+    "note: this Keycloak keeps its data in the embedded dev-file (H2) database, for "
+    "development only: a crash can lose writes it acknowledged up to about half a second "
+    "earlier. In production run Keycloak on PostgreSQL (docs/deploying.md).")
 
 
 class MissingPiece(RuntimeError):
@@ -72,8 +92,8 @@ def java_command() -> str:
     return found
 
 
-def _build_stamp() -> str:
-    return hashlib.sha256(" ".join((KEYCLOAK_VERSION, *BUILD_OPTIONS)).encode()).hexdigest()
+def _build_stamp(options: tuple[str, ...] = BUILD_OPTIONS) -> str:
+    return hashlib.sha256(" ".join((KEYCLOAK_VERSION, *options)).encode()).hexdigest()
 
 
 @contextlib.contextmanager
@@ -100,13 +120,19 @@ def _run_quiet(cmd: list[str], what: str, env: Mapping[str, str] | None = None,
         raise MissingPiece(f"{what} failed (exit {result.returncode}): {' | '.join(tail)}")
 
 
-def ensure_distribution(log: Callable[[str], None] = lambda _msg: None) -> Path:
-    """Download, unpack and build the pinned distribution once; return its home directory."""
+def ensure_distribution(log: Callable[[str], None] = lambda _msg: None, *,
+                        build_options: tuple[str, ...] = BUILD_OPTIONS,
+                        flavour: str = "") -> Path:
+    """Download, unpack and build the pinned distribution once; return its home directory.
+
+    ``kc.sh build`` writes into the distribution, so each set of build options (``flavour``)
+    is its own unpacked copy of the one downloaded archive.
+    """
     root = cache_dir() / "keycloak"
-    home = root / f"keycloak-{KEYCLOAK_VERSION}"
+    home = root / f"keycloak-{KEYCLOAK_VERSION}{'-' + flavour if flavour else ''}"
     stamp = home / ".bridge-build"
     with _locked(root / ".lock"):
-        if stamp.is_file() and stamp.read_text() == _build_stamp():
+        if stamp.is_file() and stamp.read_text() == _build_stamp(build_options):
             return home
         java = java_command()
         archive = root / "dl" / f"keycloak-quarkus-dist-{KEYCLOAK_VERSION}.zip"
@@ -132,15 +158,21 @@ def ensure_distribution(log: Callable[[str], None] = lambda _msg: None) -> Path:
             archive.unlink(missing_ok=True)
             raise MissingPiece(f"download of {MAVEN_ARTIFACT} is corrupt; retry") from exc
         shutil.rmtree(home, ignore_errors=True)
-        (staging / home.name).rename(home)
+        (staging / f"keycloak-{KEYCLOAK_VERSION}").rename(home)
         shutil.rmtree(staging, ignore_errors=True)
         kc_sh = home / "bin" / "kc.sh"
         kc_sh.chmod(0o755)
-        log("building the distribution (kc.sh build)")
+        log(f"building the distribution (kc.sh build {' '.join(build_options)})")
         env = {**os.environ, "JAVA_HOME": str(Path(java).resolve().parent.parent)}
-        _run_quiet([str(kc_sh), "build", *BUILD_OPTIONS], "kc.sh build", env=env)
-        stamp.write_text(_build_stamp())
+        _run_quiet([str(kc_sh), "build", *build_options], "kc.sh build", env=env)
+        stamp.write_text(_build_stamp(build_options))
         return home
+
+
+def ensure_production_distribution(log: Callable[[str], None] = lambda _msg: None) -> Path:
+    """The distribution built for PostgreSQL and a clustered cache (:class:`ClusterNode`)."""
+    return ensure_distribution(log, build_options=PRODUCTION_BUILD_OPTIONS,
+                               flavour="postgres-ispn")
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
@@ -208,11 +240,14 @@ class LocalKeycloak:
             pid = int(record["pid"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        return pid if self._marked(pid) else None
+
+    def _marked(self, pid: int) -> bool:
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
-            return None
-        return pid if self._db_marker in cmdline else None
+            return False
+        return self._db_marker in cmdline
 
     def is_ready(self, timeout: float = 2.0) -> bool:
         try:
@@ -231,7 +266,7 @@ class LocalKeycloak:
             if not self.is_ready():
                 self.wait_ready(wait)
             return False
-        for port in (self.http_port, self.management_port):
+        for port in self._ports():
             if port_in_use(port, self.host):
                 raise MissingPiece(f"port {port} on {self.host} is in use by another process")
         if not admin_username or not admin_password:
@@ -239,22 +274,22 @@ class LocalKeycloak:
                 "KC_BOOTSTRAP_ADMIN_USERNAME and KC_BOOTSTRAP_ADMIN_PASSWORD must be set"
             )
         java = java_command()
-        home = ensure_distribution(log)
+        home = self._distribution(log)
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        (self.state_dir / "h2").mkdir(exist_ok=True)
         env = {
             **os.environ,
             "JAVA_HOME": str(Path(java).resolve().parent.parent),
             "JAVA_OPTS_KC_HEAP": os.environ.get("JAVA_OPTS_KC_HEAP", DEFAULT_HEAP),
             "KC_BOOTSTRAP_ADMIN_USERNAME": admin_username,
             "KC_BOOTSTRAP_ADMIN_PASSWORD": admin_password,
+            **self._start_env(),
         }
         cmd = [
             str(home / "bin" / "kc.sh"), "start", "--optimized",
-            "--http-enabled=true", "--hostname-strict=false",
+            "--http-enabled=true", *self._hostname_options(),
             f"--http-host={self.host}", f"--http-port={self.http_port}",
             f"--http-management-port={self.management_port}",
-            f"--db-url={self._db_marker}", *RUN_OPTIONS,
+            *self._start_options(),
         ]
         log(f"starting Keycloak {KEYCLOAK_VERSION} on {self.url}")
         with self.log_file.open("ab") as out:
@@ -269,17 +304,44 @@ class LocalKeycloak:
             raise
         return True
 
+    # What differs between the development instance and a production-mode node.
+    def _ports(self) -> tuple[int, ...]:
+        return (self.http_port, self.management_port)
+
+    def _distribution(self, log: Callable[[str], None]) -> Path:
+        return ensure_distribution(log)
+
+    def _hostname_options(self) -> tuple[str, ...]:
+        return ("--hostname-strict=false",)
+
+    def _start_env(self) -> dict[str, str]:
+        return {}
+
+    def _start_options(self) -> tuple[str, ...]:
+        (self.state_dir / "h2").mkdir(exist_ok=True)
+        return (f"--db-url={self._db_marker}", *RUN_OPTIONS)
+
     def wait_ready(self, wait: float, process: subprocess.Popen | None = None) -> None:
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if process is not None and process.poll() is not None:
                 raise MissingPiece(
-                    f"Keycloak exited with code {process.returncode}; see {self.log_file}"
+                    f"Keycloak exited with code {process.returncode}; see {self.log_file}: "
+                    + self._log_errors()
                 )
             if self.is_ready(timeout=1.0):
                 return
             time.sleep(0.5)
         raise MissingPiece(f"Keycloak not ready after {wait:.0f}s; see {self.log_file}")
+
+    def _log_errors(self, limit: int = 3) -> str:
+        """The last ERROR lines of the log (a failed start says why without the file)."""
+        try:
+            lines = self.log_file.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        errors = [line for line in lines if " ERROR " in line] or lines
+        return " | ".join(line.strip()[:300] for line in errors[-limit:])
 
     def stop(self, wait: float = 60) -> bool:
         """Stop the server this instance started; False if none of ours was running."""
@@ -309,6 +371,131 @@ class LocalKeycloak:
                 return True
             time.sleep(0.2)
         return False
+
+
+    def kill(self) -> bool:
+        """kill -9 this instance's server (a crash, for fault tests); False if not running."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        self._wait_group_gone(pid, 30)
+        self._pid_file.unlink(missing_ok=True)
+        return True
+
+
+@dataclass(frozen=True)
+class DatabaseLogin:
+    """Where a production-mode node keeps its data: a JDBC URL and its login."""
+
+    jdbc_url: str
+    username: str
+    password: str
+
+
+# The log line of Infinispan's cluster view: "ISPN000094: Received new cluster view for
+# channel ISPN: [node-a|1] (2) [node-a, node-b]".
+_CLUSTER_VIEW = re.compile(r"ISPN000094: .*? \((\d+)\) \[([^\]]*)\]")
+
+
+@dataclass(frozen=True)
+class ClusterNode(LocalKeycloak):
+    """A production-mode Keycloak node on PostgreSQL, clustered with its peers.
+
+    Nodes of one cluster share ``database``; they discover each other through it
+    (JGroups ``jdbc-ping``) and talk on ``jgroups_port`` (plus JGroups' failure-detection
+    port, ``jgroups_port + 50000``), bound to ``host``. ``hostname`` fixes the issuer and
+    the URLs Keycloak writes; without it each node uses the URL it was reached at.
+    """
+
+    database: DatabaseLogin = DatabaseLogin("", "", "")
+    jgroups_port: int = 7800
+    hostname: str | None = None
+
+    @property
+    def _db_marker(self) -> str:
+        # On java's command line (JAVA_OPTS_APPEND); lets ``stop`` recognise its process.
+        return f"-Dbridge.node={self.state_dir}"
+
+    def _marked(self, pid: int) -> bool:
+        # The marker is in kc.sh's environment (JAVA_OPTS_APPEND), not its arguments.
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        marker = self._db_marker.encode()
+        return any(v.startswith(b"JAVA_OPTS_APPEND=") and marker in v.split()
+                   for v in environ)
+
+    def _ports(self) -> tuple[int, ...]:
+        return (self.http_port, self.management_port, self.jgroups_port,
+                self.jgroups_port + JGROUPS_FD_OFFSET)
+
+    def _distribution(self, log: Callable[[str], None]) -> Path:
+        return ensure_production_distribution(log)
+
+    def _hostname_options(self) -> tuple[str, ...]:
+        if self.hostname:
+            return (f"--hostname={self.hostname}", "--hostname-backchannel-dynamic=true")
+        return ("--hostname-strict=false",)
+
+    def _start_env(self) -> dict[str, str]:
+        if not self.database.jdbc_url:
+            raise MissingPiece("a cluster node needs a database (DatabaseLogin)")
+        return {
+            # The password stays out of the command line (``ps`` shows it to everyone).
+            "KC_DB_PASSWORD": self.database.password,
+            "JAVA_OPTS_APPEND": " ".join((
+                os.environ.get("JAVA_OPTS_APPEND", ""),
+                f"-Djgroups.bind.address={self.host}",
+                f"-Djgroups.bind.port={self.jgroups_port}",
+                "-Djgroups.port_range=0",
+                self._db_marker,
+            )).strip(),
+        }
+
+    def _start_options(self) -> tuple[str, ...]:
+        return (f"--db-url={self.database.jdbc_url}",
+                f"--db-username={self.database.username}",
+                "--cache-stack=jdbc-ping")
+
+    def cluster_view(self) -> list[str]:
+        """The members of the last cluster view this node logged (empty before the first)."""
+        try:
+            text = self.log_file.read_text(errors="replace")
+        except OSError:
+            return []
+        views = _CLUSTER_VIEW.findall(text)
+        if not views:
+            return []
+        return [member.strip() for member in views[-1][1].split(",") if member.strip()]
+
+    def wait_cluster_size(self, size: int, wait: float = 120) -> list[str]:
+        """Wait until this node's view has ``size`` members; MissingPiece if it never does."""
+        deadline = time.monotonic() + wait
+        while True:
+            members = self.cluster_view()
+            if len(members) == size:
+                return members
+            if time.monotonic() > deadline:
+                raise MissingPiece(f"cluster view of {self.url} is {members}, not {size} "
+                                   f"members after {wait:.0f}s; see {self.log_file}")
+            time.sleep(0.5)
+
+
+# JGroups' FD_SOCK2 listens at the TCP port plus this offset (Infinispan's default stack).
+JGROUPS_FD_OFFSET = 50000
+
+
+def free_jgroups_port(start: int = 7800, taken: tuple[int, ...] = ()) -> int:
+    """A loopback port p free together with p + JGROUPS_FD_OFFSET (which must stay < 65536)."""
+    for port in range(start, 65536 - JGROUPS_FD_OFFSET):
+        if port in taken or port + JGROUPS_FD_OFFSET in taken:
+            continue
+        if not port_in_use(port) and not port_in_use(port + JGROUPS_FD_OFFSET):
+            return port
+    raise MissingPiece("no free JGroups port pair on 127.0.0.1")
 
 
 def _reap(pid: int) -> None:

@@ -11,9 +11,24 @@ Budgets (admin calls per SCIM operation, counted by ``gateway.calls``):
 * add one member to a group: ``PUT /users/{uid}/groups/{gid}`` = 1 — the group's place in
   the managed tree comes from a short-lived cache of managed groups (``group_cache_ttl``,
   a cold cache costs one ``GET /groups/{gid}``), members are never listed for it;
-* deactivate (PATCH ``active`` false): ``GET`` + ``PUT /users/{id}`` = 2 — Keycloak
-  refuses every use of a disabled user's sessions, so no logout call is needed; the GET
-  gives the state ``If-Match`` and the 200 response need.
+* deactivate (PATCH ``active`` false): ``GET`` + the fresh admin-role check + ``PUT
+  /users/{id}`` = 3 — Keycloak refuses every use of a disabled user's sessions, so no
+  logout call is needed; the GET gives the state ``If-Match`` and the 200 response need;
+  every PUT, PATCH and DELETE of a user makes the same check;
+* the protected set (below): about 50 calls, at most once every ``protected_cache_ttl``
+  seconds (30), whatever the number of users.
+
+Protected accounts are out of SCIM's reach (issue 9): service accounts (username prefix
+``service-account-``, which SCIM may not create either) and users holding a
+``realm-management`` role or an admin realm role, however held (see
+:mod:`bridge.keycloak.protected`). They answer 404 by id and are absent from every filter,
+list, total, sort, group member list and Bulk operation. Reads hide them through the
+protected set, read from the role side and cached ``protected_cache_ttl`` seconds (so a user
+made administrator disappears from reads within that bound); that cache only ever hides:
+every write to a user re-checks it freshly (``GET /users/{id}/role-mappings/clients/
+{realm-management}/composite``, 1 call) and answers 404 for a protected one. Adding a
+member to a managed group is refused for ids in the protected set (a managed group grants
+no Keycloak role, so that path is not re-checked per call).
 
 Several replicas (issue 10). No state a write depends on lives in a replica:
 
@@ -57,6 +72,7 @@ import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -65,6 +81,7 @@ from scim2_models import Context, PatchOp, Resource
 from bridge.catalog.apply import StatePlan, apply_user_state, plan_user_state
 from bridge.keycloak import errors as kc
 from bridge.keycloak import groups as kc_groups
+from bridge.keycloak import protected as kc_protected
 from bridge.keycloak import users as kc_users
 from bridge.keycloak.client import AdminGateway
 from bridge.locks import (
@@ -115,6 +132,9 @@ GROUP_CACHE_TTL = 10.0
 """Seconds a replica trusts its last read of a managed group for a member-only PATCH
 (``BRIDGE_GROUP_CACHE_TTL``): the bound on how stale that response's displayName and
 meta can be. The cache never feeds a write, and every other read or write reads fresh."""
+
+GROUP_CACHE_SIZE = 4096
+"""Groups a replica's cache holds at most (least recently read evicted first)."""
 
 
 def _translated(method: F) -> F:
@@ -169,6 +189,7 @@ class KeycloakScimBackend:
         page_size: int = kc_users.PAGE,
         max_scan: int | None = None,
         locks: ResourceLocks | None = None,
+        protected_cache_ttl: float = 30.0,
     ) -> None:
         self.gw = gateway
         self.realm = realm
@@ -183,7 +204,13 @@ class KeycloakScimBackend:
         self._root_id: str | None = None
         self.locks = locks or LocalLocks()
         self._lock = threading.Lock()
-        self._groups: dict[str, tuple[float, dict[str, Any]]] = {}
+        # group id → (read at, representation); least recently read first, at most
+        # GROUP_CACHE_SIZE entries, so the cache is bounded whatever the realm's size.
+        self._groups: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self.protected_cache_ttl = protected_cache_ttl
+        self._protected: tuple[float, kc_protected.ProtectedSet] | None = None
+        self._protected_lock = threading.Lock()
+        self._admin_client: str | None = None
 
     # -- the ScimBackend protocol ------------------------------------------------------
 
@@ -217,6 +244,7 @@ class KeycloakScimBackend:
     @_translated
     def create(self, subject: Subject, kind: Kind, resource: Resource[Any]) -> Resource[Any]:
         if kind is Kind.USER:
+            _check_not_reserved(resource.user_name)
             user = resource
             if subject.tenant is not None:
                 # Binding the tenant edits the user: edit a copy, never the caller's object.
@@ -314,20 +342,98 @@ class KeycloakScimBackend:
 
     # -- users -------------------------------------------------------------------------
 
-    def _user_rep(self, subject: Subject, user_id: str) -> dict[str, Any] | None:
+    def _user_rep(self, subject: Subject, user_id: str, *, for_write: bool = False
+                  ) -> dict[str, Any] | None:
+        """The user, if the subject may see it: never a protected account (404 alike).
+        A read hides through the protected set (cached); a write re-checks freshly."""
         try:
             rep = kc_users.get(self.gw, self.realm, user_id)
         except kc.NotFound:
             return None
-        if rep.get("serviceAccountClientId") or not self._user_visible(subject, rep):
+        if not self._user_visible(subject, rep):
+            return None
+        if for_write:
+            if kc_protected.is_service_account_name(rep.get("username")) or \
+                    kc_protected.is_admin(self.gw, self.realm, user_id, self._admin_client_id()):
+                self._refused_protected(subject, user_id)
+                return None
+        elif self._hidden(rep):
             return None
         return rep
 
-    def _existing_user(self, subject: Subject, user_id: str) -> dict[str, Any]:
-        rep = self._user_rep(subject, user_id)
+    def _existing_user(self, subject: Subject, user_id: str, *, for_write: bool = False
+                       ) -> dict[str, Any]:
+        rep = self._user_rep(subject, user_id, for_write=for_write)
         if rep is None:
             raise errors.NotFound(f"User {user_id!r} not found")
         return rep
+
+    # -- protected accounts: out of SCIM's reach (see bridge.keycloak.protected) ---------
+
+    def _admin_client_id(self) -> str:
+        if self._admin_client is None:  # the id of realm-management never changes
+            self._admin_client = kc_protected.admin_client_id(self.gw, self.realm)
+        return self._admin_client
+
+    def _protected_set(self) -> kc_protected.ProtectedSet:
+        """The protected users, read from the role side at most every
+        ``protected_cache_ttl`` seconds (one refresh at a time). It only ever HIDES: a user
+        made administrator is hidden from reads within that bound, and every write re-checks
+        the user freshly (:meth:`_user_rep` with ``for_write``)."""
+        with self._protected_lock:
+            cached = self._protected
+            if cached is None or time.monotonic() - cached[0] > self.protected_cache_ttl:
+                found = kc_protected.holders(self.gw, self.realm, self._admin_client_id())
+                cached = self._protected = (time.monotonic(), found)
+            return cached[1]
+
+    def _hidden(self, rep: dict[str, Any]) -> bool:
+        return kc_protected.is_service_account_name(rep.get("username")) or \
+            rep.get("id") in self._protected_set().ids
+
+    def _refused_protected(self, subject: Subject, user_id: str) -> None:
+        logger.warning("SCIM client %r refused a write to protected account %r (a service "
+                       "account or an administrator); answered 404", subject.client_id, user_id)
+
+    def _hidden_listed(self, subject: Subject, params: dict[str, str]) -> list[dict[str, Any]]:
+        """The protected users that Keycloak's listing with ``params`` (``enabled``, the
+        tenant ``q``) would show and count (Keycloak shows service accounts only to a
+        filtered listing; see :mod:`bridge.keycloak.protected`)."""
+        enabled = params.get("enabled")
+        protected = self._protected_set()
+        candidates = list(protected.listed.values())
+        if set(params) - {"exact"}:  # a filtered listing shows service accounts too
+            candidates += protected.service_accounts.values()
+        return [rep for rep in candidates
+                if self._user_visible(subject, rep)
+                and (enabled is None or str(bool(rep.get("enabled", True))).lower() == enabled)]
+
+    def _visible_page(self, subject: Subject, start_index: int, count: int,
+                      params: dict[str, str]) -> list[dict[str, Any]]:
+        """One page of Keycloak's listing (ordered by username) without the protected users.
+        Usually one call; with
+        protected users before the page, the window is shifted by their number (Keycloak
+        sorts by username: they are counted by comparing usernames) — a few calls at most."""
+        hidden = self._hidden_listed(subject, params)
+        if not hidden:
+            return kc_users.search(self.gw, self.realm, first=start_index - 1, max=count,
+                                   **params)
+        hidden_ids = {rep["id"] for rep in hidden}
+        names = sorted((rep.get("username") or "").lower() for rep in hidden)
+        shift = 0
+        for _ in range(len(names) + 2):
+            window = kc_users.search(self.gw, self.realm, first=start_index - 1 + shift,
+                                     max=count + len(names), **params)
+            if not window:
+                return []
+            first_name = (window[0].get("username") or "").lower()
+            before = sum(1 for name in names if name < first_name)
+            if before == shift:
+                return [rep for rep in window if rep["id"] not in hidden_ids
+                        and not self._hidden(rep)][:count]
+            shift = before
+        raise errors.BackendUnavailable("The directory's listing kept moving; retry",
+                                        retry_after=self.retry_after)
 
     def _writable_user(self, subject: Subject, user_id: str) -> dict[str, Any]:
         """The user a write (PUT, PATCH, DELETE) may change, or a SCIM error.
@@ -335,7 +441,7 @@ class KeycloakScimBackend:
         A tenant-bound client never changes, deactivates or deletes a user another tenant
         still holds: 403, the account stays as it is (issue 9: a DELETE by the client of
         one dossier removed a user of two). Only an unbound client or an operator does."""
-        current = self._existing_user(subject, user_id)
+        current = self._existing_user(subject, user_id, for_write=True)
         if subject.tenant is not None:
             others = sorted(set(self.user_mapping.tenants(current)) - {subject.tenant})
             if others:
@@ -409,6 +515,7 @@ class KeycloakScimBackend:
             return current
         renamed = (rep["username"] or "").lower() != (current.get("username") or "").lower()
         if renamed:
+            _check_not_reserved(rep["username"])
             self._check_user_name_free(rep["username"], current["id"])
         # Keycloak stores usernames lowercased: a change of case only is a change of
         # scim.userName, and sending the username would trip editUsernameAllowed=false.
@@ -531,13 +638,13 @@ class KeycloakScimBackend:
             return QueryResult(query.page(query.sort(matching)), len(matching))
         if pushdown.complete and query.sort_by is None:
             # Keycloak answers exactly: one page and a count, ordered by username.
-            total = kc_users.count(self.gw, self.realm, **params)
+            # Protected users are left out of both (the page shifted past them).
+            total = kc_users.count(self.gw, self.realm, **params) - len(
+                self._hidden_listed(subject, params))
             if query.count == 0 or query.start_index > total:
                 return QueryResult([], total)
-            page = kc_users.search(self.gw, self.realm, first=query.start_index - 1,
-                                   max=query.count, **params)
-            return QueryResult([resource(rep) for rep in page
-                                if not rep.get("serviceAccountClientId")], total)
+            page = self._visible_page(subject, query.start_index, query.count, params)
+            return QueryResult([resource(rep) for rep in page], total)
         matching = []
         scanned = 0
         for rep in self._pages(lambda first, size: kc_users.search(
@@ -547,7 +654,7 @@ class KeycloakScimBackend:
                 raise errors.TooMany(
                     f"The filter would scan more than {self.max_scan} users; narrow it "
                     "(for example with an eq on userName, externalId or emails)")
-            if rep.get("serviceAccountClientId"):
+            if self._hidden(rep):
                 continue
             candidate = self.user_mapping.from_keycloak(rep)
             if with_groups:
@@ -606,8 +713,13 @@ class KeycloakScimBackend:
         return group.get("parentId") == self._refresh_root() != group.get("id")
 
     def _remember(self, group: dict[str, Any]) -> None:
+        if self.group_cache_ttl <= 0:
+            return
         with self._lock:
             self._groups[group["id"]] = (time.monotonic(), group)
+            self._groups.move_to_end(group["id"])
+            while len(self._groups) > GROUP_CACHE_SIZE:
+                self._groups.popitem(last=False)
 
     def _forget(self, group_id: str) -> None:
         with self._lock:
@@ -657,7 +769,7 @@ class KeycloakScimBackend:
         entries = []
         for rep in self._pages(lambda first, size: kc_groups.members(
                 self.gw, self.realm, group_id, first=first, max=size)):
-            if not self._user_visible(subject, rep):
+            if not self._user_visible(subject, rep) or self._hidden(rep):
                 continue
             entries.append({"value": rep["id"], "$ref": f"Users/{rep['id']}", "type": "User",
                             "display": self.user_mapping.display(rep)})
@@ -764,8 +876,12 @@ class KeycloakScimBackend:
         return stored
 
     def _require_member(self, subject: Subject, user_id: str, *, check_exists: bool) -> None:
-        """A tenant-bound client may only name its tenant's users (one read each)."""
+        """A tenant-bound client may only name its tenant's users (one read each); nobody
+        names a protected account (hidden through the protected set: a managed group grants
+        no Keycloak role, so membership is not re-checked per call)."""
         if subject.tenant is None and not check_exists:
+            if user_id in self._protected_set().ids:
+                raise errors.InvalidValue(f"member {user_id!r} does not exist")
             return
         if self._user_rep(subject, user_id) is None:
             raise errors.InvalidValue(f"member {user_id!r} does not exist")
@@ -933,6 +1049,13 @@ class _ScimWriter:
 
     def logout(self, user_id: str) -> None:
         kc_users.logout(self.backend.gw, self.backend.realm, user_id)
+
+
+def _check_not_reserved(user_name: str | None) -> None:
+    if kc_protected.is_service_account_name(user_name):
+        raise errors.InvalidValue(
+            f"userName may not start with {kc_protected.SERVICE_ACCOUNT_PREFIX!r}: Keycloak "
+            "names its service accounts so, and SCIM never reaches them")
 
 
 @contextlib.contextmanager

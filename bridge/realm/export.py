@@ -18,7 +18,7 @@ from bridge.keycloak import realm as kc_realm
 from bridge.keycloak import roles as kc_roles
 from bridge.keycloak.client import AdminGateway
 from bridge.realm import model
-from bridge.realm.kinds import RealmContext
+from bridge.realm.kinds import RealmContext, client_scopes
 from bridge.realm.kinds.clients import (
     BUILTIN_CLIENTS,
     SUB_RESOURCES,
@@ -31,6 +31,8 @@ from bridge.realm.kinds.realm_roles import RealmRoles
 
 # Client attributes Keycloak stamps by itself; exporting them would only add noise.
 VOLATILE_ATTRIBUTES = frozenset({"client.secret.creation.time"})
+# The attributes of Keycloak's own clients that realm-config hardens (clients/keycloak.yaml).
+HARDENED_ATTRIBUTES = frozenset({"pkce.code.challenge.method"})
 
 
 def secret_variable(client_id: str) -> str:
@@ -41,14 +43,19 @@ def export(gateway: AdminGateway, realm: str, directory: Path) -> list[Path]:
     """Write realm.yaml, clients/*.yaml, groups.yaml and flows.yaml; return the paths."""
     ctx = RealmContext(gateway, realm)
     realm_rep = kc_realm.get(gateway, realm)
+    settings = _settings(realm_rep)
+    if gone := client_scopes.removed(ctx):
+        settings["removedClientScopes"] = gone
     files: dict[Path, dict[str, Any]] = {
-        Path("realm.yaml"): {"realm": realm, "settings": _settings(realm_rep),
-                             "roles": _roles(ctx)},
+        Path("realm.yaml"): {"realm": realm, "settings": settings, "roles": _roles(ctx)},
         Path("groups.yaml"): {"groups": _groups(ctx)},
         Path("flows.yaml"): {"flows": _flows(ctx)},
     }
-    for client in _clients(ctx):
+    clients, builtin = _clients(ctx)
+    for client in clients:
         files[Path("clients") / f"{client['clientId']}.yaml"] = {"clients": [client]}
+    if builtin:
+        files[Path("clients") / "keycloak.yaml"] = {"clients": builtin}
     written = []
     for relative, content in files.items():
         path = directory / relative
@@ -78,12 +85,28 @@ def _roles(ctx: RealmContext) -> list[dict[str, Any]]:
             for name, rep in sorted(roles.items()) if not kind.builtin(name, rep)]
 
 
-def _clients(ctx: RealmContext) -> list[dict[str, Any]]:
+def _hardening(rep: dict[str, Any]) -> dict[str, Any]:
+    """What the configuration may manage on one of Keycloak's own clients."""
+    client: dict[str, Any] = {"clientId": rep["clientId"]}
+    if "directAccessGrantsEnabled" in rep:
+        client["directAccessGrantsEnabled"] = rep["directAccessGrantsEnabled"]
+    attributes = {k: v for k, v in (rep.get("attributes") or {}).items()
+                  if k in HARDENED_ATTRIBUTES}
+    if attributes:
+        client["attributes"] = attributes
+    return client
+
+
+def _clients(ctx: RealmContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The product's clients, whole; Keycloak's own, only as far as they are hardened
+    (``realm-management`` not at all: Keycloak lets no one edit it)."""
     clients = kc_clients.list_all(ctx.gateway, ctx.realm)
-    out = []
+    out, builtin = [], []
     for rep in sorted(clients, key=lambda c: c["clientId"]):
         client_id = rep["clientId"]
         if client_id in BUILTIN_CLIENTS:
+            if client_id != "realm-management":
+                builtin.append(_hardening(rep))
             continue
         fields = [f for f in model.Client.model_fields if f not in SUB_RESOURCES]
         client = _pick(rep, fields)
@@ -109,7 +132,7 @@ def _clients(ctx: RealmContext) -> list[dict[str, Any]]:
                 client["serviceAccountRoles"] = {"realm": account["realm"],
                                                  "clients": account["clients"]}
         out.append(client)
-    return out
+    return out, builtin
 
 
 def _groups(ctx: RealmContext) -> list[dict[str, Any]]:

@@ -33,6 +33,9 @@ def test_start_is_idempotent_and_status_reports(local_keycloak: KeycloakUnderTes
     result = _cli(local_keycloak, "start")
     assert result.returncode == 0, result.stderr
     assert "already running" in result.stdout
+    # Durability: the embedded database is said to be for development only.
+    assert "dev-file (H2) database, for development only" in result.stderr
+    assert "PostgreSQL (docs/deploying.md)" in result.stderr
     pid = local_keycloak.local.pid()
     assert f"(pid {pid})" in result.stdout
     status = _cli(local_keycloak, "status")

@@ -9,15 +9,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from bridge.local.keycloak import free_port
+from bridge.local.postgres import LocalPostgres
 from bridge.locks import LockTimeout, LockUnavailable, PostgresLocks
-from tests.support import postgres
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[postgres.LocalPostgres]:
-    if postgres.binaries() is None:
-        pytest.fail("PostgreSQL is not installed (./dev installs it): initdb not found")
-    running = postgres.LocalPostgres().start()
+def server() -> Iterator[LocalPostgres]:
+    running = LocalPostgres(free_port())
+    running.start()
     try:
         yield running
     finally:
@@ -25,9 +25,9 @@ def server() -> Iterator[postgres.LocalPostgres]:
 
 
 def test_two_replicas_exclude_each_other_within_a_bounded_wait(
-        server: postgres.LocalPostgres) -> None:
-    a = PostgresLocks(server.url, timeout=0.5)
-    b = PostgresLocks(server.url, timeout=0.5)
+        server: LocalPostgres) -> None:
+    a = PostgresLocks(server.dsn, timeout=0.5)
+    b = PostgresLocks(server.dsn, timeout=0.5)
     try:
         with a.hold("r/user/1", "r/group-name/team-x"):
             started = time.monotonic()
@@ -43,8 +43,8 @@ def test_two_replicas_exclude_each_other_within_a_bounded_wait(
         b.close()
 
 
-def test_increments_from_two_replicas_are_never_lost(server: postgres.LocalPostgres) -> None:
-    replicas = [PostgresLocks(server.url, timeout=10, pool_size=4) for _ in range(2)]
+def test_increments_from_two_replicas_are_never_lost(server: LocalPostgres) -> None:
+    replicas = [PostgresLocks(server.dsn, timeout=10, pool_size=4) for _ in range(2)]
     state = {"n": 0}
 
     def bump(locks: PostgresLocks) -> None:
@@ -66,8 +66,8 @@ def test_increments_from_two_replicas_are_never_lost(server: postgres.LocalPostg
             locks.close()
 
 
-def test_an_error_in_the_block_releases_the_lock(server: postgres.LocalPostgres) -> None:
-    locks = PostgresLocks(server.url, timeout=0.5, pool_size=1)
+def test_an_error_in_the_block_releases_the_lock(server: LocalPostgres) -> None:
+    locks = PostgresLocks(server.dsn, timeout=0.5, pool_size=1)
     try:
         with pytest.raises(RuntimeError), locks.hold("r/user/3"):
             raise RuntimeError("the write failed")
@@ -78,7 +78,7 @@ def test_an_error_in_the_block_releases_the_lock(server: postgres.LocalPostgres)
 
 
 def test_an_unreachable_lock_server_refuses_the_write() -> None:
-    port = postgres.free_port()
+    port = free_port()
     locks = PostgresLocks(f"postgresql://u:p@127.0.0.1:{port}/db", timeout=1)
     try:
         with pytest.raises(LockUnavailable), locks.hold("r/user/1"):

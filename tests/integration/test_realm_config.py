@@ -141,9 +141,11 @@ def test_bridge_service_account_token_has_only_configured_roles(
     )
     assert response.status_code == 200, response.text
     claims = _claims(response.json()["access_token"])
-    # view-users is a composite of query-users and query-groups: Keycloak expands it.
+    # view-users is a composite of query-users and query-groups, view-clients of
+    # query-clients: Keycloak expands them.
     assert {k: sorted(v["roles"]) for k, v in claims["resource_access"].items()} == {
-        "realm-management": ["manage-users", "query-groups", "query-users", "view-users"]}
+        "realm-management": ["manage-users", "query-clients", "query-groups", "query-users",
+                             "view-clients", "view-realm", "view-users"]}
     assert "realm_access" not in claims
     assert "realm-admin" not in json.dumps(claims)
 
@@ -176,6 +178,22 @@ def test_export_round_trips_to_an_empty_plan(fresh_realm: RealmUnderTest,
     fresh_realm.env["HR_SYSTEM_CLIENT_SECRET"] = fresh_realm.env["HR_SCIM_CLIENT_SECRET"]
     plan = fresh_realm.plan(out)
     assert plan.empty, [(c.kind, c.key, c.fields) for c in plan.changes]
+
+
+def test_export_keeps_the_hardening_of_keycloaks_own_clients(
+        fresh_realm: RealmUnderTest, tmp_path: Path) -> None:
+    """An export applied elsewhere hardens that realm too (kcwarden's findings stay fixed)."""
+    out = tmp_path / "exported"
+    result = _bridge(fresh_realm, "realm", "export", str(out), "--realm", fresh_realm.name)
+    assert result.returncode == 0, result.stderr
+    builtin = {c["clientId"]: c for c in yaml.safe_load(
+        (out / "clients" / "keycloak.yaml").read_text())["clients"]}
+    assert builtin["admin-cli"]["directAccessGrantsEnabled"] is False
+    assert builtin["account"]["attributes"] == {"pkce.code.challenge.method": "S256"}
+    realm = yaml.safe_load((out / "realm.yaml").read_text())
+    assert realm["settings"]["removedClientScopes"] == ["offline_access"]
+    fresh_realm.env["HR_SYSTEM_CLIENT_SECRET"] = fresh_realm.env["HR_SCIM_CLIENT_SECRET"]
+    assert fresh_realm.plan(out).empty
 
 
 def test_invalid_config_writes_nothing(fresh_realm: RealmUnderTest, tmp_path: Path) -> None:

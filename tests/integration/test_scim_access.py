@@ -249,3 +249,113 @@ def test_a_user_scim_disabled_is_reenabled_by_scim(env: ScimOnKeycloak) -> None:
     on = env.scim.patch(f"/Users/{uid}", [{"op": "replace", "path": "active", "value": True}])
     assert on.status_code == 200, on.get_json()
     assert env.gateway.get(f"{env.base}/users/{uid}")["enabled"] is True
+
+
+# -- finding 3: protected accounts -------------------------------------------------------
+
+def _service_account(env: ScimOnKeycloak, client_id: str = "bridge") -> dict[str, Any]:
+    client = env.gateway.get(f"{env.base}/clients", clientId=client_id)[0]
+    sa: dict[str, Any] = env.gateway.get(f"{env.base}/clients/{client['id']}/service-account-user")
+    return sa
+
+
+def _grant_admin_role(env: ScimOnKeycloak, uid: str, role: str = "manage-users") -> None:
+    admin = env.gateway.get(f"{env.base}/clients", clientId="realm-management")[0]["id"]
+    rep = env.gateway.get(f"{env.base}/clients/{admin}/roles/{role}")
+    env.gateway.post(f"{env.base}/users/{uid}/role-mappings/clients/{admin}", [rep])
+
+
+def _names(body: dict[str, Any]) -> list[str]:
+    return [r["userName"] for r in body.get("Resources", [])]
+
+
+def test_service_accounts_are_out_of_reach(env: ScimOnKeycloak) -> None:
+    sa = _service_account(env)
+    found = env.scim.get('/Users?filter=userName%20eq%20%22service-account-bridge%22')
+    assert found.status_code == 200 and found.get_json()["totalResults"] == 0, found.get_json()
+    assert_error(env.scim.get(f"/Users/{sa['id']}"), 404)
+    by_id = env.scim.get(f'/Users?filter=id%20eq%20%22{sa["id"]}%22').get_json()
+    assert by_id["totalResults"] == 0
+    assert_error(env.scim.patch(f"/Users/{sa['id']}", [
+        {"op": "replace", "value": {"active": False}}]), 404)
+    assert_error(env.scim.put(f"/Users/{sa['id']}", {"schemas": [CORE_USER],
+                                                      "userName": "service-account-bridge"}),
+                 404)
+    assert_error(env.scim.delete(f"/Users/{sa['id']}"), 404)
+    bulk = env.scim.post("/Bulk", {"schemas": [BULK], "Operations": [
+        {"method": "PATCH", "path": f"/Users/{sa['id']}", "data": {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": False}}]}}]})
+    assert [op["status"] for op in bulk.get_json()["Operations"]] == ["404"], bulk.get_json()
+    assert env.gateway.get(f"{env.base}/users/{sa['id']}")["enabled"] is True
+    # Nobody makes a user that looks like one either.
+    assert_error(env.scim.post("/Users", {"schemas": [CORE_USER],
+                                          "userName": "service-account-fake"}),
+                 400, "invalidValue")
+
+
+def test_administrators_are_out_of_reach(env: ScimOnKeycloak) -> None:
+    users = {name: env.scim.create_user(name, emails=[
+        {"value": f"{name}@example.com", "primary": True}])["id"]
+        for name in ("a-one", "b-two", "c-admin", "d-four", "e-five")}
+    admin = users["c-admin"]
+    # The protected set is read now (warm), then the role is granted: reads may lag by the
+    # cache's bound, but a write re-checks freshly and finds the administrator.
+    env.backend.protected_cache_ttl = 3600
+    assert env.scim.get(f"/Users/{admin}").status_code == 200
+    _grant_admin_role(env, admin)
+    takeover = env.scim.patch(f"/Users/{admin}", [
+        {"op": "replace", "path": "emails", "value": [{"value": "attacker@example.com"}]}])
+    assert_error(takeover, 404)
+    assert_error(env.scim.patch(f"/Users/{admin}", [
+        {"op": "replace", "value": {"active": False}}]), 404)
+    assert_error(env.scim.delete(f"/Users/{admin}"), 404)
+    stored = env.gateway.get(f"{env.base}/users/{admin}")
+    assert stored["email"] == "c-admin@example.com" and stored["enabled"] is True
+    # Once the protected set is read again, reads hide it everywhere.
+    env.backend.protected_cache_ttl = 0
+    assert_error(env.scim.get(f"/Users/{admin}"), 404)
+    everyone = env.scim.get("/Users?count=100").get_json()
+    assert "c-admin" not in _names(everyone)
+    assert everyone["totalResults"] == len(_names(everyone)) == 4
+    page = env.scim.get("/Users?startIndex=2&count=2").get_json()
+    assert _names(page) == ["b-two", "d-four"] and page["totalResults"] == 4
+    page = env.scim.get("/Users?startIndex=3&count=2").get_json()
+    assert _names(page) == ["d-four", "e-five"]
+    active = env.scim.get("/Users?filter=active%20eq%20true&startIndex=3&count=5").get_json()
+    assert _names(active) == ["d-four", "e-five"] and active["totalResults"] == 4
+    scanned = env.scim.get('/Users?filter=userName%20co%20%22-%22&sortBy=userName').get_json()
+    assert _names(scanned) == ["a-one", "b-two", "d-four", "e-five"]
+    assert env.scim.get('/Users?filter=userName%20eq%20%22c-admin%22').get_json()[
+        "totalResults"] == 0
+    # ...and group member lists; nor can a client add it to a group.
+    group = env.scim.create_group("Team")
+    env.gateway.put(f"{env.base}/users/{admin}/groups/{group['id']}")
+    env.gateway.put(f"{env.base}/users/{users['a-one']}/groups/{group['id']}")
+    members = env.scim.get(f"/Groups/{group['id']}").get_json()["members"]
+    assert [m["value"] for m in members] == [users["a-one"]]
+    other = env.scim.create_group("Other")
+    assert_error(env.scim.patch(f"/Groups/{other['id']}", [
+        {"op": "add", "path": "members", "value": [{"value": admin}]}]), 400, "invalidValue")
+
+
+def test_administrators_through_a_group_or_a_composite_role(env: ScimOnKeycloak) -> None:
+    via_group = env.scim.create_user("via.group")["id"]
+    via_role = env.scim.create_user("via.role")["id"]
+    admin_client = env.gateway.get(f"{env.base}/clients", clientId="realm-management")[0]["id"]
+    realm_admin = env.gateway.get(f"{env.base}/clients/{admin_client}/roles/realm-admin")
+    group = env.gateway.post(f"{env.base}/groups", {"name": "operators"})
+    sub = env.gateway.post(f"{env.base}/groups/{group}/children", {"name": "night"})
+    env.gateway.post(f"{env.base}/groups/{group}/role-mappings/clients/{admin_client}",
+                     [realm_admin])
+    env.gateway.put(f"{env.base}/users/{via_group}/groups/{sub}")
+    env.gateway.post(f"{env.base}/roles", {"name": "ops-lead"})
+    env.gateway.post(f"{env.base}/roles/ops-lead/composites", [
+        env.gateway.get(f"{env.base}/clients/{admin_client}/roles/view-users")])
+    lead = env.gateway.get(f"{env.base}/roles/ops-lead")
+    env.gateway.post(f"{env.base}/users/{via_role}/role-mappings/realm", [lead])
+    for uid in (via_group, via_role):
+        assert_error(env.scim.get(f"/Users/{uid}"), 404)
+        assert_error(env.scim.patch(f"/Users/{uid}", [
+            {"op": "replace", "value": {"active": False}}]), 404)
+    assert env.scim.get("/Users").get_json()["totalResults"] == 0

@@ -23,6 +23,8 @@ from flask import Flask
 
 from bridge.app import create_app
 from bridge.config import Settings
+from bridge.local.keycloak import free_port
+from bridge.local.postgres import LocalPostgres
 from bridge.provisioning import KeycloakScimBackend
 from tests.conftest import RealmUnderTest
 from tests.integration.test_scim_support import (
@@ -34,14 +36,12 @@ from tests.integration.test_scim_support import (
     assert_error,
     authenticate,
 )
-from tests.support import postgres
 
 
 @pytest.fixture(scope="module")
-def lock_server() -> Iterator[postgres.LocalPostgres]:
-    if postgres.binaries() is None:
-        pytest.fail("PostgreSQL is not installed (./dev installs it): initdb not found")
-    server = postgres.LocalPostgres().start()
+def lock_server() -> Iterator[LocalPostgres]:
+    server = LocalPostgres(free_port())
+    server.start()
     try:
         yield server
     finally:
@@ -69,8 +69,8 @@ def _replica(realm: RealmUnderTest, lock_url: str | None) -> Replica:
 
 @pytest.fixture
 def replicas(fresh_realm: RealmUnderTest,
-             lock_server: postgres.LocalPostgres) -> tuple[Replica, Replica]:
-    return _replica(fresh_realm, lock_server.url), _replica(fresh_realm, lock_server.url)
+             lock_server: LocalPostgres) -> tuple[Replica, Replica]:
+    return _replica(fresh_realm, lock_server.dsn), _replica(fresh_realm, lock_server.dsn)
 
 
 @pytest.fixture
@@ -293,3 +293,23 @@ def test_case_variant_concurrent_creates_give_one_201(
         assert sorted(r.status_code for r in users) == [201, 409], trial
     listed = replicas[0].scim.get("/Groups").get_json()
     assert listed["totalResults"] == 5
+
+
+def test_group_writes_across_replicas_are_atomic_too(
+        replicas: tuple[Replica, Replica]) -> None:
+    group = replicas[0].scim.create_group("Atomic")
+    gid = group["id"]
+    etag = replicas[0].scim.get(f"/Groups/{gid}").headers["ETag"]
+    results = _together([lambda n=n: _patch(replicas[n % 2].scim, f"/Groups/{gid}", [
+        {"op": "replace", "path": "externalId", "value": f"ext-{n}"}], **{"If-Match": etag})
+        for n in range(6)])
+    assert sorted(r.status_code for r in results) == [200, 412, 412, 412, 412, 412]
+    # without If-Match, a rename and an externalId change at the same moment both survive
+    both = _together([
+        lambda: _patch(replicas[0].scim, f"/Groups/{gid}", [
+            {"op": "replace", "path": "displayName", "value": "Atomic-renamed"}]),
+        lambda: _patch(replicas[1].scim, f"/Groups/{gid}", [
+            {"op": "replace", "path": "externalId", "value": "ext-final"}])])
+    assert [r.status_code for r in both] == [200, 200]
+    stored = replicas[0].scim.get(f"/Groups/{gid}").get_json()
+    assert (stored["displayName"], stored["externalId"]) == ("Atomic-renamed", "ext-final")

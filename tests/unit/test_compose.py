@@ -174,6 +174,109 @@ def test_dockerfile_runs_gunicorn_as_non_root() -> None:
     assert 'CMD ["gunicorn", "--bind", "0.0.0.0:8000", "bridge.app:create_app()"]' in text
 
 
+# -- profile ha: PostgreSQL, two Keycloak nodes, two bridges, a load balancer -------------
+
+HA_SERVICES = {"keycloak-2", "bridge-1", "bridge-2", "lb"}
+
+
+def _raw_compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+def _closure(services: dict[str, Any], name: str) -> set[str]:
+    """``name`` and every service it depends on, transitively."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(services[current].get("depends_on") or {})
+    return seen
+
+
+def test_ha_profile_has_two_nodes_two_bridges_and_a_balancer() -> None:
+    services = _raw_compose()["services"]
+    in_profile = {n for n, s in services.items() if "ha" in (s.get("profiles") or [])}
+    assert in_profile == HA_SERVICES
+    # `docker compose --profile ha up lb` starts the whole HA shape and not the single bridge.
+    assert _closure(services, "lb") == HA_SERVICES | {"postgres", "keycloak", "realm-apply",
+                                                      "mailpit"}
+    for node in ("keycloak", "keycloak-2"):
+        assert services[node]["image"] == services["keycloak"]["image"]
+        assert services[node]["command"][0] == "start"
+        assert "--db=postgres" in services[node]["command"]
+        assert (services[node]["environment"]["KC_DB_URL"]
+                == "jdbc:postgresql://postgres:5432/keycloak")  # one database, one cluster
+    second = services["keycloak-2"]["command"]
+    assert {"--cache=ispn", "--cache-stack=jdbc-ping", "--health-enabled=true"} <= set(second)
+    # One issuer for the cluster: both nodes have the same public hostname.
+    for name in ("KC_HOSTNAME", "KC_HOSTNAME_BACKCHANNEL_DYNAMIC"):
+        assert (services["keycloak-2"]["environment"][name]
+                == services["keycloak"]["environment"][name])
+
+
+def test_ha_bridges_share_everything_but_their_keycloak_node() -> None:
+    services = _raw_compose()["services"]
+    one, two = (services[n]["environment"] for n in ("bridge-1", "bridge-2"))
+    assert (one["KEYCLOAK_URL"], two["KEYCLOAK_URL"]) == ("http://keycloak:8080",
+                                                          "http://keycloak-2:8080")
+    assert {k: v for k, v in one.items() if k != "KEYCLOAK_URL"} == {
+        k: v for k, v in two.items() if k != "KEYCLOAK_URL"}
+    assert one["BRIDGE_LOCK_URL"].startswith("postgresql://keycloak:${POSTGRES_PASSWORD:?")
+    assert one["BRIDGE_LOCK_URL"].endswith("@postgres:5432/keycloak")
+    hostname = services["keycloak-2"]["environment"]["KC_HOSTNAME"]
+    assert one["BRIDGE_TOKEN_ISSUERS"] == hostname + "/realms/${BRIDGE_REALM:-access}"
+    for name in ("bridge-1", "bridge-2"):
+        service = services[name]
+        assert service["image"] == services["bridge"]["image"]
+        assert "/readyz" in " ".join(service["healthcheck"]["test"])
+        assert service["depends_on"]["realm-apply"]["condition"] == (
+            "service_completed_successfully")
+
+
+def test_ha_balancer_is_round_robin_over_both_bridges_on_loopback() -> None:
+    compose = _raw_compose()
+    lb = compose["services"]["lb"]
+    assert lb["ports"] == ["127.0.0.1:${LB_PORT:-8100}:8080"]
+    assert {d: c["condition"] for d, c in lb["depends_on"].items()} == {
+        "bridge-1": "service_healthy", "bridge-2": "service_healthy"}
+    [mount] = lb["configs"]
+    conf = compose["configs"][mount["source"]]["content"]
+    upstreams = re.findall(r"^\s*server (\S+:\d+)", conf, re.MULTILINE)
+    assert upstreams == ["bridge-1:8000", "bridge-2:8000"]
+    assert "proxy_pass http://bridges;" in conf
+    # A request a replica may have received is never sent to another one.
+    assert "proxy_next_upstream error timeout;" in conf
+    assert "non_idempotent" not in conf
+
+
+def test_ha_profile_passes_compose_config(tmp_path: Path) -> None:
+    docker = _docker()
+    env_file = tmp_path / "compose.env"
+    shutil.copyfile(ENV_EXAMPLE, env_file)
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "DOCKER_CONFIG")}
+    result = subprocess.run(
+        [docker, "compose", "--project-directory", str(REPO), "--file", str(COMPOSE_FILE),
+         "--env-file", str(env_file), "--profile", "ha", "config", "--format", "json"],
+        capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout)
+    services = config["services"]
+    assert HA_SERVICES <= set(services)
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            assert port.get("host_ip") == "127.0.0.1", (name, port)
+    example = dict(line.split("=", 1)
+                   for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+                   if line.strip() and not line.lstrip().startswith("#"))
+    lock_url = services["bridge-2"]["environment"]["BRIDGE_LOCK_URL"]
+    assert lock_url == (f"postgresql://keycloak:{example['POSTGRES_PASSWORD']}"
+                        "@postgres:5432/keycloak")
+    assert services["keycloak-2"]["environment"]["KC_DB_PASSWORD"] == example[
+        "POSTGRES_PASSWORD"]
+
+
 def test_keycloak_writes_one_issuer_whoever_reaches_it() -> None:
     # Read as YAML, so it also runs where `docker compose` is missing. Without a hostname,
     # Keycloak writes the URL it was reached at into `iss`: http://keycloak:8080 for the

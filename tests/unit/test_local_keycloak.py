@@ -64,3 +64,87 @@ def test_stop_never_kills_a_process_it_did_not_start(tmp_path: Path) -> None:
     finally:
         stranger.kill()
         stranger.wait()
+
+
+# -- production-mode cluster nodes (the cluster suite's harness) ----------------------------
+
+def _node(tmp_path: Path, **kw: object) -> local.ClusterNode:
+    return local.ClusterNode(tmp_path, http_port=local.free_port(),
+                             management_port=local.free_port(),
+                             database=local.DatabaseLogin("jdbc:postgresql://127.0.0.1:5/kc",
+                                                          "kc", "db-secret"),
+                             jgroups_port=local.free_jgroups_port(), **kw)  # type: ignore[arg-type]
+
+
+def test_cluster_node_options_keep_the_database_password_off_the_command_line(
+        tmp_path: Path) -> None:
+    node = _node(tmp_path)
+    options = node._start_options()
+    assert "--cache-stack=jdbc-ping" in options
+    assert "--db-url=jdbc:postgresql://127.0.0.1:5/kc" in options
+    assert not any("db-secret" in option for option in options)
+    env = node._start_env()
+    assert env["KC_DB_PASSWORD"] == "db-secret"
+    opts = env["JAVA_OPTS_APPEND"].split()
+    assert "-Djgroups.bind.address=127.0.0.1" in opts
+    assert f"-Djgroups.bind.port={node.jgroups_port}" in opts
+    assert node._hostname_options() == ("--hostname-strict=false",)
+    fixed = _node(tmp_path, hostname="https://id.example.com")
+    assert "--hostname=https://id.example.com" in fixed._hostname_options()
+
+
+def test_cluster_node_build_is_apart_from_the_dev_build() -> None:
+    assert "--db=postgres" in local.PRODUCTION_BUILD_OPTIONS
+    assert "--cache=ispn" in local.PRODUCTION_BUILD_OPTIONS
+    assert local._build_stamp(local.PRODUCTION_BUILD_OPTIONS) != local._build_stamp()
+
+
+def test_jgroups_port_pairs_fit_below_65536() -> None:
+    port = local.free_jgroups_port()
+    assert port + local.JGROUPS_FD_OFFSET < 65536
+    assert local.free_jgroups_port(taken=(port,)) != port
+
+
+def test_cluster_view_is_read_from_the_last_ispn000094_line(tmp_path: Path) -> None:
+    node = _node(tmp_path)
+    assert node.cluster_view() == []
+    node.log_file.write_text(
+        "INFO [org.infinispan.CLUSTER] ISPN000094: Received new cluster view for channel ISPN:"
+        " [vm-1|0] (1) [vm-1]\n"
+        "INFO [org.infinispan.CLUSTER] ISPN000094: Received new cluster view for channel ISPN:"
+        " [vm-1|1] (2) [vm-1, vm-2]\n")
+    assert node.cluster_view() == ["vm-1", "vm-2"]
+    with pytest.raises(MissingPiece, match="not 3 members"):
+        node.wait_cluster_size(3, wait=0)
+
+
+def test_cluster_node_never_kills_a_process_it_did_not_start(tmp_path: Path) -> None:
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / "keycloak.pid").write_text(json.dumps({"pid": stranger.pid}))
+        node = _node(tmp_path)
+        assert node.pid() is None
+        assert node.kill() is False
+        assert stranger.poll() is None
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_cluster_node_recognises_and_kills_its_own_process(tmp_path: Path) -> None:
+    import os
+
+    node = _node(tmp_path)
+    env = {**os.environ, "JAVA_OPTS_APPEND": f"-Xmx1m {node._db_marker}"}
+    own = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=env,
+                           start_new_session=True)
+    try:
+        (tmp_path / "keycloak.pid").write_text(json.dumps({"pid": own.pid}))
+        assert node.pid() == own.pid
+        assert node.kill() is True  # and reaped: the process is gone
+        with pytest.raises(ProcessLookupError):
+            os.kill(own.pid, 0)
+        assert node.pid() is None
+    finally:
+        if own.poll() is None:
+            own.kill()

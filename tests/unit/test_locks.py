@@ -134,3 +134,4 @@ def test_a_lock_timeout_is_a_scim_503_with_retry_after() -> None:
             body = response.get_json()
             assert body["status"] == "503" and detail in body["detail"]
             assert "r/user/1" not in body["detail"]  # no lock internals on the wire
+

@@ -17,6 +17,18 @@ from bridge.keycloak.errors import NotFound
 from bridge.realm.kinds.base import KindBase, RealmContext
 from bridge.realm.model import RealmConfig
 
+# The client scopes Keycloak 26 makes in every realm: one missing was removed.
+KEYCLOAK_SCOPES = frozenset({
+    "AuthnContextClassRef", "acr", "address", "basic", "email", "microprofile-jwt",
+    "offline_access", "organization", "phone", "profile", "role_list", "roles",
+    "saml_organization", "service_account", "web-origins",
+})
+
+
+def removed(ctx: RealmContext) -> list[str]:
+    """Keycloak's own client scopes the live realm no longer has."""
+    return sorted(KEYCLOAK_SCOPES - set(kc_scopes.ids_by_name(ctx.gateway, ctx.realm)))
+
 
 class RemovedClientScopes(KindBase):
     name = "removed-client-scope"

@@ -131,5 +131,11 @@ def unexpected_tester_results(results: list[Any]) -> list[Any]:
             expected, actual = data["expected"], data["modify_actual"]
             assert len(actual) == len(expected) + 1 and actual[1:] == expected, result
             continue
+        if (result.status == Status.ERROR and result.title == "check_remove_attribute"
+                and data.get("urn") == "active" and data.get("initial_value") is False
+                and data.get("modify_actual") is False):
+            # Issue 9: leaving active out never changes whether a user is enabled, so a
+            # disabled user whose active is removed stays disabled (and says so).
+            continue
         unexpected.append(result)
     return unexpected

@@ -1,0 +1,92 @@
+"""One bridge replica under gunicorn, the production server, on loopback.
+
+It runs the way the image runs it (Dockerfile: ``gunicorn "bridge.app:create_app()"`` with
+the gthread worker), configured only through its environment, so several replicas of one
+deployment differ only in the Keycloak node they point at and the port they serve on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from bridge.local.keycloak import MissingPiece, port_in_use
+
+# The image's default (Dockerfile, GUNICORN_CMD_ARGS).
+GUNICORN_CMD_ARGS = "--worker-class gthread --workers 1 --threads 8"
+APP = "bridge.app:create_app()"
+
+
+@dataclass
+class BridgeReplica:
+    """``gunicorn bridge.app:create_app()`` on ``host:port`` with ``env`` as its settings."""
+
+    name: str
+    port: int
+    env: Mapping[str, str]
+    log_file: Path
+    host: str = "127.0.0.1"
+    gunicorn_args: str = GUNICORN_CMD_ARGS
+    _process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, wait: float = 60) -> BridgeReplica:
+        if port_in_use(self.port, self.host):
+            raise MissingPiece(f"port {self.port} on {self.host} is in use by another process")
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"),
+               "LC_ALL": "C.UTF-8", "GUNICORN_CMD_ARGS": self.gunicorn_args, **self.env}
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as out:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--bind", self.address,
+                 "--graceful-timeout", "5", "--access-logfile", "-", APP],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                start_new_session=True)
+        deadline = time.monotonic() + wait
+        while True:
+            if self._process.poll() is not None:
+                tail = self.log_file.read_text(errors="replace")[-500:]
+                raise MissingPiece(f"replica {self.name} exited with code "
+                                   f"{self._process.returncode}: {tail}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return self
+            if time.monotonic() > deadline:
+                self.stop()
+                raise MissingPiece(f"replica {self.name} not healthy after {wait:.0f}s")
+            time.sleep(0.2)
+
+    def stop(self, wait: float = 15) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(wait)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+    def __enter__(self) -> BridgeReplica:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
