@@ -1,20 +1,29 @@
 """``/api/v1``: invitations and lifecycle as JSON over HTTP (the only Flask import here).
 
-Every route authenticates the caller (:mod:`bridge.api.auth`), turns its JSON into the
+Every route is declared once as an :class:`bridge.api.openapi.Operation`: its request and
+response bodies are the pydantic models of :mod:`bridge.api.models`, which validate what it
+reads and render what it answers, and the OpenAPI document (``/api/v1/openapi.json``, read
+at ``/api/v1/docs``) is generated from the same declarations. Every route but those two
+authenticates the caller (:mod:`bridge.api.auth`), turns the validated body into the
 use-case's values, calls :class:`bridge.invitations.AccessAdministration` and renders the
 result. Errors go through one funnel and always read ``{"error": code, "detail": text}``:
 
 ====  ==========================================================================
-400   ``invalid-request``, or a catalog rule's name (``status.profile``...)
+400   ``invalid-request`` (also a body nested deeper than 32, or not UTF-8 JSON),
+      ``invalid-value`` (a value the directory would refuse), or a catalog rule's name
+      (``status.profile``...)
 401   no valid access token of the realm, or the actor is deactivated
 403   ``delegation.*``: the actor may not do this (the reason in ``detail``)
 404   ``not-found``
-409   ``already-active``, ``already-invited``, ``not-pending``, ``lifecycle.self``
+409   ``already-active``, ``already-invited``, ``not-pending``, ``lifecycle.self``,
+      ``conflict``
+413   ``payload-too-large``: a body over :data:`MAX_PAYLOAD_SIZE` bytes, on every route
 503   Keycloak (or its mail server) unavailable, with ``Retry-After``
 ====  ==========================================================================
 
-No traceback, token or link ever leaves; an unexpected error is a 500 with a request id that
-the log line carries too.
+No traceback, token, link or Keycloak text ever leaves (Keycloak's messages are logged and
+answered in the bridge's words); an unexpected error is a 500 with a request id that the log
+line carries too.
 """
 
 from __future__ import annotations
@@ -22,37 +31,56 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, request
+from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from bridge.api.auth import Caller
-from bridge.api.openapi import document
+from bridge.api.docs import page as docs_page
+from bridge.api.models import (
+    InvitationBody,
+    InvitationOut,
+    InvitationOutcome,
+    InvitationPage,
+    InvitationQuery,
+    MyPerimeter,
+    ResendBody,
+    UserChange,
+    UserOut,
+    UserOutcome,
+    refusal,
+)
+from bridge.api.openapi import Operation, Reply, document, refused
 from bridge.auth import AuthFault, InvalidToken, KeysUnavailable, bearer_token
 from bridge.catalog.mapping import perimeter_digest
 from bridge.invitations import (
-    DEFAULT_LIFESPAN,
     AccessAdministration,
     AccessDenied,
     Conflict,
-    Facts,
     InvalidRequest,
-    InvitationRequest,
     LifecycleError,
-    Profile,
     Unavailable,
 )
 from bridge.keycloak import errors as kc
+from scim.payload import BodyTooLarge, PayloadError, parse_json
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
-FACT_KEYS = frozenset({"user_type", "status", "profile", "profiles", "toggles", "perimeter",
-                       "tenants", "tenant"})
-INVITE_KEYS = FACT_KEYS | {"email", "language", "first_name", "last_name", "client_id",
-                           "redirect_uri", "lifespan"}
-PATCH_KEYS = FACT_KEYS | {"first_name", "last_name", "language"}
+TITLE = "Access bridge: invitations and lifecycle"
+M = TypeVar("M", bound=BaseModel)
+MAX_PAYLOAD_SIZE = 1_048_576
+"""Largest request body of any route, in bytes (413 beyond): an invitation with a perimeter of
+10,000 entries is about 200 KB."""
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of arrays and objects in a body (400 beyond); the deepest valid body is 3."""
+
+
+class PayloadTooLarge(Exception):
+    """A body over :data:`MAX_PAYLOAD_SIZE` (answered 413)."""
 
 
 AUTH_REALM = "bridge"  # the protection space named in WWW-Authenticate
@@ -66,6 +94,7 @@ def create_api_blueprint(service: AccessAdministration | None,
     :meth:`bridge.api.auth.ActorAuthenticator.authenticate` in production. ``service`` None (no
     catalog configured) answers 503 on every route but the OpenAPI document."""
     bp = Blueprint("api_v1", __name__, url_prefix=PREFIX)
+    public: set[str] = set()  # endpoints served without a token
 
     def error(status: int, code: str, detail: str, body: Mapping[str, Any] | None = None,
               headers: Mapping[str, str] | None = None) -> Response:
@@ -96,11 +125,20 @@ def create_api_blueprint(service: AccessAdministration | None,
             return unavailable("keycloak-unavailable", "Keycloak is unavailable; retry later")
         if isinstance(exc, kc.NotFound):
             return error(404, "not-found", "no such resource")
+        if isinstance(exc, PayloadTooLarge):
+            return error(413, "payload-too-large",
+                         f"the request body exceeds {MAX_PAYLOAD_SIZE} bytes")
         if isinstance(exc, kc.Conflict):
-            return error(409, "conflict", f"Keycloak refused a duplicate: {exc.detail}")
+            logger.info("Keycloak refused a duplicate: %s", exc.detail)
+            return error(409, "conflict", kc.describe_duplicate(exc))
         if isinstance(exc, kc.GatewayError):
             if exc.status == 400:
-                return error(400, "keycloak-refused", f"Keycloak refused a value: {exc.detail}")
+                # Keycloak's own text stays in the log; the client reads the bridge's words.
+                logger.info("Keycloak refused a value: %s", exc.detail)
+                return error(400, "invalid-value", kc.describe_refusal(exc))
+            if exc.status == 413:
+                return error(413, "payload-too-large", "the request is larger than the "
+                             "directory stores")
             logger.warning("Keycloak admin call failed: %s", exc)
             return unavailable("keycloak-error", "Keycloak failed; retry later")
         if isinstance(exc, HTTPException):
@@ -112,7 +150,10 @@ def create_api_blueprint(service: AccessAdministration | None,
 
     @bp.before_request
     def authenticate_caller() -> None:
-        if request.endpoint == f"{bp.name}.openapi":
+        # Every route, before anything else: a body over the limit is never read whole.
+        if (request.content_length or 0) > MAX_PAYLOAD_SIZE:
+            raise PayloadTooLarge
+        if request.endpoint in public:
             return
         if service is None:
             raise Unavailable("no access catalog is configured (BRIDGE_CATALOG)",
@@ -133,175 +174,181 @@ def create_api_blueprint(service: AccessAdministration | None,
         assert service is not None
         return service
 
+    operations: list[Operation] = []
+
+    def route(op: Operation) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register ``op``'s rule and describe it in the document; the view gets the body
+        (``body=``) and query (``query=``) validated by ``op``'s models."""
+        def register(view: Callable[..., Any]) -> Callable[..., Any]:
+            @wraps(view)
+            def validated(**kwargs: Any) -> Any:
+                if op.body is not None:
+                    kwargs["body"] = _validate(op.body, _body(optional=not op.body_required))
+                if op.query is not None:
+                    kwargs["query"] = _validate(op.query, request.args.to_dict())
+                return view(**kwargs)
+
+            bp.add_url_rule(op.rule, view.__name__, validated, methods=[op.method])
+            operations.append(op)
+            if op.public:
+                public.add(f"{bp.name}.{view.__name__}")
+            return validated
+        return register
+
     # -- invitations
 
-    @bp.post("/invitations")
-    def invite() -> tuple[Response, int] | Response:
-        body = _body(INVITE_KEYS)
-        result = svc().invite(g.actor, InvitationRequest(
-            email=_string(body, "email", required=True) or "",
-            facts=_facts(body),
-            language=_string(body, "language") or "en",
-            first_name=_string(body, "first_name"), last_name=_string(body, "last_name"),
-            client_id=_string(body, "client_id"), redirect_uri=_string(body, "redirect_uri"),
-            lifespan=_integer(body, "lifespan", DEFAULT_LIFESPAN)))
-        response = jsonify({"outcome": result.outcome,
-                            "invitation": result.invitation.to_json()})
+    @route(Operation(
+        "POST", "/invitations", "invite", "Invite a person", body=InvitationBody,
+        description=(
+            "Creates the user with the required actions the catalog implies and has Keycloak "
+            "mail the activation link in the invitee's language. An e-mail that already has "
+            "an account gets no second one: 200 `already-invited` (pending) or 409 "
+            "`already-active`."),
+        replies={201: Reply("Invited; mail sent", InvitationOutcome,
+                            headers={"Location": {"schema": {"type": "string"},
+                                                  "description": "the invitation"}}),
+                 200: Reply("`already-invited`: the pending invitation", InvitationOutcome),
+                 409: refused("`already-active`, `already-invited` outside the actor's "
+                              "reach, or `already-exists` (created meanwhile)")}))
+    def invite(body: InvitationBody) -> tuple[Response, int]:
+        result = svc().invite(g.actor, body.request())
+        response = _json(InvitationOutcome.of(result))
         response.headers["Location"] = f"{PREFIX}/invitations/{result.invitation.id}"
         return response, 201 if result.outcome == "invited" else 200
 
-    @bp.get("/invitations")
-    def list_invitations() -> Response:
-        state = request.args.get("state", "all")
-        if state not in ("all", "pending"):
-            raise InvalidRequest("state is 'all' or 'pending'")
-        page = svc().list_invitations(
-            g.actor, first=_query_int("first", 0), max=_query_int("max", 50),
-            include_expired=state == "all")
-        return jsonify({"items": [i.to_json() for i in page.items], "first": page.first,
-                        "max": page.max, "next": page.next})
+    @route(Operation(
+        "GET", "/invitations", "listInvitations",
+        "Pending and expired invitations the caller may manage", query=InvitationQuery,
+        replies={200: Reply("One page (it may hold fewer than `max` items)",
+                            InvitationPage)}))
+    def list_invitations(query: InvitationQuery) -> Response:
+        page = svc().list_invitations(g.actor, first=query.first, max=query.max,
+                                      include_expired=query.state == "all")
+        return _json(InvitationPage.of(page))
 
-    @bp.get("/invitations/<user_id>")
-    def get_invitation(user_id: str) -> Response:
-        return jsonify(svc().get_invitation(g.actor, user_id).to_json())
+    invitation_id = "the invitation's id (the invited user's id)"
 
-    @bp.post("/invitations/<user_id>/resend")
-    def resend(user_id: str) -> Response:
-        body = _body({"lifespan"}, optional=True)
-        invitation = svc().resend(g.actor, user_id,
-                                  _integer(body, "lifespan", DEFAULT_LIFESPAN))
-        return jsonify({"outcome": "resent", "invitation": invitation.to_json()})
+    @route(Operation(
+        "GET", "/invitations/<id>", "getInvitation", "One pending invitation",
+        path_description=invitation_id,
+        replies={200: Reply("The invitation", InvitationOut), 409: refused("`not-pending`")}))
+    def get_invitation(id: str) -> Response:
+        return _json(InvitationOut.of(svc().get_invitation(g.actor, id)))
 
-    @bp.delete("/invitations/<user_id>")
-    def revoke(user_id: str) -> tuple[str, int]:
-        svc().revoke(g.actor, user_id)
+    @route(Operation(
+        "POST", "/invitations/<id>/resend", "resendInvitation",
+        "Mail a new activation link, with a new expiry", path_description=invitation_id,
+        body=ResendBody, body_required=False,
+        replies={200: Reply("Resent", InvitationOutcome), 409: refused("`not-pending`")}))
+    def resend(id: str, body: ResendBody) -> Response:
+        invitation = svc().resend(g.actor, id, body.lifespan)
+        return _json(InvitationOutcome(outcome="resent",
+                                       invitation=InvitationOut.of(invitation)))
+
+    @route(Operation(
+        "DELETE", "/invitations/<id>", "revokeInvitation",
+        "Revoke before activation (the link stops working)", path_description=invitation_id,
+        replies={204: Reply("Revoked"), 409: refused("`not-pending`")}))
+    def revoke(id: str) -> tuple[str, int]:
+        svc().revoke(g.actor, id)
         return "", 204
 
     # -- the caller itself
 
-    @bp.get("/me/perimeter")
+    @route(Operation(
+        "GET", "/me/perimeter", "myPerimeter", "The caller's perimeter",
+        description=(
+            "Resolves the `perimeter_ref` claim: a perimeter too large for the access token "
+            "(see docs/access-catalog.md) is read here, with the caller's own token."),
+        replies={200: Reply("The perimeter", MyPerimeter)}))
     def my_perimeter() -> Response:
         # The actor's facts were just read from its account: no further admin call.
         perimeter = g.actor.assignment.perimeter_by_dimension()
-        return jsonify({"perimeter": perimeter,
-                        "perimeter_ref": perimeter_digest(perimeter) if perimeter else None})
+        return _json(MyPerimeter(
+            perimeter=perimeter,
+            perimeter_ref=perimeter_digest(perimeter) if perimeter else None))
 
     # -- users
 
-    @bp.get("/users/<user_id>")
-    def get_user(user_id: str) -> Response:
-        return jsonify(svc().get_user(g.actor, user_id).to_json())
+    user_id = "the Keycloak user id"
+    outcome = {200: Reply("Done", UserOutcome)}
 
-    @bp.patch("/users/<user_id>")
-    def update_user(user_id: str) -> Response:
-        body = _body(PATCH_KEYS)
-        user = svc().update(g.actor, user_id, Profile(
-            facts=_facts(body), first_name=_string(body, "first_name"),
-            last_name=_string(body, "last_name"), language=_string(body, "language")))
-        return jsonify({"outcome": "updated", "user": user.to_json()})
+    @route(Operation("GET", "/users/<id>", "getUser", "One user", path_description=user_id,
+                     replies={200: Reply("The user", UserOut)}))
+    def get_user(id: str) -> Response:
+        return _json(UserOut.of(svc().get_user(g.actor, id)))
 
-    def lifecycle(action: Callable[..., Any], outcome: str, user_id: str) -> Response:
-        user = action(g.actor, user_id)
-        return jsonify({"outcome": outcome, "user": user.to_json()})
+    @route(Operation(
+        "PATCH", "/users/<id>", "updateUser",
+        "Change names, language, status, profile, toggles, perimeter or tenants",
+        path_description=user_id, body=UserChange, replies=outcome))
+    def update_user(id: str, body: UserChange) -> Response:
+        user = svc().update(g.actor, id, body.profile_change())
+        return _json(UserOutcome(outcome="updated", user=UserOut.of(user)))
 
-    @bp.post("/users/<user_id>/deactivate")
-    def deactivate(user_id: str) -> Response:
-        return lifecycle(svc().deactivate, "deactivated", user_id)
+    @route(Operation(
+        "POST", "/users/<id>/deactivate", "deactivateUser",
+        "Disable and end every session (refresh fails)", path_description=user_id,
+        replies={**outcome, 409: refused("`lifecycle.self`")}))
+    def deactivate(id: str) -> Response:
+        user = svc().deactivate(g.actor, id)
+        return _json(UserOutcome(outcome="deactivated", user=UserOut.of(user)))
 
-    @bp.post("/users/<user_id>/reactivate")
-    def reactivate(user_id: str) -> Response:
-        return lifecycle(svc().reactivate, "reactivated", user_id)
+    @route(Operation("POST", "/users/<id>/reactivate", "reactivateUser", "Enable again",
+                     path_description=user_id, replies=outcome))
+    def reactivate(id: str) -> Response:
+        user = svc().reactivate(g.actor, id)
+        return _json(UserOutcome(outcome="reactivated", user=UserOut.of(user)))
 
-    @bp.delete("/users/<user_id>")
-    def delete_user(user_id: str) -> tuple[str, int]:
-        svc().delete(g.actor, user_id)
+    @route(Operation(
+        "DELETE", "/users/<id>", "deleteUser", "Delete the user", path_description=user_id,
+        replies={204: Reply("Deleted"), 409: refused("`lifecycle.self`")}))
+    def delete_user(id: str) -> tuple[str, int]:
+        svc().delete(g.actor, id)
         return "", 204
 
-    @bp.get("/openapi.json")
-    def openapi() -> Response:
-        return jsonify(document())
+    # -- the document and its page
 
+    @route(Operation("GET", "/openapi.json", "openapi", "This document", public=True,
+                     replies={200: Reply("OpenAPI 3.1 document",
+                                         schema={"type": "object"})}))
+    def openapi() -> Response:
+        return jsonify(described)
+
+    @route(Operation("GET", "/docs", "docs", "This document, to read and try (Swagger UI)",
+                     public=True, replies={200: Reply("Swagger UI", media_type="text/html",
+                                                      schema={"type": "string"})}))
+    def docs() -> Response:
+        return Response(docs_page(TITLE), mimetype="text/html")
+
+    described = document(operations)  # every route is declared above: the document is whole
     return bp
 
 
 # -- request parsing (400 invalid-request, naming the field) -------------------------------
 
-def _body(allowed: frozenset[str] | set[str], optional: bool = False) -> dict[str, Any]:
-    if optional and not request.get_data():
+def _body(optional: bool = False) -> Any:
+    """The JSON body (``{}`` for an empty optional one), within the size and depth limits
+    (:func:`scim.payload.parse_json`, the one parser of request bodies)."""
+    raw = request.stream.read(MAX_PAYLOAD_SIZE + 1)
+    if optional and not raw:
         return {}
-    data = request.get_json(silent=True)
+    try:
+        return parse_json(raw, max_size=MAX_PAYLOAD_SIZE, max_depth=MAX_JSON_DEPTH)
+    except BodyTooLarge:
+        raise PayloadTooLarge from None
+    except PayloadError as exc:
+        raise InvalidRequest(str(exc)) from None
+
+
+def _validate(model: type[M], data: Any) -> M:
     if not isinstance(data, dict):
         raise InvalidRequest("the body must be a JSON object")
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise InvalidRequest(f"unknown field(s): {', '.join(unknown)}")
-    return data
-
-
-def _string(body: Mapping[str, Any], key: str, required: bool = False) -> str | None:
-    value = body.get(key)
-    if value is None:
-        if required:
-            raise InvalidRequest(f"{key} is required")
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidRequest(f"{key} must be a non-empty string")
-    return value.strip()
-
-
-def _strings(body: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise InvalidRequest(f"{key} must be a list of strings")
-    return tuple(value)
-
-
-def _integer(body: Mapping[str, Any], key: str, default: int) -> int:
-    value = body.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRequest(f"{key} must be an integer")
-    return value
-
-
-def _query_int(key: str, default: int) -> int:
-    value = request.args.get(key)
-    if value is None:
-        return default
     try:
-        return int(value)
-    except ValueError:
-        raise InvalidRequest(f"{key} must be an integer") from None
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRequest(refusal(exc)) from None
 
 
-def _facts(body: Mapping[str, Any]) -> Facts:
-    if "profile" in body and "profiles" in body:
-        raise InvalidRequest("give profile or profiles, not both")
-    if "tenant" in body and "tenants" in body:
-        raise InvalidRequest("give tenant or tenants, not both")
-    profiles = _strings(body, "profiles")
-    if "profile" in body:
-        profile = body["profile"]
-        if profile is not None and not (isinstance(profile, str) and profile):
-            raise InvalidRequest("profile must be a string (or null: no profile)")
-        profiles = (profile,) if profile else ()
-    tenants = _strings(body, "tenants")
-    # ``tenant``: the one tenant this change is for (added, never replacing the others;
-    # a profile with it is per user, see Facts.for_tenants). ``tenants``: all of them.
-    for_tenants = None
-    if "tenant" in body:
-        for_tenants = frozenset({_string(body, "tenant", required=True) or ""})
-    toggles = _strings(body, "toggles")
-    perimeter = body.get("perimeter")
-    if perimeter is not None:
-        if not isinstance(perimeter, dict) or not all(
-                isinstance(v, list) and all(isinstance(e, str) and e for e in v)
-                for v in perimeter.values()):
-            raise InvalidRequest("perimeter must map each dimension to a list of entries, "
-                                 'e.g. {"project": ["p1", "p2"], "team": ["t1"]}')
-        perimeter = {str(k): tuple(v) for k, v in perimeter.items()}
-    return Facts(user_type=_string(body, "user_type"), status=_string(body, "status"),
-                 profiles=profiles, toggles=None if toggles is None else frozenset(toggles),
-                 perimeter=perimeter, tenants=None if tenants is None else frozenset(tenants),
-                 for_tenants=for_tenants)
+def _json(model: BaseModel) -> Response:
+    return jsonify(model.model_dump(mode="json"))

@@ -11,6 +11,7 @@ from typing import Any
 from bridge.keycloak import groups as kc_groups
 from bridge.keycloak.client import AdminGateway
 from bridge.keycloak.errors import NotFound
+from bridge.keycloak.limits import check_user
 from bridge.keycloak.paths import PAGE, segment
 
 
@@ -18,8 +19,24 @@ def _base(realm: str) -> str:
     return f"/{segment(realm)}/users"
 
 
+NOT_USER_IDS = frozenset({"count", "profile"})
+"""Segments Keycloak routes under ``/users/`` to other resources (the count, the realm's user
+profile): never a user, so ``GET /users/profile`` is not read as one, nor
+``PUT /users/profile`` sent (it would replace the realm's user profile)."""
+
+
+def _user(realm: str, user_id: str) -> str:
+    """``/users/{id}``; raises :class:`NotFound` for an id that names no user."""
+    if not user_id or user_id in NOT_USER_IDS:
+        raise NotFound(f"no user {user_id!r}", status=404)
+    return f"{_base(realm)}/{segment(user_id)}"
+
+
 def create(gw: AdminGateway, realm: str, rep: dict[str, Any]) -> str:
-    """``POST /users`` with the whole representation (attributes included); returns the id."""
+    """``POST /users`` with the whole representation (attributes included); returns the id.
+    Raises :class:`bridge.keycloak.errors.Refused`, before the call, for a value Keycloak
+    would refuse (:mod:`bridge.keycloak.limits`)."""
+    check_user(rep, creating=True)
     user_id = gw.post(_base(realm), rep)
     if not user_id:
         raise ValueError("Keycloak created a user without a Location header")
@@ -28,31 +45,32 @@ def create(gw: AdminGateway, realm: str, rep: dict[str, Any]) -> str:
 
 def get(gw: AdminGateway, realm: str, user_id: str) -> dict[str, Any]:
     """``GET /users/{id}``; raises :class:`bridge.keycloak.errors.NotFound`."""
-    rep: dict[str, Any] = gw.get(f"{_base(realm)}/{segment(user_id)}")
+    rep: dict[str, Any] = gw.get(_user(realm, user_id))
     return rep
 
 
 def update(gw: AdminGateway, realm: str, user_id: str, rep: dict[str, Any]) -> None:
     """``PUT /users/{id}``. Keycloak keeps top-level fields the body leaves out; when the
-    body carries ``attributes`` they replace the stored ones."""
-    gw.put(f"{_base(realm)}/{segment(user_id)}", rep)
+    body carries ``attributes`` they replace the stored ones. Checked like :func:`create`."""
+    check_user(rep, creating=False)
+    gw.put(_user(realm, user_id), rep)
 
 
 def delete(gw: AdminGateway, realm: str, user_id: str) -> None:
-    gw.delete(f"{_base(realm)}/{segment(user_id)}")
+    gw.delete(_user(realm, user_id))
 
 
 def reset_password(gw: AdminGateway, realm: str, user_id: str, password: str, *,
                    temporary: bool = False) -> None:
     """``PUT /users/{id}/reset-password``: set the user's password (checked against the
     realm's password policy)."""
-    gw.put(f"{_base(realm)}/{segment(user_id)}/reset-password",
+    gw.put(f"{_user(realm, user_id)}/reset-password",
            {"type": "password", "value": password, "temporary": temporary})
 
 
 def logout(gw: AdminGateway, realm: str, user_id: str) -> None:
     """``POST /users/{id}/logout``: ends every session of the user (and sets its not-before)."""
-    gw.post(f"{_base(realm)}/{segment(user_id)}/logout")
+    gw.post(f"{_user(realm, user_id)}/logout")
 
 
 def search(gw: AdminGateway, realm: str, *, first: int = 0, max: int = PAGE,
@@ -73,7 +91,7 @@ def groups(gw: AdminGateway, realm: str, user_id: str, *, first: int = 0,
            max: int = PAGE) -> list[dict[str, Any]]:
     """``GET /users/{id}/groups``: the groups the user belongs to, with attributes."""
     found: list[dict[str, Any]] = gw.get(
-        f"{_base(realm)}/{segment(user_id)}/groups", first=first, max=max,
+        f"{_user(realm, user_id)}/groups", first=first, max=max,
         briefRepresentation="false")
     return found
 
@@ -86,7 +104,7 @@ def execute_actions_email(gw: AdminGateway, realm: str, user_id: str, actions: l
     sending the user to ``redirect_uri`` of ``client_id``. The user must be enabled and
     have an e-mail; ``redirect_uri`` needs ``client_id``. The link never passes through
     the bridge."""
-    gw.put(f"{_base(realm)}/{segment(user_id)}/execute-actions-email", list(actions),
+    gw.put(f"{_user(realm, user_id)}/execute-actions-email", list(actions),
            client_id=client_id, redirect_uri=redirect_uri, lifespan=lifespan)
 
 
@@ -138,7 +156,7 @@ def set_groups_under(gw: AdminGateway, realm: str, user_id: str, root: str,
 
 def group_count(gw: AdminGateway, realm: str, user_id: str) -> int:
     """``GET /users/{id}/groups/count``: how many groups the user belongs to."""
-    body = gw.get(f"{_base(realm)}/{segment(user_id)}/groups/count")
+    body = gw.get(f"{_user(realm, user_id)}/groups/count")
     return int(body["count"]) if isinstance(body, dict) else int(body)
 
 

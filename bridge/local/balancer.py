@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.local.keycloak import MissingPiece, port_in_use
+from bridge.local.packages import apt_install
 
 UPSTREAM_HEADER = "X-Upstream"
 
@@ -28,12 +29,7 @@ def nginx_command() -> str:
     """The nginx executable, installed from the Debian package when missing and root."""
     found = shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
-    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env,
-                       capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "nginx"], check=False, env=env,
-                       capture_output=True, timeout=900)
+    if found is None and apt_install("nginx"):
         found = shutil.which("nginx") or ("/usr/sbin/nginx"
                                           if os.access("/usr/sbin/nginx", os.X_OK) else None)
     if found is None:

@@ -11,9 +11,11 @@ import hashlib
 import os
 import secrets
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
+from bridge.config import Settings
 from bridge.keycloak.client import AdminGateway
 from bridge.local.keycloak import DEV_FILE_WARNING, cache_dir, dev_instance
 from bridge.local.mailsink import MailSink
@@ -47,6 +49,18 @@ def load_dev_env() -> dict[str, str]:
     return {**stored, **os.environ}
 
 
+def dev_settings(env: Mapping[str, str], *, keycloak_url: str, realm: str,
+                 catalog_dir: Path | None, dev_token: str) -> Settings:
+    """The server's settings for the dev stack: what the stack started (its Keycloak, the
+    realm applied, the catalog's directory, the static SCIM token's digest) over the rest of
+    ``env`` (the environment and the generated secrets). ``os.environ`` is left as it is."""
+    return replace(
+        Settings.from_env(env), keycloak_url=keycloak_url, realm=realm,
+        catalog_path=None if catalog_dir is None else str(catalog_dir),
+        # The server only ever sees the digest of the static token.
+        scim_static_tokens=f"dev={hashlib.sha256(dev_token.encode()).hexdigest()}")
+
+
 def _stop_on_sigterm() -> None:
     """SIGTERM (a service manager, ``timeout``) unwinds like Ctrl-C, so the cleanup runs."""
     def handler(_signum: int, _frame: object) -> None:
@@ -64,10 +78,10 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
     env.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)})
     directories = [config_dir]
     catalog = env.get("BRIDGE_CATALOG")
+    catalog_dir = None
     if catalog:  # e.g. realm-config/examples/004-accounting-portal
         catalog_dir = Path(catalog) if Path(catalog).is_dir() else Path(catalog).parent
         directories.append(catalog_dir)
-        os.environ["BRIDGE_CATALOG"] = str(catalog_dir)
     config, the_catalog = desired.load_with_catalog(directories, env)  # validate first
 
     instance = dev_instance()
@@ -93,16 +107,10 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
             for line in report.lines():
                 echo(line)
         dev_token = env["BRIDGE_SCIM_DEV_TOKEN"]
-        digest = hashlib.sha256(dev_token.encode()).hexdigest()
-        os.environ.update({
-            "KEYCLOAK_URL": instance.url, "BRIDGE_REALM": config.realm,
-            "BRIDGE_CLIENT_SECRET": env["BRIDGE_CLIENT_SECRET"],
-            # The server only ever sees the digest of the static token.
-            "BRIDGE_SCIM_STATIC_TOKENS": f"dev={digest}",
-        })
         from bridge.app import create_app
 
-        app = create_app()
+        app = create_app(dev_settings(env, keycloak_url=instance.url, realm=config.realm,
+                                      catalog_dir=catalog_dir, dev_token=dev_token))
         echo("")
         echo(f"Keycloak admin console  {instance.url}/admin/  "
              f"(user {env['KC_BOOTSTRAP_ADMIN_USERNAME']}, password in {dev_env_file()})")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bridge.local.keycloak import MissingPiece, port_in_use
+from bridge.local.packages import apt_install
 
 # Debian installs the server binaries under /usr/lib/postgresql/<major>/bin, not on PATH.
 _DEBIAN_BIN = Path("/usr/lib/postgresql")
@@ -32,12 +33,7 @@ SYSTEM_USER = "postgres"
 def server_bin_dir() -> Path:
     """The directory of ``initdb``/``pg_ctl``/``postgres``, installing them when root."""
     found = _find_bin_dir()
-    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env,
-                       capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=False,
-                       env=env, capture_output=True, timeout=900)
+    if found is None and apt_install("postgresql"):
         found = _find_bin_dir()
     if found is None:
         raise MissingPiece("PostgreSQL server binaries (initdb, postgres) not found: "

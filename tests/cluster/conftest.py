@@ -242,7 +242,9 @@ def _start_nodes(nodes: list[ClusterNode], username: str, password: str) -> None
         node.start(username, password, wait=420)
 
 
-@pytest.fixture(scope="session")
+# Package scope: the cluster is stopped once its tests are done, not kept running through
+# the rest of the session.
+@pytest.fixture(scope="package")
 def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     began = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="bridge-cluster-"))

@@ -359,3 +359,17 @@ def test_administrators_through_a_group_or_a_composite_role(env: ScimOnKeycloak)
         assert_error(env.scim.patch(f"/Users/{uid}", [
             {"op": "replace", "value": {"active": False}}]), 404)
     assert env.scim.get("/Users").get_json()["totalResults"] == 0
+
+
+def test_holders_of_a_realm_admin_role_are_out_of_reach(env: ScimOnKeycloak) -> None:
+    env.gateway.post(f"{env.base}/roles", {"name": "admin"})
+    uid = env.scim.create_user("realm.admin")["id"]
+    env.backend.protected_cache_ttl = 3600
+    assert env.scim.get(f"/Users/{uid}").status_code == 200  # protected set read: no holder
+    env.gateway.post(f"{env.base}/users/{uid}/role-mappings/realm",
+                     [env.gateway.get(f"{env.base}/roles/admin")])
+    assert_error(env.scim.patch(f"/Users/{uid}", [
+        {"op": "replace", "value": {"active": False}}]), 404)  # the write re-checks
+    env.backend.protected_cache_ttl = 0
+    assert_error(env.scim.get(f"/Users/{uid}"), 404)
+    assert env.gateway.get(f"{env.base}/users/{uid}")["enabled"] is True

@@ -90,3 +90,19 @@ def test_proxy_environment_is_resolved_once_and_still_honoured(
     session = connection._s
     assert session.trust_env is False
     assert {k: v for k, v in session.proxies.items() if k in ("http", "https")} == proxies
+
+
+@responses.activate
+@pytest.mark.parametrize("user_id", ["profile", "count", ""])
+def test_ids_keycloak_routes_elsewhere_name_no_user(user_id: str) -> None:
+    # GET /users/profile is the realm's user profile, PUT would replace it: never sent.
+    from bridge.keycloak import users
+
+    gateway = _gateway()
+    with pytest.raises(NotFound):
+        users.get(gateway, "r", user_id)
+    with pytest.raises(NotFound):
+        users.update(gateway, "r", user_id, {"enabled": False})
+    with pytest.raises(NotFound):
+        users.delete(gateway, "r", user_id)
+    assert all("/admin/" not in c.request.url for c in responses.calls)
