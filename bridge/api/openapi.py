@@ -59,6 +59,10 @@ ERRORS: Mapping[int, Reply] = {
                  retry=True),
 }
 """What every authenticated operation may answer besides its own replies."""
+NOT_PUBLIC = frozenset({400, 401, 403, 404, 503})
+"""The answers of :data:`ERRORS` that come from the token, the catalog or Keycloak: a public
+operation (the document, its page) never gives them; it may still give the others (a body
+over the size limit, an unexpected error)."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,8 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
 
 
 def _operation(op: Operation) -> dict[str, Any]:
-    replies = {**op.replies} if op.public else {**ERRORS, **op.replies}
+    errors = {s: r for s, r in ERRORS.items() if not (op.public and s in NOT_PUBLIC)}
+    replies = {**errors, **op.replies}
     rendered: dict[str, Any] = {
         "operationId": op.operation_id, "summary": op.summary,
         "responses": {str(status): _reply(reply) for status, reply in sorted(replies.items())},
