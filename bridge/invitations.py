@@ -297,7 +297,7 @@ class Profile:
 
 @dataclass(frozen=True)
 class User:
-    """A user as the API shows it."""
+    """A user as the use-cases answer it (rendered by :class:`bridge.api.models.UserOut`)."""
 
     id: str
     username: str
@@ -310,18 +310,11 @@ class User:
     assignment: Assignment | None
     permissions: tuple[str, ...]
 
-    def to_json(self) -> dict[str, Any]:
-        a = self.assignment
-        return {
-            "id": self.id, "username": self.username, "email": self.email,
-            "enabled": self.enabled, "activated": self.activated, "language": self.language,
-            "first_name": self.first_name, "last_name": self.last_name,
-            **_facts_json(a), "permissions": list(self.permissions)}
-
 
 @dataclass(frozen=True)
 class Invitation:
-    """A pending (or expired) invitation."""
+    """A pending (or expired) invitation (rendered by
+    :class:`bridge.api.models.InvitationOut`)."""
 
     id: str
     email: str
@@ -333,13 +326,6 @@ class Invitation:
     client_id: str | None
     redirect_uri: str | None
     assignment: Assignment | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "email": self.email, "state": self.state,
-                "language": self.language, "invited_by": self.invited_by,
-                "sent_at": self.sent_at, "expires_at": self.expires_at,
-                "client_id": self.client_id, "redirect_uri": self.redirect_uri,
-                **_facts_json(self.assignment)}
 
 
 @dataclass(frozen=True)
@@ -358,15 +344,6 @@ class Page:
     next: int | None
     """Offset of the next page, None at the end. A page may hold fewer than ``max`` items
     (activated users and users outside the actor's reach are skipped)."""
-
-
-def _facts_json(a: Assignment | None) -> dict[str, Any]:
-    if a is None:
-        return {"user_type": None, "status": None, "profiles": [], "toggles": [],
-                "perimeter": {}, "tenants": []}
-    return {"user_type": a.user_type, "status": a.status, "profiles": list(a.profiles),
-            "toggles": sorted(a.toggles), "perimeter": a.perimeter_by_dimension(),
-            "tenants": sorted(a.tenants)}
 
 
 def _iso(ts: float) -> str:

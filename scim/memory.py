@@ -15,7 +15,7 @@ real backend must get right:
   ``tooMany``.
 
 Tenancy: a subject bound to a tenant sees users whose access extension lists that
-tenant, and groups it created.
+tenant, and groups it created; it changes or deletes no user another tenant also holds.
 """
 
 from __future__ import annotations
@@ -312,9 +312,20 @@ class MemoryBackend:
         self._records[kind][resource_id] = record
 
     def _stored(self, subject: Subject, kind: Kind, resource_id: str) -> Resource[Any]:
+        """The resource a write (PUT, PATCH, DELETE) may change, or a SCIM error.
+
+        A tenant-bound client never changes or deletes a user another tenant still
+        holds (403): the write would take the user away from that tenant."""
         if not self._visible(subject, kind, resource_id):
             raise errors.NotFound(f"{kind.value} {resource_id!r} not found")
-        return self._records[kind][resource_id]
+        record = self._records[kind][resource_id]
+        if kind is Kind.USER and subject.tenant is not None:
+            others = sorted(set(_access(record).tenants or []) - {subject.tenant})
+            if others:
+                raise errors.Forbidden(
+                    f"User {resource_id!r} also belongs to {', '.join(map(repr, others))}; "
+                    f"a client bound to {subject.tenant!r} may not change or delete it")
+        return record
 
     def _visible(self, subject: Subject, kind: Kind, resource_id: str) -> bool:
         record = self._records[kind].get(resource_id)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bridge.catalog.model import Assignment
 from bridge.invitations import (
     DEFAULT_LIFESPAN,
     LANGUAGES,
@@ -168,6 +169,16 @@ class _FactsOut(_Response):
     tenants: list[str]
 
 
+def _facts_out(a: Assignment | None) -> dict[str, Any]:
+    """The catalog facts' fields of a user or an invitation (none: it holds no status)."""
+    if a is None:
+        return {"user_type": None, "status": None, "profiles": [], "toggles": [],
+                "perimeter": {}, "tenants": []}
+    return {"user_type": a.user_type, "status": a.status, "profiles": list(a.profiles),
+            "toggles": sorted(a.toggles), "perimeter": a.perimeter_by_dimension(),
+            "tenants": sorted(a.tenants)}
+
+
 class InvitationOut(_FactsOut):
     id: str = Field(description="the invitation's id (the invited user's id)")
     email: str
@@ -180,8 +191,12 @@ class InvitationOut(_FactsOut):
     redirect_uri: str | None
 
     @classmethod
-    def of(cls, invitation: Invitation) -> InvitationOut:
-        return cls.model_validate(invitation.to_json())
+    def of(cls, i: Invitation) -> InvitationOut:
+        return cls.model_validate({
+            "id": i.id, "email": i.email, "state": i.state, "language": i.language,
+            "invited_by": i.invited_by, "sent_at": i.sent_at, "expires_at": i.expires_at,
+            "client_id": i.client_id, "redirect_uri": i.redirect_uri,
+            **_facts_out(i.assignment)})
 
 
 class UserOut(_FactsOut):
@@ -196,8 +211,12 @@ class UserOut(_FactsOut):
     permissions: list[str]
 
     @classmethod
-    def of(cls, user: User) -> UserOut:
-        return cls.model_validate(user.to_json())
+    def of(cls, u: User) -> UserOut:
+        return cls.model_validate({
+            "id": u.id, "username": u.username, "email": u.email, "enabled": u.enabled,
+            "activated": u.activated, "language": u.language, "first_name": u.first_name,
+            "last_name": u.last_name, **_facts_out(u.assignment),
+            "permissions": list(u.permissions)})
 
 
 class InvitationOutcome(_Response):
@@ -243,6 +262,3 @@ class Error(BaseModel):
     detail: str = Field(description="for people")
     outcome: str | None = Field(None, description="409: what happened")
 
-
-def dump(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json", exclude_unset=isinstance(model, Error))
