@@ -61,8 +61,12 @@ class _Facts(_Request):
     profiles: Names | None = Field(None, description="profiles (catalogs allowing several)")
     toggles: Names | None = Field(None, description="per-user toggles")
     perimeter: PerimeterMap | None = Field(None, description=PERIMETER_HELP)
-    tenants: Names | None = Field(None, description="tenants (dossiers); or give `tenant`")
-    tenant: Text = Field(None, description="one tenant (dossier)")  # type: ignore[assignment]
+    tenants: Names | None = Field(None, description="the user's tenants (dossiers), all of "
+                                  "them, replacing the current ones; or give `tenant`")
+    tenant: Text = Field(  # type: ignore[assignment]
+        None, description="one tenant (dossier) this change is for: added, the others kept. "
+        "A profile is per user (seed 004): with `profile`, a different profile is refused "
+        "(`profile.per-tenant`) while the user keeps other tenants")
 
     @model_validator(mode="after")
     def _one_of_each(self) -> _Facts:
@@ -78,14 +82,15 @@ class _Facts(_Request):
         if "profile" in self.model_fields_set:
             profiles = (self.profile,) if self.profile else ()
         tenants = None if self.tenants is None else frozenset(self.tenants)
-        if self.tenant is not None:
-            tenants = frozenset({self.tenant.strip()})
+        # ``tenant``: the one tenant this change is for, added, never replacing the others
+        # (see Facts.for_tenants); ``tenants``: all of them.
+        for_tenants = None if self.tenant is None else frozenset({self.tenant.strip()})
         return Facts(
             user_type=_clean(self.user_type), status=_clean(self.status), profiles=profiles,
             toggles=None if self.toggles is None else frozenset(self.toggles),
             perimeter=None if self.perimeter is None else {
                 dimension: tuple(values) for dimension, values in self.perimeter.items()},
-            tenants=tenants)
+            tenants=tenants, for_tenants=for_tenants)
 
 
 class InvitationBody(_Facts):
