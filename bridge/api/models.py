@@ -30,6 +30,7 @@ from bridge.invitations import (
     Profile,
     User,
 )
+from scim.errors import what_is_wrong
 
 Text = Annotated[str, Field(pattern=r"\S")]
 """A string with at least one non-blank character (surrounding blanks are dropped)."""
@@ -150,9 +151,8 @@ def refusal(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors(include_url=False):
         where = ".".join(str(p) for p in error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown field"
+        # The SCIM layer's words for a refused value (never pydantic's own text).
+        message = "unknown field" if error["type"] == "extra_forbidden" else what_is_wrong(error)
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
 
