@@ -58,11 +58,15 @@ def create_app(settings: Settings | None = None,
                                               lock_scope=settings.realm)
     backend = KeycloakScimBackend(gateway, settings.realm,
                                   managed_root=settings.scim_managed_root, domain=domain,
-                                  group_cache_ttl=settings.group_cache_ttl, locks=write_locks)
+                                  group_cache_ttl=settings.group_cache_ttl, locks=write_locks,
+                                  max_scan=settings.scim_max_scan)
     app.extensions["bridge.scim_backend"] = backend
     # Member PATCHes on large groups answer without echoing every member (RFC 7644 3.5.2
-    # lets the server choose; clients wanting them ask with ``attributes=members``).
-    scim_settings = ScimSettings(group_patch_returns_members=False)
+    # lets the server choose; clients wanting them ask with ``attributes=members``). The scan
+    # bound the backend enforces is advertised by the SCIM layer, so both get one value.
+    scim_settings = ScimSettings(group_patch_returns_members=False,
+                                 max_scan=settings.scim_max_scan,
+                                 bulk_time_budget=settings.scim_bulk_time_budget)
     app.register_blueprint(create_scim_blueprint(backend, authenticate,
                                                  settings=scim_settings))
     clients = [administration.catalog.client] if administration else ["portal"]

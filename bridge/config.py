@@ -50,6 +50,16 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return seconds
 
 
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    """A positive whole number; startup stops on anything else (a limit is never off)."""
+    value = env.get(name)
+    if not value:
+        return default
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a positive whole number, not {value!r}")
+    return int(value)
+
+
 def keycloak_url(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     return (env.get("KEYCLOAK_URL") or "http://127.0.0.1:8080").rstrip("/")
@@ -82,6 +92,11 @@ class Settings:
     token_issuers: tuple[str, ...] = ()
     # BRIDGE_JWKS_MAX_AGE: seconds the realm's signing keys are trusted before a refetch.
     jwks_max_age: float = 300.0
+    # BRIDGE_SCIM_MAX_SCAN: the most users a SCIM filter Keycloak cannot answer (or a sort)
+    # may examine; beyond, 400 tooMany naming the filters Keycloak answers. ~0.6 ms a user.
+    scim_max_scan: int = 1000
+    # BRIDGE_SCIM_BULK_TIME_BUDGET: seconds a /Bulk request may start operations.
+    scim_bulk_time_budget: float = 25.0
 
     @property
     def issuer(self) -> str:
@@ -103,6 +118,8 @@ class Settings:
             scim_static_tokens=env.get("BRIDGE_SCIM_STATIC_TOKENS", ""),
             scim_managed_root=env.get("BRIDGE_SCIM_MANAGED_ROOT") or "/bridge/scim",
             catalog_path=env.get("BRIDGE_CATALOG") or None,
+            scim_max_scan=_count(env, "BRIDGE_SCIM_MAX_SCAN", 1000),
+            scim_bulk_time_budget=_seconds(env, "BRIDGE_SCIM_BULK_TIME_BUDGET", 25.0),
             lock_url=env.get("BRIDGE_LOCK_URL") or None,
             lock_timeout=_seconds(env, "BRIDGE_LOCK_TIMEOUT", 10.0),
             group_cache_ttl=0.0 if env.get("BRIDGE_GROUP_CACHE_TTL", "").strip() == "0"

@@ -62,7 +62,11 @@ def create_scim_blueprint(
     url_prefix: str = DEFAULT_PREFIX,
 ) -> Blueprint:
     """Build the SCIM blueprint; register it with ``app.register_blueprint(bp)``."""
-    handlers = ScimHandlers(backend, settings or ScimSettings())
+    settings = settings or ScimSettings()
+    handlers = ScimHandlers(backend, settings)
+    # One byte more than any route accepts is enough to know a body is too large: a 50 MB
+    # body is refused (413) after reading ~1 MB of it, never buffered whole.
+    read_limit = settings.max_body_size + 1
     blueprint = Blueprint(name, __name__, url_prefix=url_prefix)
 
     def serve(path: str = "") -> Response:
@@ -81,7 +85,7 @@ def create_scim_blueprint(
                 subject=subject,
                 query={key: request.args[key] for key in request.args},
                 headers=dict(request.headers),
-                body=request.get_data(cache=False),
+                body=request.stream.read(read_limit),
                 request_id=request_id,
             )
             return _to_flask(handlers.handle(scim_request), request_id)

@@ -13,10 +13,18 @@ protocol boundary, so a backend reusing scim2-models helpers need not catch them
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import scim2_models
 from pydantic import ValidationError
 from scim2_models import Error, SCIMException
+
+try:  # the attribute path of a pydantic error location, as scim2-models writes it
+    from scim2_models.messages.error import _attribute_path
+except ImportError:  # pragma: no cover - a future scim2-models; details then name no path
+    def _attribute_path(loc: Any) -> str:
+        return ""
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
@@ -159,6 +167,14 @@ class TooManyOperations(PayloadTooLarge):
     default_detail = "The bulk request exceeds the maximum number of operations"
 
 
+class NotRun(ScimError):
+    """429: a Bulk operation not started because the request used up its time budget;
+    it did nothing and may be sent again."""
+
+    status = 429
+    default_detail = "The operation was not run: the bulk request used up its time budget"
+
+
 class UnsupportedMediaType(ScimError):
     status = 415
     default_detail = "The request body must be application/scim+json"
@@ -222,14 +238,136 @@ _BY_STATUS: dict[int, type[ScimError]] = {
 
 
 _PYDANTIC_NOISE = re.compile(r"\s*\[type=[^\]]*\]|\n\s*For further information visit \S+")
+# Internal names a library message may carry: a parametrised class (``User[EnterpriseUser,
+# AccessExtension]``) and the model classes of scim2-models and of this package.
+_GENERIC_CLASS = re.compile(r"\b[A-Z]\w*\[[\w ,|\[\]]*\]")
+_LIBRARY_PREFIX = re.compile(r"^(?:Value error|Assertion failed), ", re.IGNORECASE)
+_MODEL_NAMES = re.compile(
+    r"\b(?:" + "|".join(sorted(
+        {name for name, obj in vars(scim2_models).items()
+         if isinstance(obj, type) and re.fullmatch(r"[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+", name)}
+        | {"AccessExtension", "Perimeter", "Path", "Name", "Email", "Manager", "Meta",
+           "Reference", "Resource", "Extension", "Attribute", "Message"},
+        key=len, reverse=True)) + r")\b")
+
+
+# scim2-models' "Expected str or Path, got int" (an attribute path of the wrong type), and
+# Python's type names in any library message, in JSON's words.
+_EXPECTED_PATH = re.compile(r"Expected str or \w+(?: \w+)?, got \w+")
+_JSON_TYPES = {"NoneType": "null", "int": "integer", "str": "string", "list": "array",
+               "dict": "object", "float": "number", "bool": "boolean", "tuple": "array"}
+_PYTHON_TYPES = re.compile(r"\b(?:NoneType|int|str|list|dict|float|bool|tuple)\b")
+# A pydantic ValidationError rendered as text inside a library's own exception.
+_RENDERED = re.compile(r"^\d+ validation errors? for [^\n]*\n(?P<loc>[^\n]*)\n\s*(?P<msg>[^\n]*)")
+_PYDANTIC_MESSAGES = (
+    (re.compile(r"valid dictionary|valid object|instance of"), "must be an object"),
+    (re.compile(r"valid string"), "must be a string"),
+    (re.compile(r"valid (?:list|array|tuple|set)"), "must be an array"),
+    (re.compile(r"valid boolean"), "must be a boolean (true or false)"),
+    (re.compile(r"valid integer"), "must be an integer"),
+    (re.compile(r"valid number"), "must be a number"),
+    (re.compile(r"^Field required"), "is required"),
+    (re.compile(r"^Extra inputs"), "is not an attribute of this resource"),
+    (re.compile(r"^Input should"), "is not a valid value"),
+)
+
+
+def _phrase(message: str) -> str | None:
+    for pattern, phrase in _PYDANTIC_MESSAGES:
+        if pattern.search(message):
+            return phrase
+    return None
 
 
 def _clean(detail: str | None) -> str | None:
-    """Strip pydantic's ``[type=…, input_value=…]`` trailers: they echo the input
-    (a password, say) and name library internals."""
+    """Strip pydantic's ``[type=…, input_value=…]`` trailers (they echo the input, a
+    password say) and internal class names: a detail is in the server's own words."""
     if detail is None:
         return None
-    return _PYDANTIC_NOISE.sub("", detail).strip() or None
+    detail = _PYDANTIC_NOISE.sub("", detail).strip()
+    rendered = _RENDERED.match(detail)
+    if rendered:
+        loc = ".".join(p for p in rendered["loc"].split(".") if "[" not in p and "(" not in p)
+        what = _phrase(rendered["msg"]) or "is not a valid value"
+        detail = f"{loc}: {what}" if loc else what
+    elif _phrase(detail) and detail.startswith("Input should"):
+        detail = _phrase(detail) or detail
+    detail = _LIBRARY_PREFIX.sub("", detail)
+    detail = _EXPECTED_PATH.sub("must be a string naming an attribute", detail)
+    detail = _PYTHON_TYPES.sub(lambda m: _JSON_TYPES[m.group()], detail)
+    detail = _GENERIC_CLASS.sub("the resource", detail)
+    detail = _MODEL_NAMES.sub("the value", detail)
+    return detail.strip() or None
+
+
+# What a value must be, by pydantic error type: the detail names the attribute and this.
+_MUST_BE = {
+    "string_type": "must be a string",
+    "string_unicode": "must be a string",
+    "bool_type": "must be a boolean (true or false)",
+    "bool_parsing": "must be a boolean (true or false)",
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "list_type": "must be an array",
+    "tuple_type": "must be an array",
+    "set_type": "must be an array",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "dataclass_type": "must be an object",
+    "missing": "is required",
+    "extra_forbidden": "is not an attribute of this resource",
+    "enum": "is not one of the allowed values",
+    "literal_error": "is not one of the allowed values",
+    "url_parsing": "must be a URI",
+    "url_type": "must be a URI",
+    "url_scheme": "must be a URI",
+    "datetime_parsing": "must be a date and time (RFC 3339)",
+    "datetime_type": "must be a date and time (RFC 3339)",
+    "datetime_from_date_parsing": "must be a date and time (RFC 3339)",
+    "bytes_type": "must be base64 binary",
+    "base64_decode": "must be base64 binary",
+    "base64_type": "must be base64 binary",
+    "string_too_short": "is too short",
+    "string_too_long": "is too long",
+    "too_short": "has too few values",
+    "too_long": "has too many values",
+    "union_tag_invalid": "is not a valid value",
+    "union_tag_not_found": "is not a valid value",
+    "is_instance_of": "is not a valid value",
+    "uuid_parsing": "must be a UUID",
+}
+
+
+def _validation_detail(error: Mapping[str, Any]) -> str:
+    """One pydantic error in the server's words: the attribute path and what is wrong."""
+    try:
+        path = _attribute_path(error.get("loc") or ())
+    except Exception:  # a shape of loc this version does not know: name no attribute
+        path = ""
+    kind = str(error.get("type") or "")
+    what = _MUST_BE.get(kind) or _clean(str(error.get("msg") or "")) or "is not a valid value"
+    if not path:
+        return "The request body must be a JSON object" if kind in (
+            "model_type", "model_attributes_type", "dict_type") else what
+    return f"{path}: {what}"
+
+
+def from_validation_error(exc: ValidationError) -> ScimError:
+    """A pydantic ``ValidationError`` (the first of its errors) in our family."""
+    details = exc.errors(include_url=False, include_input=False)
+    if not details:
+        return InvalidValue()
+    first = details[0]
+    mapped = Error.from_validation_error(first)
+    kind = _BY_SCIM_TYPE.get(mapped.scim_type or "") or _BY_STATUS.get(
+        int(mapped.status or 400)) or BadRequest
+    if str(first.get("type") or "").startswith("scim_"):
+        return kind(_clean(mapped.detail))
+    return kind(_validation_detail(first))
 
 
 def from_error(error: Error) -> ScimError:
@@ -249,6 +387,5 @@ def from_exception(exc: BaseException) -> ScimError | None:
     if isinstance(exc, SCIMException):
         return from_error(exc.to_error())
     if isinstance(exc, ValidationError):
-        errors = Error.from_validation_errors(exc)
-        return from_error(errors[0]) if errors else InvalidValue()
+        return from_validation_error(exc)
     return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,7 @@ from .backend import (
     Subject,
     check_precondition,
 )
+from .payload import BodyTooLarge, InvalidJson, PayloadError, parse_json
 from .resources import ENTERPRISE_SCHEMA, POLICY, Kind
 from .settings import ScimSettings
 
@@ -53,6 +55,9 @@ BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 # SCIM 1.x URNs (e.g. "urn:scim:schemas:core:1.0") or a 1.x message/schema URN.
 _OLD_VERSION = re.compile(r"^urn:scim:|^urn:ietf:params:scim:[a-z:]*:1\.\d", re.IGNORECASE)
 _JSON_MEDIA = re.compile(r"^application/([a-z0-9.+-]*\+)?json$", re.IGNORECASE)
+
+_clock = time.monotonic
+"""The clock of the Bulk time budget (a module attribute, so tests can turn it)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,10 @@ class ScimHandlers:
             self._no_filter(request)
             body = schemas.service_provider_config(self.settings, request.base_url)
             return ScimResponse(200, body)
+        if head == "serviceproviderconfig" and [s.casefold() for s in segments[1:]] == ["limits"]:
+            self._allow(method, "GET")
+            self._no_filter(request)
+            return ScimResponse(200, schemas.limits(self.settings, request.base_url))
         if head in ("resourcetypes", "schemas") and len(segments) <= 2:
             self._allow(method, "GET")
             self._no_filter(request)
@@ -357,11 +366,11 @@ class ScimHandlers:
             raise errors.PayloadTooLarge(
                 f"The size of the bulk operation exceeds the maxPayloadSize ({limit})."
             )
-        payload = self._json(request)
-        if not isinstance(payload, dict):
+        body = self._json(request, max_size=limit)
+        if not isinstance(body, dict):
             raise errors.InvalidSyntax("A BulkRequest must be a JSON object")
-        self._check_version(payload)
-        operations = payload.get("Operations")
+        self._check_version(body)
+        operations = body.get("Operations")
         if not isinstance(operations, list) or not operations:
             raise errors.InvalidSyntax("A BulkRequest carries a non-empty 'Operations' array")
         max_ops = self.settings.bulk_max_operations
@@ -370,7 +379,7 @@ class ScimHandlers:
                 f"The bulk request holds {len(operations)} operations, "
                 f"more than maxOperations ({max_ops})."
             )
-        fail_on_errors = payload.get("failOnErrors")
+        fail_on_errors = body.get("failOnErrors")
         if fail_on_errors is not None and (
             not isinstance(fail_on_errors, int)
             or isinstance(fail_on_errors, bool)
@@ -398,17 +407,25 @@ class ScimHandlers:
         if "filter" in request.query:
             raise errors.Forbidden("Discovery endpoints do not support filtering")
 
-    @staticmethod
-    def _json(request: ScimRequest) -> Any:
+    def _json(self, request: ScimRequest, *, max_size: int | None = None) -> Any:
+        """The body as JSON, within the advertised size and depth (``scim.payload``)."""
         content_type = (request.header("Content-Type") or "").split(";")[0].strip()
         if content_type and not _JSON_MEDIA.match(content_type):
             raise errors.UnsupportedMediaType()
         if not request.body:
             raise errors.InvalidSyntax("The request has no body")
         try:
-            return json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            raise errors.InvalidSyntax("The request body is not valid JSON") from None
+            return parse_json(
+                request.body, max_size=max_size or self.settings.max_payload_size,
+                max_depth=self.settings.max_json_depth)
+        except BodyTooLarge as exc:
+            raise errors.PayloadTooLarge(str(exc)) from None
+        except InvalidJson as exc:
+            if exc.surrogate:
+                raise errors.InvalidValue(str(exc)) from None
+            raise errors.InvalidSyntax(str(exc)) from None
+        except PayloadError as exc:
+            raise errors.InvalidSyntax(str(exc)) from None
 
     @staticmethod
     def _check_version(payload: Any) -> None:
@@ -577,6 +594,8 @@ class _BulkRun:
         }
         self.failed_bulk_ids: set[str] = set()
         self.errors = 0
+        self.started = _clock()
+        self.budget = handlers.settings.bulk_time_budget
 
     def run(self) -> list[dict[str, Any]]:
         results: dict[int, dict[str, Any]] = {}
@@ -587,6 +606,12 @@ class _BulkRun:
             for index in pending:
                 if self.fail_on_errors is not None and self.errors >= self.fail_on_errors:
                     return [results[i] for i in sorted(results)]
+                if results and _clock() - self.started >= self.budget:
+                    # Nothing starts once the budget is spent (the first operation always
+                    # runs); each operation not run says so and may be sent again.
+                    results[index] = self._not_run(self.operations[index])
+                    progressed = True
+                    continue
                 try:
                     results[index] = self._run_one(self.operations[index])
                     progressed = True
@@ -631,6 +656,13 @@ class _BulkRun:
 
     def _resolve_path(self, path: str) -> str:
         return "/".join(self._resolve(segment) for segment in path.split("/"))
+
+    def _not_run(self, operation: Any) -> dict[str, Any]:
+        result = self._failure(operation, errors.NotRun(
+            f"Not run: the bulk request used up its time budget ({self.budget:g} s); "
+            "this operation changed nothing and may be sent again"))
+        self.errors -= 1  # not a failure of the operation: failOnErrors does not count it
+        return result
 
     def _failure(self, operation: Any, error: errors.ScimError) -> dict[str, Any]:
         self.errors += 1

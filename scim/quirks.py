@@ -24,7 +24,7 @@ from typing import Any
 
 from scim2_models import Path
 
-from .errors import Mutability
+from .errors import InvalidPath, InvalidValue, Mutability
 from .resources import Kind
 
 # Microsoft Entra: "Group POST carries an extra schema" — the provisioning service
@@ -226,11 +226,16 @@ def normalize_patch(kind: Kind, resource_id: str, payload: Any) -> Any:
             normalised.append(operation)
             continue
         op = operation.get("op")
-        if isinstance(op, str):
-            # Microsoft Entra: "Add", "Replace", "Remove" (capitalised).
-            operation["op"] = op.casefold()
-        _drop_own_id(operation, resource_id)
+        if not isinstance(op, str):
+            raise InvalidValue("Each operation's 'op' is a string: add, remove or replace")
+        # Microsoft Entra: "Add", "Replace", "Remove" (capitalised).
+        operation["op"] = op.casefold()
         path = operation.get("path")
+        if path is not None and not isinstance(path, str):
+            # Checked before any quirk walks it: a path is an attribute path (RFC 7644 §3.5.2).
+            raise InvalidPath("An operation's 'path' is a string naming an attribute, "
+                              'such as "emails[type eq \"work\"].value"')
+        _drop_own_id(operation, resource_id)
         if "value" in operation:
             value = operation["value"]
             if kind is Kind.USER:

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 import scim2_models
+from pydantic import AfterValidator
 from scim2_models import (
     ComplexAttribute,
     EnterpriseUser,
@@ -22,13 +23,12 @@ from scim2_models import (
     SchemaExtension,
     ScimPolicy,
     ScimProvider,
-    User,
 )
 from scim2_models.urn import URN
 
 ACCESS_SCHEMA = "urn:bridge:scim:schemas:extension:access:2.0:User"
 ENTERPRISE_SCHEMA = str(EnterpriseUser.__schema__)
-USER_SCHEMA = str(User.__schema__)
+USER_SCHEMA = str(scim2_models.User.__schema__)
 GROUP_SCHEMA = str(scim2_models.Group.__schema__)
 
 
@@ -53,6 +53,35 @@ class AccessExtension(Extension):
     toggles: list[str] | None = None
     perimeter: list[Perimeter] | None = None
     tenants: list[str] | None = None
+
+
+# RFC 7643 §4.1.2 makes emails.value a string ("canonical form ... RFC 5321"); which
+# addresses are acceptable is the storage's rule, not the protocol's. scim2-models types it
+# as pydantic's EmailStr, whose checks refuse special-use domains (.local, .test,
+# .internal, .example) that directories accept and Active Directory forests use. A backend
+# refuses what its storage cannot hold, with invalidValue.
+def _address(value: str | None) -> str | None:
+    """The protocol's own check: ``local-part@domain``, both parts present (RFC 5321 §4.1.2)."""
+    if value is not None:
+        local, at, domain = value.rpartition("@")
+        if not (at and local and domain):
+            raise ValueError("must be an e-mail address (local-part@domain)")
+    return value
+
+
+class Email(scim2_models.Email):
+    value: Annotated[str | None, AfterValidator(_address)] = None
+    """Email addresses for the user."""
+
+
+class User(scim2_models.User):  # type: ignore[type-arg]
+    # Same name and URN as scim2-models' User (/Schemas names the schema after the class).
+    __schema__ = URN(USER_SCHEMA)
+
+    emails: list[Email] | None = None
+    """Email addresses for the user."""
+
+    Emails: ClassVar[type[ComplexAttribute]] = Email
 
 
 ScimUser: type[Resource[Any]] = User[EnterpriseUser | AccessExtension]

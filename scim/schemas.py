@@ -25,6 +25,12 @@ from scim2_models import (
 from .resources import PROVIDER
 from .settings import ScimSettings
 
+LIMITS_SCHEMA = "urn:bridge:scim:schemas:extension:limits:2.0:ServiceProviderConfig"
+"""Every limit the server enforces, at ``/ServiceProviderConfig/limits``: those RFC 7643 §5
+has an attribute for (``bulk``, ``filter.maxResults``) are also in the configuration itself;
+the others (body size, JSON depth, Bulk time budget, scan bound) have none, and an extra
+attribute in ``/ServiceProviderConfig`` makes strict clients (scim2-client) refuse it."""
+
 
 def _join(base_url: str, path: str) -> str:
     return f"{base_url.rstrip('/')}/{path.lstrip('/')}"
@@ -57,6 +63,24 @@ def service_provider_config(settings: ScimSettings, base_url: str) -> dict[str, 
         ),
     )
     return config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+
+
+def limits(settings: ScimSettings, base_url: str) -> dict[str, Any]:
+    """``/ServiceProviderConfig/limits``: every enforced limit, with what exceeding it gives."""
+    body: dict[str, Any] = {
+        "schemas": [LIMITS_SCHEMA],
+        "maxPayloadSize": settings.max_payload_size,
+        "maxJsonDepth": settings.max_json_depth,
+        "maxResults": settings.max_count,
+        "bulkMaxOperations": settings.bulk_max_operations,
+        "bulkMaxPayloadSize": settings.bulk_max_payload_size,
+        "bulkTimeBudgetSeconds": settings.bulk_time_budget,
+    }
+    if settings.max_scan is not None:
+        body["maxScan"] = settings.max_scan
+    body["meta"] = {"resourceType": "ServiceProviderConfigLimits",
+                    "location": _join(base_url, "ServiceProviderConfig/limits")}
+    return body
 
 
 def resource_types(base_url: str) -> list[dict[str, Any]]:

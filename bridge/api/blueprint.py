@@ -9,16 +9,21 @@ use-case's values, calls :class:`bridge.invitations.AccessAdministration` and re
 result. Errors go through one funnel and always read ``{"error": code, "detail": text}``:
 
 ====  ==========================================================================
-400   ``invalid-request``, or a catalog rule's name (``status.profile``...)
+400   ``invalid-request`` (also a body nested deeper than 32, or not UTF-8 JSON),
+      ``invalid-value`` (a value the directory would refuse), or a catalog rule's name
+      (``status.profile``...)
 401   no valid access token of the realm, or the actor is deactivated
 403   ``delegation.*``: the actor may not do this (the reason in ``detail``)
 404   ``not-found``
-409   ``already-active``, ``already-invited``, ``not-pending``, ``lifecycle.self``
+409   ``already-active``, ``already-invited``, ``not-pending``, ``lifecycle.self``,
+      ``conflict``
+413   ``payload-too-large``: a body over :data:`MAX_PAYLOAD_SIZE` bytes, on every route
 503   Keycloak (or its mail server) unavailable, with ``Retry-After``
 ====  ==========================================================================
 
-No traceback, token or link ever leaves; an unexpected error is a 500 with a request id that
-the log line carries too.
+No traceback, token, link or Keycloak text ever leaves (Keycloak's messages are logged and
+answered in the bridge's words); an unexpected error is a 500 with a request id that the log
+line carries too.
 """
 
 from __future__ import annotations
@@ -60,12 +65,22 @@ from bridge.invitations import (
     Unavailable,
 )
 from bridge.keycloak import errors as kc
+from scim.payload import BodyTooLarge, PayloadError, parse_json
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
 TITLE = "Access bridge: invitations and lifecycle"
 M = TypeVar("M", bound=BaseModel)
+MAX_PAYLOAD_SIZE = 1_048_576
+"""Largest request body of any route, in bytes (413 beyond): an invitation with a perimeter of
+10,000 entries is about 200 KB."""
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of arrays and objects in a body (400 beyond); the deepest valid body is 3."""
+
+
+class PayloadTooLarge(Exception):
+    """A body over :data:`MAX_PAYLOAD_SIZE` (answered 413)."""
 
 
 AUTH_REALM = "bridge"  # the protection space named in WWW-Authenticate
@@ -110,11 +125,20 @@ def create_api_blueprint(service: AccessAdministration | None,
             return unavailable("keycloak-unavailable", "Keycloak is unavailable; retry later")
         if isinstance(exc, kc.NotFound):
             return error(404, "not-found", "no such resource")
+        if isinstance(exc, PayloadTooLarge):
+            return error(413, "payload-too-large",
+                         f"the request body exceeds {MAX_PAYLOAD_SIZE} bytes")
         if isinstance(exc, kc.Conflict):
-            return error(409, "conflict", f"Keycloak refused a duplicate: {exc.detail}")
+            logger.info("Keycloak refused a duplicate: %s", exc.detail)
+            return error(409, "conflict", kc.describe_duplicate(exc))
         if isinstance(exc, kc.GatewayError):
             if exc.status == 400:
-                return error(400, "keycloak-refused", f"Keycloak refused a value: {exc.detail}")
+                # Keycloak's own text stays in the log; the client reads the bridge's words.
+                logger.info("Keycloak refused a value: %s", exc.detail)
+                return error(400, "invalid-value", kc.describe_refusal(exc))
+            if exc.status == 413:
+                return error(413, "payload-too-large", "the request is larger than the "
+                             "directory stores")
             logger.warning("Keycloak admin call failed: %s", exc)
             return unavailable("keycloak-error", "Keycloak failed; retry later")
         if isinstance(exc, HTTPException):
@@ -126,6 +150,9 @@ def create_api_blueprint(service: AccessAdministration | None,
 
     @bp.before_request
     def authenticate_caller() -> None:
+        # Every route, before anything else: a body over the limit is never read whole.
+        if (request.content_length or 0) > MAX_PAYLOAD_SIZE:
+            raise PayloadTooLarge
         if request.endpoint in public:
             return
         if service is None:
@@ -301,13 +328,17 @@ def create_api_blueprint(service: AccessAdministration | None,
 # -- request parsing (400 invalid-request, naming the field) -------------------------------
 
 def _body(optional: bool = False) -> Any:
-    """The JSON body (``{}`` for an empty optional one)."""
-    if optional and not request.get_data():
+    """The JSON body (``{}`` for an empty optional one), within the size and depth limits
+    (:func:`scim.payload.parse_json`, the one parser of request bodies)."""
+    raw = request.stream.read(MAX_PAYLOAD_SIZE + 1)
+    if optional and not raw:
         return {}
-    data = request.get_json(silent=True)
-    if data is None:
-        raise InvalidRequest("the body must be a JSON object")
-    return data
+    try:
+        return parse_json(raw, max_size=MAX_PAYLOAD_SIZE, max_depth=MAX_JSON_DEPTH)
+    except BodyTooLarge:
+        raise PayloadTooLarge from None
+    except PayloadError as exc:
+        raise InvalidRequest(str(exc)) from None
 
 
 def _validate(model: type[M], data: Any) -> M:

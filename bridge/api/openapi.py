@@ -44,18 +44,25 @@ def refused(description: str, *, retry: bool = False) -> Reply:
 
 
 ERRORS: Mapping[int, Reply] = {
-    400: refused("Invalid request (`invalid-request`, `detail` names the field), or a "
-                 "catalog rule refuses it (`error` names the rule, e.g. `status.profile`, "
-                 "`exclusive.profile`)"),
+    400: refused("Invalid request (`invalid-request`, `detail` names the field; also a body "
+                 "that is not UTF-8 JSON or nests deeper than 32), a value the directory would "
+                 "refuse (`invalid-value`, e.g. an e-mail address Keycloak's rule refuses), "
+                 "or a catalog rule refuses it (`error` names the rule, e.g. "
+                 "`status.profile`, `exclusive.profile`)"),
     401: refused("No valid access token of the realm, or the actor is deactivated"),
     403: refused("Delegation refused (`delegation.not-allowed`, `delegation.tenant`, "
                  "`delegation.rank`, `delegation.perimeter`); `detail` gives the reason"),
     404: refused("No such user or invitation"),
+    413: refused("`payload-too-large`: the body exceeds 1 MiB (every route)"),
     500: refused("An unexpected error; `detail` carries the request id the log line has"),
     503: refused("Keycloak or its mail server unavailable (or no catalog configured)",
                  retry=True),
 }
 """What every authenticated operation may answer besides its own replies."""
+NOT_PUBLIC = frozenset({400, 401, 403, 404, 503})
+"""The answers of :data:`ERRORS` that come from the token, the catalog or Keycloak: a public
+operation (the document, its page) never gives them; it may still give the others (a body
+over the size limit, an unexpected error)."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +148,8 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
 
 
 def _operation(op: Operation) -> dict[str, Any]:
-    replies = {**op.replies} if op.public else {**ERRORS, **op.replies}
+    errors = {s: r for s, r in ERRORS.items() if not (op.public and s in NOT_PUBLIC)}
+    replies = {**errors, **op.replies}
     rendered: dict[str, Any] = {
         "operationId": op.operation_id, "summary": op.summary,
         "responses": {str(status): _reply(reply) for status, reply in sorted(replies.items())},

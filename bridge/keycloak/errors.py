@@ -22,3 +22,59 @@ class Conflict(GatewayError):
 
 class Unavailable(GatewayError):
     """Keycloak cannot be reached or is not ready; the caller may retry later."""
+
+
+class Refused(GatewayError):
+    """A value Keycloak would refuse (or fail on), found before the call was made.
+
+    ``field`` is Keycloak's name for it (``username``, ``email``, ``name``, an attribute's
+    name), ``reason`` a phrase in the bridge's words (``is longer than 255 characters``).
+    Nothing was written."""
+
+    def __init__(self, message: str, *, field: str, reason: str) -> None:
+        super().__init__(message, status=400, detail=f"{field} {reason}")
+        self.field = field
+        self.reason = reason
+
+
+# Keycloak's message keys (its user-profile validators and admin endpoints) in the bridge's
+# words: a client reads these, never Keycloak's own text. The first key found wins.
+_REFUSALS = (
+    ("error-username-invalid-character", "The userName holds a character the directory does "
+     "not accept"),
+    ("error-person-name-invalid-character", "A name holds a character the directory does "
+     "not accept"),
+    ("error-non-ascii-local-part-email", "An e-mail address has a non-ASCII local part, "
+     "which the directory's mail server cannot address"),
+    ("error-invalid-email", "An e-mail address is not valid"),
+    ("error-invalid-length", "A value is too long or too short for the directory"),
+    ("error-user-attribute-read-only", "An attribute is read-only in the directory"),
+    ("read-only", "An attribute is read-only in the directory"),
+    ("group name is missing", "A group name is required"),
+)
+_DUPLICATES = (
+    ("username or email", "The userName or e-mail address is already used by another user"),
+    ("same username", "The userName is already taken"),
+    ("same email", "The e-mail address is already used by another user"),
+    ("group named", "The group name is already taken"),
+)
+
+
+def describe_refusal(error: GatewayError) -> str:
+    """A Keycloak 400 (or a :class:`Refused` pre-check) in the bridge's words."""
+    if isinstance(error, Refused):
+        return f"{error.field} {error.reason}"
+    text = error.detail.casefold()
+    for key, words in _REFUSALS:
+        if key in text:
+            return words
+    return "The directory does not accept a value of the request"
+
+
+def describe_duplicate(error: GatewayError) -> str:
+    """A Keycloak 409 in the bridge's words."""
+    text = error.detail.casefold()
+    for key, words in _DUPLICATES:
+        if key in text:
+            return words
+    return "A value is already in use"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.keycloak.client import AdminGateway
+from bridge.keycloak.limits import check_group
 from bridge.keycloak.paths import PAGE, every_page, segment
 
 
@@ -50,7 +51,9 @@ def all_children(gw: AdminGateway, realm: str, parent_id: str) -> list[dict[str,
 
 
 def create_top_level(gw: AdminGateway, realm: str, rep: dict[str, Any]) -> str:
-    """``POST /groups`` with name and attributes; returns the new id."""
+    """``POST /groups`` with name and attributes; returns the new id (checked like
+    :func:`create_child`)."""
+    check_group(rep)
     group_id = gw.post(_base(realm), rep)
     if not group_id:
         raise ValueError("Keycloak created a group without a Location header")
@@ -58,7 +61,10 @@ def create_top_level(gw: AdminGateway, realm: str, rep: dict[str, Any]) -> str:
 
 
 def create_child(gw: AdminGateway, realm: str, parent_id: str, rep: dict[str, Any]) -> str:
-    """``POST /groups/{id}/children`` with name and attributes; returns the new id."""
+    """``POST /groups/{id}/children`` with name and attributes; returns the new id. Raises
+    :class:`bridge.keycloak.errors.Refused`, before the call, for a name or attribute
+    Keycloak would fail on (:mod:`bridge.keycloak.limits`: a 256-character name is a 500)."""
+    check_group(rep)
     group_id = gw.post(f"{_base(realm)}/{segment(parent_id)}/children", rep)
     if not group_id:
         raise ValueError("Keycloak created a group without a Location header")
@@ -66,7 +72,8 @@ def create_child(gw: AdminGateway, realm: str, parent_id: str, rep: dict[str, An
 
 
 def update(gw: AdminGateway, realm: str, group_id: str, rep: dict[str, Any]) -> None:
-    """``PUT /groups/{id}`` (name, attributes)."""
+    """``PUT /groups/{id}`` (name, attributes), checked like :func:`create_child`."""
+    check_group(rep)
     gw.put(f"{_base(realm)}/{segment(group_id)}", rep)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from bridge.keycloak import groups as kc_groups
 from bridge.keycloak.client import AdminGateway
 from bridge.keycloak.errors import NotFound
+from bridge.keycloak.limits import check_user
 from bridge.keycloak.paths import PAGE, segment
 
 
@@ -32,7 +33,10 @@ def _user(realm: str, user_id: str) -> str:
 
 
 def create(gw: AdminGateway, realm: str, rep: dict[str, Any]) -> str:
-    """``POST /users`` with the whole representation (attributes included); returns the id."""
+    """``POST /users`` with the whole representation (attributes included); returns the id.
+    Raises :class:`bridge.keycloak.errors.Refused`, before the call, for a value Keycloak
+    would refuse (:mod:`bridge.keycloak.limits`)."""
+    check_user(rep, creating=True)
     user_id = gw.post(_base(realm), rep)
     if not user_id:
         raise ValueError("Keycloak created a user without a Location header")
@@ -47,7 +51,8 @@ def get(gw: AdminGateway, realm: str, user_id: str) -> dict[str, Any]:
 
 def update(gw: AdminGateway, realm: str, user_id: str, rep: dict[str, Any]) -> None:
     """``PUT /users/{id}``. Keycloak keeps top-level fields the body leaves out; when the
-    body carries ``attributes`` they replace the stored ones."""
+    body carries ``attributes`` they replace the stored ones. Checked like :func:`create`."""
+    check_user(rep, creating=False)
     gw.put(_user(realm, user_id), rep)
 
 

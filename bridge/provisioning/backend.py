@@ -61,7 +61,9 @@ a brute-force lockout) stays disabled until an operator enables it, and a SCIM
 
 Keycloak errors are translated at this edge: unreachable or 5xx → 503 with
 ``Retry-After``, 409 → ``uniqueness``, 400 (a value Keycloak's user profile refuses) →
-``invalidValue``.
+``invalidValue``, each in the bridge's words (Keycloak's text is logged, never returned).
+Values Keycloak would refuse or fail on (a 256-character group name is a Keycloak 500) are
+found before the write by :mod:`bridge.keycloak.limits` → ``invalidValue``, never a 503.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ from bridge.provisioning.mapping import (
     UserMapping,
     now_iso,
     same_content,
+    scim_name,
 )
 from scim import errors
 from scim.backend import (
@@ -154,13 +157,22 @@ def _translated(method: F) -> F:
             raise errors.BackendUnavailable(
                 "The directory is unreachable, retry later", retry_after=self.retry_after
             ) from None
+        except kc.Refused as exc:
+            # Found before any write: the value would be refused, or make Keycloak fail.
+            raise errors.InvalidValue(f"{scim_name(exc.field)} {exc.reason}") from None
         except kc.Conflict as exc:
-            raise errors.Uniqueness(f"Keycloak refused a duplicate: {exc.detail}") from None
+            logger.info("Keycloak refused a duplicate: %s", exc.detail)
+            raise errors.Uniqueness(kc.describe_duplicate(exc)) from None
         except kc.NotFound:
             raise errors.NotFound("Resource not found") from None
         except kc.GatewayError as exc:
             if exc.status == 400:
-                raise errors.InvalidValue(f"Keycloak refused a value: {exc.detail}") from None
+                # Keycloak's own text stays in the log; the client reads the bridge's words.
+                logger.info("Keycloak refused a value: %s", exc.detail)
+                raise errors.InvalidValue(kc.describe_refusal(exc)) from None
+            if exc.status == 413:
+                raise errors.PayloadTooLarge(
+                    "The resource is larger than the directory stores") from None
             logger.warning("Keycloak admin call failed: %s", exc)
             raise errors.BackendUnavailable(
                 "The directory failed, retry later", retry_after=self.retry_after
@@ -621,22 +633,71 @@ class KeycloakScimBackend:
                 found.append(group)
         return found
 
+    def _memberships(self, subject: Subject) -> dict[str, list[dict[str, Any]]]:
+        """User id → the managed groups (visible to the subject) the user belongs to, read
+        from the groups' side: one listing of the managed groups and one page of members per
+        500 members of each, so O(groups) admin calls however many users are listed."""
+        root = self._root()
+        index: dict[str, list[dict[str, Any]]] = {}
+        for group in self._pages(lambda first, size: kc_groups.children(
+                self.gw, self.realm, root, first=first, max=size)):
+            self._remember(group)
+            if self._group_visible(subject, group):
+                for member in self._group_member_reps(group["id"]):
+                    index.setdefault(member["id"], []).append(group)
+        return index
+
+    def _group_member_reps(self, group_id: str) -> Iterator[dict[str, Any]]:
+        return self._pages(lambda first, size: kc_groups.members(
+            self.gw, self.realm, group_id, first=first, max=size))
+
+    def _too_many(self, query: Query, scanned: str) -> errors.TooMany:
+        why = "sorting" if query.sort_by is not None else "this filter"
+        return errors.TooMany(
+            f"Answering {why} would examine {scanned} users, more than this server examines "
+            f"for one request ({self.max_scan}). Filter with eq on "
+            f"{', '.join(filters.PUSHED_DOWN)} (the directory answers those directly; "
+            "and-ed with other terms, or with active eq, they narrow the users examined), "
+            "or leave sortBy out.")
+
     def _query_users(self, subject: Subject, query: Query) -> QueryResult:
         pushdown = filters.users(query.filter)
         tenant_attribute = self.user_mapping.domain.tenant_attribute
         params = pushdown.keycloak_params(tenant_attribute, subject.tenant)
         with_groups = _asks_for(query.projection, "groups") or filters.mentions(
             query.filter, query.sort_by, "groups")
+        memberships: dict[str, list[dict[str, Any]]] | None = None
 
         def resource(rep: dict[str, Any]) -> Resource[Any]:
-            groups = self._user_groups(subject, rep["id"]) if with_groups else None
-            return self.user_mapping.from_keycloak(rep, groups)
+            nonlocal memberships
+            if not with_groups:
+                return self.user_mapping.from_keycloak(rep)
+            if memberships is None:
+                memberships = self._memberships(subject)
+            return self.user_mapping.from_keycloak(rep, memberships.get(rep["id"], []))
 
         if pushdown.by_id is not None:
             rep = self._user_rep(subject, pushdown.by_id)
-            candidates = [resource(rep)] if rep is not None else []
+            groups = self._user_groups(subject, rep["id"]) if rep and with_groups else None
+            candidates = [self.user_mapping.from_keycloak(rep, groups)] if rep else []
             matching = [r for r in candidates if query.matches(r)]
             return QueryResult(query.page(query.sort(matching)), len(matching))
+        if pushdown.member_of is not None or pushdown.member_of_named is not None:
+            # The members of the managed group(s) named, visible to the subject: the whole
+            # filter is still tested on each (paged reads of the groups, never a scan).
+            if pushdown.member_of is not None:
+                group = self._group_rep(subject, pushdown.member_of, fresh=False)
+                groups = [] if group is None else [group]
+            else:
+                groups = [g for g in self._find_group_named(pushdown.member_of_named or "")
+                          if self._group_visible(subject, g)]
+            unique = {rep["id"]: rep for group in groups
+                      for rep in self._group_member_reps(group["id"])}
+            reps = [rep for rep in unique.values()
+                    if self._user_visible(subject, rep) and not self._hidden(rep)]
+            matching = [r for r in map(resource, reps) if query.matches(r)]
+            ordered = query.sort(matching)
+            return QueryResult(query.page(ordered), len(ordered))
         if pushdown.complete and query.sort_by is None:
             # Keycloak answers exactly: one page and a count, ordered by username.
             # Protected users are left out of both (the page shifted past them).
@@ -646,20 +707,21 @@ class KeycloakScimBackend:
                 return QueryResult([], total)
             page = self._visible_page(subject, query.start_index, query.count, params)
             return QueryResult([resource(rep) for rep in page], total)
+        if self.max_scan is not None:
+            # One count first: a scan that would go over the bound is refused before it starts.
+            candidates = kc_users.count(self.gw, self.realm, **params)
+            if candidates > self.max_scan:
+                raise self._too_many(query, str(candidates))
         matching = []
         scanned = 0
         for rep in self._pages(lambda first, size: kc_users.search(
                 self.gw, self.realm, first=first, max=size, **params)):
             scanned += 1
             if self.max_scan is not None and scanned > self.max_scan:
-                raise errors.TooMany(
-                    f"The filter would scan more than {self.max_scan} users; narrow it "
-                    "(for example with an eq on userName, externalId or emails)")
+                raise self._too_many(query, f"more than {self.max_scan}")  # grew meanwhile
             if self._hidden(rep):
                 continue
-            candidate = self.user_mapping.from_keycloak(rep)
-            if with_groups:
-                candidate = resource(rep)
+            candidate = resource(rep)
             if query.matches(candidate):
                 matching.append(candidate)
         ordered = query.sort(matching)
@@ -1036,7 +1098,6 @@ def _gone_is_done() -> Iterator[None]:
         yield
     except kc.NotFound:
         pass
-
 
 def _same(current: dict[str, Any], rep: dict[str, Any]) -> bool:
     merged = {**current, **rep}

@@ -15,6 +15,12 @@ SCIM ``eq``            Keycloak ``GET /users`` parameters
 ``active``             ``enabled=<bool>``
 =====================  ==========================================================
 
+``groups.value`` (or ``groups``) ``eq`` makes the candidates the members of that managed
+group (one call per 500 members), and so does ``groups.display eq`` (after a name search);
+every other mention of ``groups`` (a filter, ``sortBy``, ``attributes=groups``) is answered
+from the memberships of the managed groups, read once per request: O(groups) admin calls,
+never one per user.
+
 Group ``displayName eq`` becomes a ``search`` under the managed root (Keycloak's search
 is a case-insensitive substring match; ``match()`` keeps the equal names).
 """
@@ -38,12 +44,21 @@ from scim2_models.path import (
 from bridge.provisioning.mapping import EMAILS, EXTERNAL_ID
 from scim.resources import GROUP_SCHEMA, USER_SCHEMA
 
+PUSHED_DOWN = ("id", "userName", "externalId", "emails.value", "groups.value",
+               "groups.display")
+"""The ``eq`` filters the directory answers without examining other users (a ``tooMany``
+names them)."""
+
 
 @dataclass
 class UserPushdown:
     """Keycloak parameters narrowing the candidates of a user filter."""
 
     by_id: str | None = None
+    member_of: str | None = None
+    """A managed group's id: the candidates are its members."""
+    member_of_named: str | None = None
+    """A managed group's displayName: the candidates are its members."""
     params: dict[str, str] = field(default_factory=dict)
     q: dict[str, str] = field(default_factory=dict)
     complete: bool = False
@@ -106,6 +121,12 @@ def users(scim_filter: ScimFilter[Any] | None) -> UserPushdown:
             pushdown.q[EMAILS] = value.lower()
         elif name == "externalid" and _quotable(value) and EXTERNAL_ID not in pushdown.q:
             pushdown.q[EXTERNAL_ID] = value
+        elif name in ("groups", "groups.value") and isinstance(value, str) and value and (
+                pushdown.member_of is None):
+            pushdown.member_of = value
+        elif name == "groups.display" and isinstance(value, str) and value and (
+                pushdown.member_of_named is None):
+            pushdown.member_of_named = value
         elif name == "active" and isinstance(value, bool) and "enabled" not in pushdown.params:
             pushdown.params["enabled"] = "true" if value else "false"
             pushed += 1  # Keycloak's enabled is exactly SCIM's active

@@ -49,6 +49,8 @@ from typing import Any, Protocol
 
 from scim2_models import Context, Meta, Resource
 
+from bridge.keycloak.limits import email_problem
+from scim.errors import InvalidValue
 from scim.resources import ACCESS_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, Kind
 
 USER_NAME = "scim.userName"
@@ -85,6 +87,25 @@ class DomainMapping(Protocol):
     def to_attributes(self, extension: Mapping[str, Any] | None) -> dict[str, list[str]]: ...
 
     def from_attributes(self, attributes: Mapping[str, list[str]]) -> dict[str, Any] | None: ...
+
+
+# Keycloak's names of what a SCIM write stores → the SCIM attribute a client sent, so an
+# error names what the client knows.
+_SCIM_NAMES = {
+    "username": "userName", USER_NAME: "userName", "email": "emails", EMAILS: "emails",
+    "firstName": "name.givenName", "lastName": "name.familyName", EXTERNAL_ID: "externalId",
+    LOCALE: "preferredLanguage", MANAGER: "manager", "name": "displayName", TENANT: "tenant",
+    CORE: "the user's other attributes (too large)",
+}
+
+
+def scim_name(keycloak_field: str) -> str:
+    """The SCIM attribute stored in a Keycloak field or attribute (its own name if none)."""
+    if keycloak_field in _SCIM_NAMES:
+        return _SCIM_NAMES[keycloak_field]
+    if keycloak_field.startswith(ENTERPRISE_PREFIX):
+        return keycloak_field[len(ENTERPRISE_PREFIX):]
+    return keycloak_field
 
 
 def now_iso() -> str:
@@ -182,6 +203,12 @@ class UserMapping:
             # once an administrator disables it.
             attributes[ACTIVE_UNSET] = ["true"]
         name = data.get("name") or {}
+        for index, entry in enumerate(data.get("emails") or []):
+            # Every address, not only the one Keycloak stores as the user's e-mail: what
+            # Keycloak would refuse is refused before any write, whichever entry holds it.
+            problem = entry.get("value") and email_problem(entry["value"])
+            if problem:
+                raise InvalidValue(f"emails[{index}].value {problem}")
         emails = [e for e in data.get("emails") or [] if e.get("value")]
         primary = next((e for e in emails if e.get("primary")), emails[0] if emails else None)
         values = sorted({e["value"].lower() for e in emails})

@@ -7,6 +7,7 @@ the session's SMTP sink (``mail_sink``), which the realm's SMTP settings point a
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -56,16 +57,39 @@ def _wrong_code(secret: TotpSecret) -> str:
     return next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
 
 
+def _brute_force(realm: RealmUnderTest, user_id: str) -> dict[str, Any]:
+    """Keycloak's own brute-force record of a user, as its admin API reports it."""
+    return realm.admin.get(f"/{realm.name}/attack-detection/brute-force/users/{user_id}")
+
+
+def _await_brute_force(realm: RealmUnderTest, user_id: str, done: Callable[[dict[str, Any]], bool],
+                       timeout: float = 15) -> dict[str, Any]:
+    """Keycloak records login failures asynchronously (after answering the login page):
+    wait, bounded, until its record of ``user_id`` satisfies ``done``."""
+    deadline = time.monotonic() + timeout
+    while not done(state := _brute_force(realm, user_id)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"brute-force record still {state} after {timeout} s")
+        time.sleep(0.1)
+    return state
+
+
 def test_password_login_with_pkce(fresh_realm: RealmUnderTest) -> None:
-    _create_user(fresh_realm, "pat.client")
+    user_id = _create_user(fresh_realm, "pat.client")
+    _create_user(fresh_realm, "pam.client")
 
     client = Browserless()
     page = client.authorize(fresh_realm.issuer)
     assert page.page_id == "login-login" and page.lang == "en"
+    # The wrong password is typed for another account. Brute-force protection counts
+    # failures per user, and two of them under a second apart (quickLoginCheckMilliSeconds)
+    # lock that user for a minute; Keycloak books them after answering, in the background.
+    # So the account that signs in below never fails, and no timing can lock it.
     with pytest.raises(LoginError, match="Invalid username or password"):
-        client.login("pat.client", "not-the-password-at-all")
+        client.login("pam.client", "not-the-password-at-all")
     # Retry on the page that showed the error, as a person would.
     tokens = client.login("pat.client", PASSWORD)
+    assert _brute_force(fresh_realm, user_id)["numFailures"] == 0
 
     claims = verified_claims(tokens.access_token, fresh_realm.issuer)
     assert claims["azp"] == "portal"
@@ -76,6 +100,31 @@ def test_password_login_with_pkce(fresh_realm: RealmUnderTest) -> None:
     assert "realm_access" not in claims
     assert tokens.id_claims["aud"] == "portal"
     assert tokens.refresh_token
+
+
+def test_repeated_failures_lock_the_account_as_shipped(fresh_realm: RealmUnderTest) -> None:
+    """The realm's brute-force protection, as realm-config ships it: wrong passwords in a row
+    lock the account (a second one within a second does, quickLoginCheckMilliSeconds; five
+    do at any pace, failureFactor), and then even the right password is refused."""
+    user_id = _create_user(fresh_realm, "quinn.quick")
+    client = Browserless()
+    client.authorize(fresh_realm.issuer)
+    for _ in range(5):
+        with pytest.raises(LoginError, match="Invalid username or password"):
+            client.login("quinn.quick", "not-the-password-at-all")
+    locked = _await_brute_force(fresh_realm, user_id, lambda state: state["disabled"])
+    assert 2 <= locked["numFailures"] <= 5
+    assert locked["failedLoginNotBefore"] > time.time() + 30  # a minute's wait, either rule
+
+    # The right password, now: refused, with the same words (a lock is not revealed).
+    with pytest.raises(LoginError, match="Invalid username or password"):
+        client.login("quinn.quick", PASSWORD)
+    assert client.location is None  # no code, no token
+
+    # An operator lifts the lock (admin API); the right password then works.
+    fresh_realm.admin.delete(f"/{fresh_realm.name}/attack-detection/brute-force/users/{user_id}")
+    tokens = client.login("quinn.quick", PASSWORD)
+    assert tokens.access_claims["preferred_username"] == "quinn.quick"
 
 
 def test_password_login_in_french(fresh_realm: RealmUnderTest) -> None:

@@ -1,13 +1,22 @@
 """Drive Keycloak's real login pages with a scripted HTTP client: no browser, no JavaScript.
 
-:class:`Browserless` keeps one :class:`requests.Session` (cookies kept, like one browser
-profile) and walks the HTML pages Keycloak serves: it starts an authorization-code request
-with PKCE S256, fills the forms it finds (their ``action`` always comes from the page, never
-from a hard-coded Keycloak URL), performs the required actions Keycloak asks for (update
-password, configure OTP, one-time code, "proceed" info pages), stops at the first redirect
-that leaves Keycloak (nothing listens on the client's redirect URI) and exchanges the code
-for tokens. Whatever Keycloak reports as an error (``kc-feedback-text``, the error page)
-is raised as :class:`LoginError` carrying Keycloak's own words.
+:class:`Browserless` is one "browser profile" (a :class:`requests.Session` keeping Keycloak's
+cookies) and one OAuth 2.0 public client. The work is done by maintained libraries:
+
+- authlib's OAuth 2.0 client (:class:`~authlib.integrations.requests_client.OAuth2Session`)
+  builds the authorization request with PKCE S256 (RFC 7636), checks ``state`` on the way
+  back, exchanges the code and refreshes tokens;
+- lxml's HTML form model (:mod:`lxml.html`) reads Keycloak's pages: forms, their ``action``
+  (always taken from the page, never from a hard-coded Keycloak URL), the values a browser
+  would submit, links and feedback messages;
+- joserfc verifies the tokens' signatures against the realm's JWKS before any claim is read;
+- pyotp computes the one-time codes of an enrolled authenticator.
+
+What is left here is the part no library knows: which of Keycloak's pages asks for what
+(sign in, update password, configure OTP, one-time code, "proceed" info pages), and when to
+stop (the first redirect that leaves Keycloak: nothing listens on the redirect URI).
+Whatever Keycloak reports as an error (``kc-feedback-text``, the error page) is raised as
+:class:`LoginError` carrying Keycloak's own words.
 
 Typical use::
 
@@ -30,13 +39,17 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
+import lxml.html
 import pyotp
 import requests
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc6749.errors import MismatchingStateException
+from joserfc import jws, jwt
+from joserfc.jwk import KeySet
 
 __all__ = [
     "ActionOutcome",
@@ -90,7 +103,7 @@ class TokenError(Exception):
         self.description = description
 
 
-# --------------------------------------------------------------------------- HTML
+# --------------------------------------------------------------------------- pages
 
 
 @dataclass(frozen=True)
@@ -156,208 +169,121 @@ class Page:
         return self.texts_by_id.get(element_id)
 
 
-_VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
-_HIDDEN_TEXT = frozenset({"script", "style", "template", "select", "noscript"})
+# Text a person does not see as part of the page: scripts, styles, the language <select>.
+_UNSEEN = ("script", "style", "template", "noscript", "select", "title")
 _KINDS = (
     ("error", ("pf-m-error", "pf-m-danger", "alert-error", "alert-danger")),
     ("warning", ("pf-m-warning", "alert-warning")),
     ("success", ("pf-m-success", "alert-success")),
     ("info", ("pf-m-info", "alert-info")),
 )
+_FEEDBACK = "//*[contains(concat(' ', normalize-space(@class), ' '), ' kc-feedback-text ')]"
 
 
-def _squash(parts: list[str]) -> str:
-    return " ".join("".join(parts).split())
+def _squash(text: str) -> str:
+    return " ".join(text.split())
 
 
-@dataclass
-class _Element:
-    tag: str
-    attrs: dict[str, str]
-    text: list[str] = field(default_factory=list)
-
-    @property
-    def classes(self) -> list[str]:
-        return self.attrs.get("class", "").split()
+def _text(element: lxml.html.HtmlElement) -> str:
+    return _squash(element.text_content())
 
 
-class _PageParser(HTMLParser):
-    def __init__(self, base_url: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base_url = base_url
-        self.stack: list[_Element] = []
-        self.lang: str | None = None
-        self.page_id: str | None = None
-        self.template: str | None = None
-        self.head_title: list[str] = []
-        self.text: list[str] = []
-        self.by_id: dict[str, str] = {}
-        self.forms: list[Form] = []
-        self.links: list[Link] = []
-        self.messages: list[Message] = []
-        self._form: dict[str, Any] | None = None
-        self._select: tuple[str, list[str], list[str]] | None = None  # name, first, selected
+def _form(element: lxml.html.FormElement) -> Form:
+    # form_values() is what a browser submits: no disabled, unchecked or button inputs.
+    buttons = tuple((b.get("name"), b.get("value", "")) for b in element.xpath(
+        ".//input[@name and (@type='submit' or @type='image')]"
+        " | .//button[@name and (not(@type) or @type='submit')]"))
+    names = frozenset(element.inputs.keys()) - {name for name, _ in buttons}
+    return Form(element.get("id"), element.action or element.base_url or "",
+                element.method.lower(), dict(element.form_values()), names, buttons)
 
-    # -- helpers
 
-    def _hidden(self) -> bool:
-        return any(e.tag in _HIDDEN_TEXT for e in self.stack)
-
-    def _message_kind(self, element: _Element) -> str:
-        for el in [element, *reversed(self.stack)]:
-            for kind, markers in _KINDS:
-                if any(m in el.classes for m in markers):
-                    return kind
-        return "info"
-
-    def _message_field(self) -> str | None:
-        for el in reversed(self.stack):
-            el_id = el.attrs.get("id", "")
-            if el_id.startswith("input-error-"):
-                return el_id.removeprefix("input-error-").removeprefix("container-")
-        return None
-
-    # -- HTMLParser
-
-    def handle_comment(self, data: str) -> None:
-        match = re.search(r"template:\s*(\S+?)\.ftl", data)
-        if match and self.template is None:
-            self.template = match.group(1)
-
-    def handle_starttag(self, tag: str, attr_list: list[tuple[str, str | None]]) -> None:
-        attrs = {k: (v if v is not None else "") for k, v in attr_list}
-        if tag == "html":
-            self.lang = attrs.get("lang") or None
-        elif tag == "body":
-            self.page_id = attrs.get("data-page-id") or None
-        elif tag == "form":
-            self._form = {"id": attrs.get("id"), "method": attrs.get("method", "get").lower(),
-                          "action": urljoin(self.base_url, attrs.get("action") or self.base_url),
-                          "fields": {}, "names": set(), "buttons": []}
-        elif tag == "input" and self._form is not None:
-            self._input(attrs)
-        elif tag == "button" and self._form is not None and attrs.get("name"):
-            if attrs.get("type", "submit").lower() == "submit":
-                self._form["buttons"].append((attrs["name"], attrs.get("value", "")))
-        elif tag == "select" and attrs.get("name"):
-            self._select = (attrs["name"], [], [])
-        elif tag == "option" and self._select is not None:
-            value = attrs.get("value", "")
-            self._select[1].append(value)
-            if "selected" in attrs:
-                self._select[2].append(value)
-        elif tag == "br":
-            self._data(" ")
-        if tag not in _VOID:
-            self.stack.append(_Element(tag, attrs))
-
-    def _input(self, attrs: dict[str, str]) -> None:
-        assert self._form is not None
-        name = attrs.get("name")
-        if not name:
-            return
-        kind = attrs.get("type", "text").lower()
-        if kind in ("submit", "image"):
-            self._form["buttons"].append((name, attrs.get("value", "")))
-            return
-        if kind == "button" or kind == "reset":
-            return
-        self._form["names"].add(name)
-        if "disabled" in attrs:  # shown, never submitted
-            return
-        if kind in ("checkbox", "radio"):
-            if "checked" in attrs:
-                self._form["fields"][name] = attrs.get("value", "on")
-            return
-        self._form["fields"][name] = attrs.get("value", "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _VOID:
-            return
-        if not any(e.tag == tag for e in self.stack):
-            return  # stray end tag
-        while self.stack:
-            element = self.stack.pop()
-            self._close(element)
-            if element.tag == tag:
-                break
-
-    def _close(self, element: _Element) -> None:
-        text = _squash(element.text)
-        el_id = element.attrs.get("id")
-        if el_id:
-            self.by_id[el_id] = text
-        if element.tag == "title":
-            self.head_title.append(text)
-        elif element.tag == "a" and element.attrs.get("href") is not None:
-            self.links.append(Link(urljoin(self.base_url, element.attrs["href"]), text, el_id))
-        elif element.tag == "textarea" and self._form is not None:
-            name = element.attrs.get("name")
-            if name:
-                self._form["fields"][name] = "".join(element.text)
-                self._form["names"].add(name)
-        elif element.tag == "select" and self._select is not None:
-            name, options, selected = self._select
-            if self._form is not None:
-                self._form["names"].add(name)
-                if selected or options:
-                    self._form["fields"][name] = (selected or options)[0]
-            self._select = None
-        elif element.tag == "form" and self._form is not None:
-            f = self._form
-            self.forms.append(Form(f["id"], f["action"], f["method"], dict(f["fields"]),
-                                   frozenset(f["names"]), tuple(f["buttons"])))
-            self._form = None
-        if text and "kc-feedback-text" in element.classes:
-            self.messages.append(Message(self._message_kind(element), text,
-                                         self._message_field()))
-        elif text and el_id == "kc-error-message":  # error.ftl: the whole page is the error
-            self.messages.append(Message("error", text))
-
-    def handle_data(self, data: str) -> None:
-        self._data(data)
-
-    def _data(self, data: str) -> None:
-        for element in self.stack:
-            element.text.append(data)
-        if not self._hidden() and not any(e.tag == "title" for e in self.stack):
-            self.text.append(data)
-
-    def close(self) -> None:
-        super().close()
-        while self.stack:
-            self._close(self.stack.pop())
+def _message(element: lxml.html.HtmlElement) -> Message:
+    lineage = [element, *element.iterancestors()]
+    kind = next((k for el in lineage for k, markers in _KINDS
+                 if set(markers) & set(el.classes)), "info")
+    field_id = next((el.get("id") for el in lineage
+                     if (el.get("id") or "").startswith("input-error-")), None)
+    name = field_id.removeprefix("input-error-").removeprefix("container-") if field_id else None
+    return Message(kind, _text(element), name)
 
 
 def parse_page(html_text: str, url: str = "", status: int = 200) -> Page:
     """Parse one Keycloak page (any HTML, really) into a :class:`Page`."""
-    parser = _PageParser(url)
-    parser.feed(html_text)
-    parser.close()
-    title = parser.by_id.get("kc-page-title") or _squash(parser.head_title)
-    return Page(url=url, status=status, html=html_text, lang=parser.lang,
-                page_id=parser.page_id, template=parser.template, title=title,
-                text=_squash(parser.text), forms=tuple(parser.forms),
-                links=tuple(parser.links), messages=tuple(parser.messages),
-                texts_by_id=parser.by_id)
+    root = lxml.html.document_fromstring(html_text or "<html></html>", base_url=url or None)
+    comments = " ".join(str(c.text) for c in root.getroottree().xpath("//comment()"))
+    template = re.search(r"template:\s*(\S+?)\.ftl", comments)
+    by_id = {el.get("id"): _text(el) for el in root.xpath("//*[@id]")}
+    messages = [_message(el) for el in root.xpath(_FEEDBACK) if _text(el)]
+    if by_id.get("kc-error-message"):  # error.ftl: the whole page is the error
+        messages.append(Message("error", by_id["kc-error-message"]))
+    links = tuple(Link(urljoin(url, a.get("href")), _text(a), a.get("id"))
+                  for a in root.xpath("//a[@href]"))
+    forms = tuple(_form(f) for f in root.forms)
+    heading = by_id.get("kc-page-title") or _squash(" ".join(root.xpath("//title//text()")))
+    body = root.find("body")
+    visible = ""
+    if body is not None:
+        seen = lxml.html.fromstring(lxml.html.tostring(body))
+        for hidden in seen.xpath(" | ".join(f"//{tag}" for tag in _UNSEEN)):
+            hidden.drop_tree()
+        for br in seen.iter("br"):
+            br.tail = " " + (br.tail or "")
+        visible = _text(seen)
+    return Page(url=url, status=status, html=html_text, lang=root.get("lang") or None,
+                page_id=(body.get("data-page-id") if body is not None else None) or None,
+                template=template.group(1) if template else None, title=heading,
+                text=visible, forms=forms, links=links, messages=tuple(messages),
+                texts_by_id=by_id)
 
 
 # --------------------------------------------------------------------------- tokens
 
 
 def decode_jwt(token: str) -> dict[str, Any]:
-    """The payload of a compact JWS, NOT verified (tests read their own tokens)."""
-    payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    """The payload of a compact JWS, NOT verified: for a token whose signature does not
+    matter to the caller (e.g. one it just received and only measures). Claims a test
+    asserts on come from :attr:`Tokens.access_claims` or :func:`verified_claims`."""
+    return json.loads(jws.extract_compact(token.encode()).payload)
+
+
+def _realm_keys(http: requests.Session, issuer: str, timeout: float) -> KeySet:
+    config = http.get(f"{issuer}/.well-known/openid-configuration", timeout=timeout)
+    config.raise_for_status()
+    answer = http.get(config.json()["jwks_uri"], timeout=timeout)
+    answer.raise_for_status()
+    return KeySet.import_key_set({"keys": [k for k in answer.json()["keys"]
+                                           if k.get("use", "sig") == "sig"]})
+
+
+def _signed_claims(token: str, keys: KeySet, issuer: str) -> dict[str, Any]:
+    """Claims of ``token`` once its signature checks against the realm's keys and its
+    ``iss`` is the realm. ``exp`` is deliberately not checked here: a test may read a token
+    it received minutes earlier (a slow step on a loaded machine), and expiry is Keycloak's
+    to enforce on refresh and introspection, which tests check through those endpoints."""
+    claims = dict(jwt.decode(token, keys).claims)
+    if claims.get("iss") != issuer:
+        raise FlowError(f"token issued by {claims.get('iss')!r}, not {issuer!r}")
+    return claims
+
+
+def verified_claims(token: str, issuer: str, *, session: requests.Session | None = None,
+                    timeout: float = 30) -> dict[str, Any]:
+    """Verify ``token``'s signature against the realm's JWKS, its ``iss`` and ``exp``."""
+    decoded = jwt.decode(token, _realm_keys(session or requests.Session(), issuer, timeout))
+    jwt.JWTClaimsRegistry(iss={"essential": True, "value": issuer}).validate(decoded.claims)
+    return dict(decoded.claims)
 
 
 @dataclass(frozen=True)
 class Tokens:
-    """A token endpoint's answer, with the JWT payloads decoded (not verified)."""
+    """A token endpoint's answer; claims are read only after their signature is verified
+    against the realm's keys (``keys``, fetched once per login)."""
 
     raw: dict[str, Any]
     issuer: str
     client_id: str
+    keys: KeySet | None = field(default=None, repr=False, compare=False)
 
     @property
     def access_token(self) -> str:
@@ -371,30 +297,17 @@ class Tokens:
     def id_token(self) -> str | None:
         return self.raw.get("id_token")
 
+    def _claims(self, token: str) -> dict[str, Any]:
+        keys = self.keys or _realm_keys(requests.Session(), self.issuer, 30)
+        return _signed_claims(token, keys, self.issuer)
+
     @property
     def access_claims(self) -> dict[str, Any]:
-        return decode_jwt(self.access_token)
+        return self._claims(self.access_token)
 
     @property
     def id_claims(self) -> dict[str, Any]:
-        return decode_jwt(self.id_token) if self.id_token else {}
-
-
-def verified_claims(token: str, issuer: str, *, session: requests.Session | None = None,
-                    timeout: float = 30) -> dict[str, Any]:
-    """Verify ``token``'s signature against the realm's JWKS, its ``iss`` and ``exp``."""
-    from joserfc import jwt
-    from joserfc.jwk import KeySet
-
-    http = session or requests.Session()
-    config = http.get(f"{issuer}/.well-known/openid-configuration", timeout=timeout)
-    config.raise_for_status()
-    jwks = http.get(config.json()["jwks_uri"], timeout=timeout)
-    jwks.raise_for_status()
-    signing = [k for k in jwks.json()["keys"] if k.get("use", "sig") == "sig"]
-    decoded = jwt.decode(token, KeySet.import_key_set({"keys": signing}))
-    jwt.JWTClaimsRegistry(iss={"essential": True, "value": issuer}).validate(decoded.claims)
-    return dict(decoded.claims)
+        return self._claims(self.id_token) if self.id_token else {}
 
 
 # --------------------------------------------------------------------------- TOTP
@@ -417,6 +330,10 @@ class TotpSecret:
 
     def now(self) -> str:
         return self.totp().now()
+
+    def fresh_code(self) -> str:
+        """A code Keycloak has not seen accepted yet (see :func:`_fresh_code`)."""
+        return _fresh_code(self)
 
 
 # Keycloak refuses a code that was already accepted (otpPolicyCodeReusable=false): remember
@@ -448,12 +365,21 @@ def _fresh_code(secret: TotpSecret) -> str:
 
 @dataclass
 class _Request:
+    """One authorization request in flight: the OAuth client that made it and its secrets."""
+
     issuer: str
-    client_id: str
-    redirect_uri: str
+    oauth: OAuth2Session
     code_verifier: str
     state: str
     nonce: str
+
+    @property
+    def client_id(self) -> str:
+        return str(self.oauth.client_id)
+
+    @property
+    def redirect_uri(self) -> str:
+        return str(self.oauth.redirect_uri)
 
 
 @dataclass
@@ -506,6 +432,7 @@ class Browserless:
         self.totp: TotpSecret | None = None  # the secret enrolled last
         self._request: _Request | None = None
         self._discovery: dict[str, dict[str, Any]] = {}
+        self._keys: dict[str, KeySet] = {}
 
     # -- what the last page said
 
@@ -531,25 +458,28 @@ class Browserless:
             self._discovery[issuer] = answer.json()
         return self._discovery[issuer]
 
+    def _oauth(self, client_id: str, redirect_uri: str | None = None,
+               scope: str | None = None) -> OAuth2Session:
+        """authlib's client for a public client: PKCE S256, no client secret."""
+        return OAuth2Session(client_id, redirect_uri=redirect_uri, scope=scope,
+                             code_challenge_method="S256", token_endpoint_auth_method="none",
+                             default_timeout=self.timeout)
+
     def authorize(self, issuer: str, client_id: str = "portal",
                   redirect_uri: str = DEFAULT_REDIRECT_URI, scope: str = "openid",
                   ui_locales: str | None = None, *, prompt: str | None = None,
                   login_hint: str | None = None) -> Page:
         """Start an authorization-code request with PKCE S256; return the first page."""
         issuer = issuer.rstrip("/")
-        request = _Request(issuer, client_id, redirect_uri,
-                           code_verifier=secrets.token_urlsafe(64),
-                           state=secrets.token_urlsafe(16), nonce=secrets.token_urlsafe(16))
-        self._request = request
-        params = {
-            "response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
-            "scope": scope, "state": request.state, "nonce": request.nonce,
-            "code_challenge": create_s256_code_challenge(request.code_verifier),
-            "code_challenge_method": "S256", "ui_locales": ui_locales, "prompt": prompt,
-            "login_hint": login_hint,
-        }
-        endpoint = self.discovery(issuer)["authorization_endpoint"]
-        where = self._visit("GET", endpoint, params={k: v for k, v in params.items() if v})
+        oauth = self._oauth(client_id, redirect_uri, scope)
+        verifier, nonce = secrets.token_urlsafe(64), secrets.token_urlsafe(16)
+        extra = {"nonce": nonce, "ui_locales": ui_locales, "prompt": prompt,
+                 "login_hint": login_hint}
+        url, state = oauth.create_authorization_url(
+            self.discovery(issuer)["authorization_endpoint"], code_verifier=verifier,
+            **{k: v for k, v in extra.items() if v})
+        self._request = _Request(issuer, oauth, verifier, state, nonce)
+        where = self._visit("GET", url)
         if isinstance(where, str):
             raise FlowError(f"Keycloak redirected at once to {where} (already signed in?)")
         self._raise_if_error(where)
@@ -604,13 +534,18 @@ class Browserless:
 
     def refresh(self, tokens: Tokens) -> Tokens:
         """Use ``tokens``' refresh token; raise :class:`TokenError` when Keycloak refuses."""
+        oauth = self._oauth(tokens.client_id)
         endpoint = self.discovery(tokens.issuer)["token_endpoint"]
-        answer = self.session.post(endpoint, data={
-            "grant_type": "refresh_token", "refresh_token": tokens.refresh_token,
-            "client_id": tokens.client_id}, timeout=self.timeout)
-        return Tokens(self._token_answer(answer), tokens.issuer, tokens.client_id)
+        answer = self._token_call(oauth, "refresh_token_response", lambda: oauth.refresh_token(
+            endpoint, refresh_token=tokens.refresh_token))
+        return Tokens(answer, tokens.issuer, tokens.client_id, self._realm_keys(tokens.issuer))
 
     # -- plumbing
+
+    def _realm_keys(self, issuer: str) -> KeySet:
+        if issuer not in self._keys:
+            self._keys[issuer] = _realm_keys(self.session, issuer, self.timeout)
+        return self._keys[issuer]
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         self.visited.append(url)
@@ -744,7 +679,7 @@ class Browserless:
         secret = _totp_from_page(page)
         raw = form.fields.get("totpSecret", "")
         # The hidden field holds the raw secret; the key shown (and typed into an app) is
-        # its base32 form. A mismatch means this parser read the wrong element.
+        # its base32 form. A mismatch means this client read the wrong element.
         if raw and base64.b32encode(raw.encode()).decode().rstrip("=") != secret.secret.rstrip("="):
             raise FlowError("the OTP key shown does not match the form's totpSecret", page)
         code = _fresh_code(secret)
@@ -762,39 +697,49 @@ class Browserless:
         return self._submit(page, form, needs, "otp", {"otp": code})
 
     def _finish(self, location: str) -> Tokens:
+        """The redirect back to the client: authlib checks ``state`` and exchanges the code
+        with the PKCE verifier; the ID token's ``nonce`` must be the one sent."""
         request = self._request
         assert request is not None
-        query = parse_qs(urlsplit(location).query) or parse_qs(urlsplit(location).fragment)
-        got = {k: v[0] for k, v in query.items()}
         if not location.startswith(request.redirect_uri.split("?")[0].rstrip("/")):
             raise FlowError(f"Keycloak redirected to {location}, not to the redirect URI")
+        got = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
         if "error" in got:
             raise LoginError(got.get("error_description") or got["error"])
-        if got.get("state") != request.state:
-            raise FlowError(f"state mismatch in {location}")
         if "code" not in got:
             raise FlowError(f"no code in {location}")
         endpoint = self.discovery(request.issuer)["token_endpoint"]
-        answer = self.session.post(endpoint, data={
-            "grant_type": "authorization_code", "code": got["code"],
-            "redirect_uri": request.redirect_uri, "client_id": request.client_id,
-            "code_verifier": request.code_verifier}, timeout=self.timeout)
-        tokens = Tokens(self._token_answer(answer), request.issuer, request.client_id)
+        try:
+            answer = self._token_call(request.oauth, "access_token_response",
+                                      lambda: request.oauth.fetch_token(
+                                          endpoint, authorization_response=location,
+                                          state=request.state,
+                                          code_verifier=request.code_verifier))
+        except MismatchingStateException as mismatch:
+            raise FlowError(f"state mismatch in {location}") from mismatch
+        tokens = Tokens(answer, request.issuer, request.client_id,
+                        self._realm_keys(request.issuer))
         if tokens.id_token and tokens.id_claims.get("nonce") != request.nonce:
             raise FlowError("nonce mismatch in the ID token")
         self._request = None
         return tokens
 
     @staticmethod
-    def _token_answer(answer: requests.Response) -> dict[str, Any]:
+    def _token_call(oauth: OAuth2Session, hook: str, call: Any) -> dict[str, Any]:
+        """Run one authlib token call; a refusal becomes :class:`TokenError` with the HTTP
+        status (read through authlib's compliance hook: its error carries no status)."""
+        status: list[int] = []
+
+        def remember(response: requests.Response) -> requests.Response:
+            status.append(response.status_code)
+            return response
+
+        oauth.register_compliance_hook(hook, remember)
         try:
-            body = answer.json()
-        except ValueError:
-            body = {}
-        if answer.status_code != 200 or "access_token" not in body:
-            raise TokenError(answer.status_code, str(body.get("error", "?")),
-                             str(body.get("error_description", answer.text[:200])))
-        return dict(body)
+            return dict(call())
+        except OAuthError as refused:
+            raise TokenError(status[-1] if status else 0, str(refused.error),
+                             str(refused.description or "")) from refused
 
 
 def _is_info(page: Page) -> bool:
