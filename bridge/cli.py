@@ -470,12 +470,17 @@ def user_delete(user_ref: str, yes: bool, catalog_path: str | None) -> None:
 @click.option("--perimeter", "perimeter", multiple=True, metavar="DIMENSION=ENTRY",
               help="The user's perimeter, replacing the current one (repeatable).")
 @click.option("--tenant", "tenants", multiple=True,
-              help="The user's tenants, replacing the current ones (repeatable).")
+              help="A tenant this change is for, added to the user's (repeatable). With "
+                   "--profile: a profile is per user, for all its tenants, so a different "
+                   "profile is refused while the user keeps tenants not named here.")
+@click.option("--remove-tenant", "removed_tenants", multiple=True,
+              help="A tenant the user leaves (repeatable).")
 @catalog_option
 @_lifecycle_errors
 def user_set(user_ref: str, status: str | None, profiles: tuple[str, ...],
              toggles: tuple[str, ...], no_toggles: bool, perimeter: tuple[str, ...],
-             tenants: tuple[str, ...], catalog_path: str | None) -> None:
+             tenants: tuple[str, ...], removed_tenants: tuple[str, ...],
+             catalog_path: str | None) -> None:
     """Change USER's status, profile, toggles, perimeter or tenants (catalog rules apply;
     the next token issued shows the change)."""
     from bridge.invitations import Facts, Profile
@@ -484,6 +489,7 @@ def user_set(user_ref: str, status: str | None, profiles: tuple[str, ...],
     facts = Facts(
         status=status, profiles=profiles or None,
         toggles=frozenset() if no_toggles else (frozenset(toggles) if toggles else None),
-        perimeter=_perimeter(perimeter), tenants=frozenset(tenants) if tenants else None)
+        perimeter=_perimeter(perimeter), for_tenants=frozenset(tenants) or None,
+        remove_tenants=frozenset(removed_tenants) or None)
     done = administration.update(actor, _user_id(administration, user_ref), Profile(facts))
     click.echo(f"updated: {done.email} (id {done.id})")

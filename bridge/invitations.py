@@ -53,14 +53,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from bridge.catalog.mapping import (
-    ROOT as CATALOG_ROOT,
-)
-from bridge.catalog.mapping import (
-    assignment_from_attributes,
-    managed_attributes,
-    user_state,
-)
+from bridge.catalog.apply import apply_user_state, plan_user_state
+from bridge.catalog.mapping import assignment_from_attributes, user_state
 from bridge.catalog.model import Assignment, Catalog, PerimeterEntry
 from bridge.catalog.rules import (
     RuleViolation,
@@ -230,6 +224,29 @@ class Directory(Protocol):
         """End every session of the account (refresh tokens stop working)."""
 
 
+class DirectoryWriter:
+    """:class:`bridge.catalog.apply.AccountWriter` over a :class:`Directory`: the update
+    writes ``account`` (names, enabled... as given) with the planned attributes and
+    required actions."""
+
+    def __init__(self, directory: Directory, account: Account) -> None:
+        self.directory = directory
+        self.account = account
+
+    def write_user(self, user_id: str, attributes: dict[str, list[str]],
+                   required_actions: list[str]) -> None:
+        assert user_id == self.account.id
+        self.directory.update(replace(
+            self.account, attributes={k: tuple(v) for k, v in attributes.items()},
+            required_actions=tuple(required_actions)))
+
+    def set_groups(self, user_id: str, root: str, wanted: frozenset[str]) -> None:
+        self.directory.set_groups(user_id, root, wanted)
+
+    def logout(self, user_id: str) -> None:
+        self.directory.logout(user_id)
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who acts. ``assignment`` None: an operator (no delegation check)."""
@@ -257,19 +274,35 @@ class Facts:
     toggles: frozenset[str] | None = None
     perimeter: Mapping[str, tuple[str, ...]] | None = None
     tenants: frozenset[str] | None = None
+    """The user's tenants, replacing the current ones (every one is named)."""
+    for_tenants: frozenset[str] | None = None
+    """The tenants this change is for (the CLI's ``--tenant``, the API's ``tenant``): added
+    to the user's, none removed. A profile given with them is still per user, for all its
+    tenants (seed 004): when the user keeps tenants they do not name, a different profile
+    is refused (``profile.per-tenant``) rather than changed in those too, silently."""
+    remove_tenants: frozenset[str] | None = None
+    """Tenants to leave (the CLI's ``--remove-tenant``): removal is always said."""
 
     def over(self, current: Assignment | None) -> Assignment:
         """These facts laid over ``current`` (a new user: over nothing)."""
         base = current or Assignment("", "")
         perimeter = base.perimeter if self.perimeter is None else frozenset(
             PerimeterEntry(d, v) for d, values in self.perimeter.items() for v in values)
+        named = self.for_tenants or frozenset()
+        tenants = base.tenants if self.tenants is None else self.tenants
+        tenants = (tenants | named) - (self.remove_tenants or frozenset())
+        profiles = base.profiles if self.profiles is None else self.profiles
+        tenant_profiles: tuple[tuple[str, str], ...] = ()
+        if named and self.profiles is not None and tenants - named:
+            # "For these tenants" while others stay: the rule decides (same profile: fine).
+            profiles = base.profiles
+            tenant_profiles = tuple((t, p) for t in sorted(named) for p in self.profiles)
         return Assignment(
             user_type=base.user_type if self.user_type is None else self.user_type,
             status=base.status if self.status is None else self.status,
-            profiles=base.profiles if self.profiles is None else self.profiles,
+            profiles=profiles,
             toggles=base.toggles if self.toggles is None else self.toggles,
-            perimeter=perimeter,
-            tenants=base.tenants if self.tenants is None else self.tenants)
+            perimeter=perimeter, tenants=tenants, tenant_profiles=tenant_profiles)
 
 
 @dataclass(frozen=True)
@@ -297,7 +330,7 @@ class Profile:
 
 @dataclass(frozen=True)
 class User:
-    """A user as the API shows it."""
+    """A user as the use-cases answer it (rendered by :class:`bridge.api.models.UserOut`)."""
 
     id: str
     username: str
@@ -310,18 +343,11 @@ class User:
     assignment: Assignment | None
     permissions: tuple[str, ...]
 
-    def to_json(self) -> dict[str, Any]:
-        a = self.assignment
-        return {
-            "id": self.id, "username": self.username, "email": self.email,
-            "enabled": self.enabled, "activated": self.activated, "language": self.language,
-            "first_name": self.first_name, "last_name": self.last_name,
-            **_facts_json(a), "permissions": list(self.permissions)}
-
 
 @dataclass(frozen=True)
 class Invitation:
-    """A pending (or expired) invitation."""
+    """A pending (or expired) invitation (rendered by
+    :class:`bridge.api.models.InvitationOut`)."""
 
     id: str
     email: str
@@ -333,13 +359,6 @@ class Invitation:
     client_id: str | None
     redirect_uri: str | None
     assignment: Assignment | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "email": self.email, "state": self.state,
-                "language": self.language, "invited_by": self.invited_by,
-                "sent_at": self.sent_at, "expires_at": self.expires_at,
-                "client_id": self.client_id, "redirect_uri": self.redirect_uri,
-                **_facts_json(self.assignment)}
 
 
 @dataclass(frozen=True)
@@ -358,15 +377,6 @@ class Page:
     next: int | None
     """Offset of the next page, None at the end. A page may hold fewer than ``max`` items
     (activated users and users outside the actor's reach are skipped)."""
-
-
-def _facts_json(a: Assignment | None) -> dict[str, Any]:
-    if a is None:
-        return {"user_type": None, "status": None, "profiles": [], "toggles": [],
-                "perimeter": {}, "tenants": []}
-    return {"user_type": a.user_type, "status": a.status, "profiles": list(a.profiles),
-            "toggles": sorted(a.toggles), "perimeter": a.perimeter_by_dimension(),
-            "tenants": sorted(a.tenants)}
 
 
 def _iso(ts: float) -> str:
@@ -557,32 +567,31 @@ class AccessAdministration:
                 raise InvalidRequest(f"language {change.language!r} is not offered "
                                      f"(offered: {', '.join(self.languages)})")
             facts = change.facts
+            if facts.status is not None and facts.user_type is None:
+                # The status belongs to one user type (seed 000), as for an invitation.
+                status = self.catalog.status_by_name.get(facts.status)
+                if status is not None:
+                    facts = replace(facts, user_type=status.user_type)
             wanted = facts.over(current)
+            state = None
             if facts != Facts():
                 self._check(actor, wanted, current)
-            attributes = dict(account.attributes)
-            actions = list(account.required_actions)
-            groups = None
-            if facts != Facts():
                 state = user_state(self.catalog, wanted)
-                owned = managed_attributes(self.catalog)
-                attributes = {k: v for k, v in attributes.items() if k not in owned}
-                attributes.update(state.attributes)
-                # Added, never dropped (as SCIM does): a pending UPDATE_PASSWORD stays.
-                actions += [a for a in sorted(state.required_actions) if a not in actions]
-                groups = state.groups
+            attributes = dict(account.attributes)
             if change.language is not None:
                 attributes[LOCALE] = (change.language,)
-            if UPDATE_PASSWORD not in actions:
+            plan = plan_user_state(self.catalog, account.attributes, account.required_actions,
+                                   state, attributes=attributes)
+            attributes = dict(plan.attributes)
+            if UPDATE_PASSWORD not in plan.required_actions:
                 attributes.pop(PENDING, None)
+            plan = replace(plan, attributes=attributes)
             account = replace(
-                account, attributes=attributes, required_actions=tuple(actions),
+                account, attributes=attributes, required_actions=plan.required_actions,
                 first_name=account.first_name if change.first_name is None
                 else change.first_name,
                 last_name=account.last_name if change.last_name is None else change.last_name)
-            self.directory.update(account)
-            if groups is not None:
-                self.directory.set_groups(user_id, CATALOG_ROOT, groups)
+            apply_user_state(DirectoryWriter(self.directory, account), user_id, plan)
             return audit.done(self._user(account), outcome="updated")
 
     # -- helpers

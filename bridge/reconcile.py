@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from bridge.catalog.apply import StatePlan, apply_user_state, plan_user_state
 from bridge.catalog.mapping import (
     PERIMETER,
     PERIMETER_OVERFLOW,
-    PERMISSIONS,
     USER_TYPE,
     assignment_from_attributes,
     managed_attributes,
@@ -45,7 +45,7 @@ from bridge.catalog.mapping import (
 from bridge.catalog.mapping import ROOT as CATALOG_ROOT
 from bridge.catalog.model import Catalog
 from bridge.catalog.rules import RuleViolation, check_assignment
-from bridge.invitations import Account, Actor, Directory, _Audited
+from bridge.invitations import Account, Actor, Directory, DirectoryWriter, _Audited
 from bridge.keycloak import errors as kc
 
 logger = logging.getLogger(__name__)
@@ -146,11 +146,21 @@ class Report:
 class Wanted:
     """What one account must hold under the catalog."""
 
-    attributes: dict[str, tuple[str, ...]]
-    """All of the account's attributes as they must be (unmanaged ones as they are)."""
-    required_actions: tuple[str, ...]
-    groups: frozenset[str]
+    plan: StatePlan
     violation: RuleViolation | None
+
+    @property
+    def attributes(self) -> dict[str, tuple[str, ...]]:
+        """All of the account's attributes as they must be (unmanaged ones as they are)."""
+        return self.plan.attributes
+
+    @property
+    def required_actions(self) -> tuple[str, ...]:
+        return self.plan.required_actions
+
+    @property
+    def groups(self) -> frozenset[str]:
+        return self.plan.groups or frozenset()
 
 
 class CatalogReconciler:
@@ -237,20 +247,15 @@ class CatalogReconciler:
                 groups = self.directory.groups_under(user_id, CATALOG_ROOT)
                 wanted = self.wanted(account)
                 differences = self.differences(account, groups, wanted)
-                if any(d.name != GROUPS for d in differences):
-                    self.directory.update(replace(account, attributes=wanted.attributes,
-                                                  required_actions=wanted.required_actions))
+                apply_user_state(DirectoryWriter(self.directory, account), user_id,
+                                 wanted.plan, write=any(d.name != GROUPS for d in differences),
+                                 groups=groups)
             except kc.NotFound:
-                return None  # deleted meanwhile: it holds no access any more
-            if wanted.groups != groups:
-                try:
-                    self.directory.set_groups(user_id, CATALOG_ROOT, wanted.groups)
-                except kc.NotFound:
-                    if self.directory.get(user_id) is None:
-                        return None
-                    raise kc.GatewayError(
-                        f"{account.username}: a group under {CATALOG_ROOT} does not exist in "
-                        f"Keycloak; apply the catalog first (bridge realm apply)") from None
+                if self.directory.get(user_id) is None:
+                    return None  # deleted meanwhile: it holds no access any more
+                raise kc.GatewayError(
+                    f"{account.username}: a group under {CATALOG_ROOT} does not exist in "
+                    f"Keycloak; apply the catalog first (bridge realm apply)") from None
             if not differences:
                 return wanted, differences
             if wanted.violation is not None:
@@ -260,23 +265,21 @@ class CatalogReconciler:
             return wanted, differences
 
     def wanted(self, account: Account) -> Wanted:
-        """What the account must hold under this catalog."""
-        kept = {k: tuple(v) for k, v in account.attributes.items() if k not in self.owned}
-        owned = {k: tuple(v) for k, v in account.attributes.items() if k in self.owned}
+        """What the account must hold under this catalog (planned as every write path
+        plans it: :func:`bridge.catalog.apply.plan_user_state`)."""
         facts = assignment_from_attributes(self.catalog, account.attributes)
         try:
+            self._check_dimensions(account)  # unknown names first, as check_assignment
             check_assignment(self.catalog, facts)
-            self._check_dimensions(account)
         except RuleViolation as violation:
             # Paranoid default (docs/access-catalog.md, "Reconciling users"): the facts stay
             # for an operator to correct, the access they gave goes.
-            owned.pop(PERMISSIONS, None)
-            return Wanted({**kept, **owned}, tuple(account.required_actions), frozenset(),
-                           violation)
-        state = user_state(self.catalog, facts)
-        actions = list(account.required_actions)
-        actions += [a for a in sorted(state.required_actions) if a not in actions]
-        return Wanted({**kept, **state.attributes}, tuple(actions), state.groups, None)
+            return Wanted(plan_user_state(self.catalog, account.attributes,
+                                          account.required_actions, None,
+                                          remove_access=True), violation)
+        return Wanted(plan_user_state(self.catalog, account.attributes,
+                                      account.required_actions,
+                                      user_state(self.catalog, facts)), None)
 
     def _check_dimensions(self, account: Account) -> None:
         """Perimeter attributes of a dimension the catalog no longer declares:

@@ -31,7 +31,10 @@ backend, and meant to be re-run against any other):
   ``Retry-After``). Any other exception becomes a 500 with a request id and no
   detail.
 * **Subject.** Every call carries the authenticated :class:`Subject`. A subject
-  bound to a tenant only sees and changes that tenant's resources.
+  bound to a tenant only sees and changes that tenant's resources. Which users a
+  tenant holds is the domain's rule, not the protocol's: the application gives it
+  to its backend as a :class:`TenantScope` (the bridge's reads the access
+  extension); a group belongs to the tenant whose client created it.
 """
 
 from __future__ import annotations
@@ -58,11 +61,12 @@ from scim2_models.path import (
     ValuePath,
 )
 
-from .errors import InvalidValue, PreconditionFailed
+from .errors import Forbidden, InvalidValue, PreconditionFailed
 from .resources import GROUP_SCHEMA, POLICY, GroupMember, Kind
 
 __all__ = [
     "ALL_ATTRIBUTES",
+    "UNSCOPED",
     "Kind",
     "MemberChanges",
     "Precondition",
@@ -71,6 +75,7 @@ __all__ = [
     "QueryResult",
     "ScimBackend",
     "Subject",
+    "TenantScope",
     "apply_patch",
     "check_precondition",
     "split_member_operations",
@@ -87,6 +92,49 @@ class Subject:
 
     client_id: str
     tenant: str | None = None
+
+
+@runtime_checkable
+class TenantScope(Protocol):
+    """Which users a tenant holds: the domain's tenancy rule, applied by a backend to
+    the subjects bound to a tenant (never called for an unbound one).
+
+    The protocol layer knows no such rule; the application registers one with its
+    backend (the bridge's: ``bridge.provisioning.tenancy``).
+    """
+
+    def holds(self, tenant: str, user: Resource[Any]) -> bool:
+        """Whether ``tenant`` holds the stored ``user``: its client sees it."""
+        ...
+
+    def bind(self, tenant: str, user: Resource[Any]) -> None:
+        """Make a user the client of ``tenant`` writes (create, PUT, PATCH result)
+        belong to that tenant, in place; :class:`scim.errors.Forbidden` when it names
+        another tenant."""
+        ...
+
+    def check_write(self, tenant: str, user: Resource[Any]) -> None:
+        """:class:`scim.errors.Forbidden` when the client of ``tenant`` may not change
+        or delete the stored ``user`` it holds (e.g. another tenant holds it too)."""
+        ...
+
+
+class _Unscoped:
+    """No tenancy rule registered: a tenant-bound subject sees no user and writes none
+    (closed, never open)."""
+
+    def holds(self, tenant: str, user: Resource[Any]) -> bool:
+        return False
+
+    def bind(self, tenant: str, user: Resource[Any]) -> None:
+        raise Forbidden("This server has no tenancy rule for tenant-bound clients")
+
+    def check_write(self, tenant: str, user: Resource[Any]) -> None:
+        raise Forbidden("This server has no tenancy rule for tenant-bound clients")
+
+
+UNSCOPED: TenantScope = _Unscoped()
+"""The :class:`TenantScope` of a backend given none: closed to tenant-bound subjects."""
 
 
 @dataclass(frozen=True)

@@ -332,6 +332,7 @@ _MUST_BE = {
     "base64_decode": "must be base64 binary",
     "base64_type": "must be base64 binary",
     "string_too_short": "is too short",
+    "string_pattern_mismatch": "must not be blank",
     "string_too_long": "is too long",
     "too_short": "has too few values",
     "too_long": "has too many values",
@@ -342,6 +343,22 @@ _MUST_BE = {
 }
 
 
+def what_is_wrong(error: Mapping[str, Any]) -> str:
+    """What one pydantic error says of its value, in the server's words (no library text):
+    ``must be a string``, ``must be 'en' or 'fr'``, ``is required``... Also used by
+    ``/api/v1``."""
+    kind = str(error.get("type") or "")
+    expected = (error.get("ctx") or {}).get("expected")
+    if kind in ("enum", "literal_error") and isinstance(expected, str):
+        return f"must be {expected}"
+    bounds = {"greater_than_equal": ("ge", "at least"), "less_than_equal": ("le", "at most"),
+              "greater_than": ("gt", "more than"), "less_than": ("lt", "less than")}
+    if kind in bounds:
+        key, words = bounds[kind]
+        return f"must be {words} {(error.get('ctx') or {}).get(key)}"
+    return _MUST_BE.get(kind) or _clean(str(error.get("msg") or "")) or "is not a valid value"
+
+
 def _validation_detail(error: Mapping[str, Any]) -> str:
     """One pydantic error in the server's words: the attribute path and what is wrong."""
     try:
@@ -349,7 +366,7 @@ def _validation_detail(error: Mapping[str, Any]) -> str:
     except Exception:  # a shape of loc this version does not know: name no attribute
         path = ""
     kind = str(error.get("type") or "")
-    what = _MUST_BE.get(kind) or _clean(str(error.get("msg") or "")) or "is not a valid value"
+    what = what_is_wrong(error)
     if not path:
         return "The request body must be a JSON object" if kind in (
             "model_type", "model_attributes_type", "dict_type") else what

@@ -14,8 +14,9 @@ real backend must get right:
   ``max_scan`` set, a filter that would need a scan of more resources raises
   ``tooMany``.
 
-Tenancy: a subject bound to a tenant sees users whose access extension lists that
-tenant, and groups it created.
+Tenancy: which users a tenant holds is the :class:`~scim.backend.TenantScope` the
+application gives (none: a tenant-bound subject sees no user); a group belongs to the
+tenant whose client created it.
 """
 
 from __future__ import annotations
@@ -47,23 +48,18 @@ from scim2_models.path import (
 from . import errors
 from .backend import (
     ALL_ATTRIBUTES,
+    UNSCOPED,
     Precondition,
     Projection,
     Query,
     QueryResult,
     Subject,
+    TenantScope,
     apply_patch,
     check_precondition,
     split_member_operations,
 )
-from .resources import (
-    ACCESS_SCHEMA,
-    GROUP_SCHEMA,
-    USER_SCHEMA,
-    AccessExtension,
-    GroupMember,
-    Kind,
-)
+from .resources import GROUP_SCHEMA, USER_SCHEMA, GroupMember, Kind
 
 _INDEXED = {
     Kind.USER: {"username": "userName", "externalid": "externalId", "id": "id"},
@@ -78,8 +74,10 @@ def _now() -> datetime:
 class MemoryBackend:
     """Thread-safe in-memory storage. Set ``unavailable = True`` to simulate an outage."""
 
-    def __init__(self, *, max_scan: int | None = None) -> None:
+    def __init__(self, *, max_scan: int | None = None,
+                 tenancy: TenantScope = UNSCOPED) -> None:
         self.max_scan = max_scan
+        self.tenancy = tenancy
         self.unavailable = False
         self.calls: Counter[str] = Counter()
         self.member_loads = 0
@@ -312,9 +310,13 @@ class MemoryBackend:
         self._records[kind][resource_id] = record
 
     def _stored(self, subject: Subject, kind: Kind, resource_id: str) -> Resource[Any]:
+        """The resource a write (PUT, PATCH, DELETE) may change, or a SCIM error."""
         if not self._visible(subject, kind, resource_id):
             raise errors.NotFound(f"{kind.value} {resource_id!r} not found")
-        return self._records[kind][resource_id]
+        record = self._records[kind][resource_id]
+        if kind is Kind.USER and subject.tenant is not None:
+            self.tenancy.check_write(subject.tenant, record)
+        return record
 
     def _visible(self, subject: Subject, kind: Kind, resource_id: str) -> bool:
         record = self._records[kind].get(resource_id)
@@ -324,21 +326,11 @@ class MemoryBackend:
             return True
         if kind is Kind.GROUP:
             return self._group_tenant.get(resource_id) == subject.tenant
-        return subject.tenant in (_access(record).tenants or [])
+        return self.tenancy.holds(subject.tenant, record)
 
     def _bind_tenant(self, subject: Subject, user: Resource[Any]) -> None:
-        """A tenant-bound client's users belong to its tenant, and to no other it names."""
-        if subject.tenant is None:
-            return
-        access = _access(user)
-        tenants = access.tenants or []
-        foreign = [t for t in tenants if t != subject.tenant]
-        if foreign:
-            raise errors.Forbidden(f"This client may not assign tenant {foreign[0]!r}")
-        access.tenants = [subject.tenant]
-        user[AccessExtension] = access
-        if ACCESS_SCHEMA not in user.schemas:
-            user.schemas = [*user.schemas, ACCESS_SCHEMA]
+        if subject.tenant is not None:
+            self.tenancy.bind(subject.tenant, user)
 
     def _check_user_name(self, user: Resource[Any], own_id: str | None) -> None:
         wanted = (user.user_name or "").casefold()
@@ -415,11 +407,6 @@ class MemoryBackend:
 def _entries(members: Iterable[GroupMember] | None) -> list[str | None]:
     """The member ids of member entries (their ``display`` is readOnly, ignored)."""
     return [m.value for m in members or []]
-
-
-def _access(user: Resource[Any]) -> AccessExtension:
-    access = user[AccessExtension]
-    return access if access is not None else AccessExtension()
 
 
 def _dump(resource: Resource[Any]) -> dict[str, Any]:

@@ -40,7 +40,7 @@ class Perimeter(ComplexAttribute):
 
 
 class AccessExtension(Extension):
-    """Access facts of a user: type, status, profile, toggles, perimeter, tenants."""
+    """Access facts of a user: type, status, profiles, toggles, perimeter, tenants."""
 
     # Semantics come from the access catalog; the SCIM layer only stores and
     # returns them (urn:bridge:scim:schemas:extension:access:2.0:User).
@@ -50,6 +50,9 @@ class AccessExtension(Extension):
     user_type: str | None = None
     status: str | None = None
     profile: str | None = None
+    """The user's profile; with several (seed 003), the first. Kept for clients that
+    know one profile per user: ``profiles`` carries them all."""
+    profiles: list[str] | None = None
     toggles: list[str] | None = None
     perimeter: list[Perimeter] | None = None
     tenants: list[str] | None = None

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bridge.catalog.model import Assignment
 from bridge.invitations import (
     DEFAULT_LIFESPAN,
     LANGUAGES,
@@ -29,6 +30,7 @@ from bridge.invitations import (
     Profile,
     User,
 )
+from scim.errors import what_is_wrong
 
 Text = Annotated[str, Field(pattern=r"\S")]
 """A string with at least one non-blank character (surrounding blanks are dropped)."""
@@ -60,8 +62,12 @@ class _Facts(_Request):
     profiles: Names | None = Field(None, description="profiles (catalogs allowing several)")
     toggles: Names | None = Field(None, description="per-user toggles")
     perimeter: PerimeterMap | None = Field(None, description=PERIMETER_HELP)
-    tenants: Names | None = Field(None, description="tenants (dossiers); or give `tenant`")
-    tenant: Text = Field(None, description="one tenant (dossier)")  # type: ignore[assignment]
+    tenants: Names | None = Field(None, description="the user's tenants (dossiers), all of "
+                                  "them, replacing the current ones; or give `tenant`")
+    tenant: Text = Field(  # type: ignore[assignment]
+        None, description="one tenant (dossier) this change is for: added, the others kept. "
+        "A profile is per user (seed 004): with `profile`, a different profile is refused "
+        "(`profile.per-tenant`) while the user keeps other tenants")
 
     @model_validator(mode="after")
     def _one_of_each(self) -> _Facts:
@@ -77,14 +83,15 @@ class _Facts(_Request):
         if "profile" in self.model_fields_set:
             profiles = (self.profile,) if self.profile else ()
         tenants = None if self.tenants is None else frozenset(self.tenants)
-        if self.tenant is not None:
-            tenants = frozenset({self.tenant.strip()})
+        # ``tenant``: the one tenant this change is for, added, never replacing the others
+        # (see Facts.for_tenants); ``tenants``: all of them.
+        for_tenants = None if self.tenant is None else frozenset({self.tenant.strip()})
         return Facts(
             user_type=_clean(self.user_type), status=_clean(self.status), profiles=profiles,
             toggles=None if self.toggles is None else frozenset(self.toggles),
             perimeter=None if self.perimeter is None else {
                 dimension: tuple(values) for dimension, values in self.perimeter.items()},
-            tenants=tenants)
+            tenants=tenants, for_tenants=for_tenants)
 
 
 class InvitationBody(_Facts):
@@ -144,9 +151,8 @@ def refusal(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors(include_url=False):
         where = ".".join(str(p) for p in error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown field"
+        # The SCIM layer's words for a refused value (never pydantic's own text).
+        message = "unknown field" if error["type"] == "extra_forbidden" else what_is_wrong(error)
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
 
@@ -168,6 +174,16 @@ class _FactsOut(_Response):
     tenants: list[str]
 
 
+def _facts_out(a: Assignment | None) -> dict[str, Any]:
+    """The catalog facts' fields of a user or an invitation (none: it holds no status)."""
+    if a is None:
+        return {"user_type": None, "status": None, "profiles": [], "toggles": [],
+                "perimeter": {}, "tenants": []}
+    return {"user_type": a.user_type, "status": a.status, "profiles": list(a.profiles),
+            "toggles": sorted(a.toggles), "perimeter": a.perimeter_by_dimension(),
+            "tenants": sorted(a.tenants)}
+
+
 class InvitationOut(_FactsOut):
     id: str = Field(description="the invitation's id (the invited user's id)")
     email: str
@@ -180,8 +196,12 @@ class InvitationOut(_FactsOut):
     redirect_uri: str | None
 
     @classmethod
-    def of(cls, invitation: Invitation) -> InvitationOut:
-        return cls.model_validate(invitation.to_json())
+    def of(cls, i: Invitation) -> InvitationOut:
+        return cls.model_validate({
+            "id": i.id, "email": i.email, "state": i.state, "language": i.language,
+            "invited_by": i.invited_by, "sent_at": i.sent_at, "expires_at": i.expires_at,
+            "client_id": i.client_id, "redirect_uri": i.redirect_uri,
+            **_facts_out(i.assignment)})
 
 
 class UserOut(_FactsOut):
@@ -196,8 +216,12 @@ class UserOut(_FactsOut):
     permissions: list[str]
 
     @classmethod
-    def of(cls, user: User) -> UserOut:
-        return cls.model_validate(user.to_json())
+    def of(cls, u: User) -> UserOut:
+        return cls.model_validate({
+            "id": u.id, "username": u.username, "email": u.email, "enabled": u.enabled,
+            "activated": u.activated, "language": u.language, "first_name": u.first_name,
+            "last_name": u.last_name, **_facts_out(u.assignment),
+            "permissions": list(u.permissions)})
 
 
 class InvitationOutcome(_Response):
@@ -243,6 +267,3 @@ class Error(BaseModel):
     detail: str = Field(description="for people")
     outcome: str | None = Field(None, description="409: what happened")
 
-
-def dump(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json", exclude_unset=isinstance(model, Error))

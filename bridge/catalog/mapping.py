@@ -70,6 +70,7 @@ PROFILE_ATTRIBUTE = "profiles"
 TOGGLES = "toggles"
 TENANTS = "tenants"
 PERMISSIONS = "permissions"
+ROLES = "roles"
 PERIMETER = "perimeter"
 PERIMETER_REF = "perimeter_ref"
 PERIMETER_OVERFLOW = "perimeter_overflow"
@@ -208,6 +209,9 @@ def token_claims(catalog: Catalog) -> tuple[TokenClaim, ...]:
         TokenClaim(STATUS, STATUS, STATUS, False),
         TokenClaim(PROFILE, PROFILE_ATTRIBUTE, PROFILE, catalog.profiles_per_user > 1),
         TokenClaim(PERMISSIONS, PERMISSIONS, PERMISSIONS, True),
+        # ``roles`` too is the effective permissions, never the union of the groups' roles:
+        # no claim of the catalog's client shows more than ``permissions`` (issue 9).
+        TokenClaim(ROLES, PERMISSIONS, ROLES, True),
     ]
     if catalog.tenancy is not None:
         claims.append(TokenClaim(TENANTS, TENANTS, TENANTS, True))

@@ -201,6 +201,20 @@ def check_perimeter(catalog: Catalog, a: Assignment) -> None:
                                 f"{entry.dimension!r} (only {_names(status.dimensions)})")
 
 
+def check_perimeter_required(catalog: Catalog, a: Assignment) -> None:
+    """A status with a perimeter (it lists ``dimensions`` and is not unrestricted) holds at
+    least one entry (seed 000: a client sees "the exact projects, positions and teams" it
+    is given). Its token then always carries a ``perimeter`` (or ``perimeter_ref``) claim:
+    no claim at all is what an unrestricted administrator's token looks like, and must
+    never be what a client's looks like."""
+    status = catalog.status_by_name[a.status]
+    if status.unrestricted_perimeter or not status.dimensions or a.perimeter:
+        return
+    raise RuleViolation("perimeter.required",
+                        f"status {a.status!r} sees only its perimeter: give at least one "
+                        f"entry ({_names(status.dimensions)})")
+
+
 def mfa_required(catalog: Catalog, a: Assignment) -> bool:
     """The status or a profile requires a second factor (seed 003: the external technician
     "pourra ... paramétrer la connexion multi-facteurs")."""
@@ -223,7 +237,8 @@ def check_mfa(catalog: Catalog, a: Assignment, second_factor: bool) -> None:
 
 ASSIGNMENT_RULES = (check_known, check_user_type, check_exclusive, check_profile_count,
                     check_profile_per_user, check_forbidden_permissions,
-                    check_status_profiles, check_toggles, check_perimeter)
+                    check_status_profiles, check_toggles, check_perimeter,
+                    check_perimeter_required)
 
 
 def check_assignment(catalog: Catalog, a: Assignment) -> None:

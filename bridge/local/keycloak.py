@@ -191,6 +191,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Servers started by this process, by state directory: ``stop`` still finds one whose pid
+# file was deleted (a temporary directory cleaned up while it ran).
+_STARTED: dict[Path, int] = {}
+
+
 @dataclass(frozen=True)
 class Status:
     version: str
@@ -239,7 +244,11 @@ class LocalKeycloak:
             record = json.loads(self._pid_file.read_text())
             pid = int(record["pid"])
         except (OSError, ValueError, KeyError, TypeError):
-            return None
+            # The state directory went away under a running server: this process still
+            # knows what it started (and checks it is still that process).
+            pid = _STARTED.get(self.state_dir)
+            if pid is None:
+                return None
         return pid if self._marked(pid) else None
 
     def _marked(self, pid: int) -> bool:
@@ -297,6 +306,7 @@ class LocalKeycloak:
                                        stdin=subprocess.DEVNULL, env=env,
                                        start_new_session=True)
         self._pid_file.write_text(json.dumps({"pid": process.pid, "url": self.url}))
+        _STARTED[self.state_dir] = process.pid
         try:
             self.wait_ready(wait, process)
         except MissingPiece:
@@ -424,9 +434,8 @@ class ClusterNode(LocalKeycloak):
             environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         except OSError:
             return False
-        marker = self._db_marker.encode()
-        return any(v.startswith(b"JAVA_OPTS_APPEND=") and marker in v.split()
-                   for v in environ)
+        marker, name = self._db_marker.encode(), b"JAVA_OPTS_APPEND="
+        return any(v.startswith(name) and marker in v[len(name):].split() for v in environ)
 
     def _ports(self) -> tuple[int, ...]:
         return (self.http_port, self.management_port, self.jgroups_port,

@@ -14,6 +14,7 @@ SCIM                   Keycloak attribute          value
 ``userType``           ``access.userType``         as sent
 ``status``             ``access.status``           as sent
 ``profile``            ``access.profile``          as sent
+``profiles``           ``access.profiles``         one value per profile
 ``toggles``            ``access.toggles``          one value per toggle
 ``perimeter``          ``access.perimeter``        ``dimension:value`` (JSON when ambiguous)
 ``tenants``            ``access.tenants``          one value per tenant
@@ -28,7 +29,8 @@ from typing import Any
 
 SCALARS = {"userType": "access.userType", "status": "access.status",
            "profile": "access.profile"}
-LISTS = {"toggles": "access.toggles", "tenants": "access.tenants"}
+LISTS = {"profiles": "access.profiles", "toggles": "access.toggles",
+         "tenants": "access.tenants"}
 PERIMETER = "access.perimeter"
 TENANTS = LISTS["tenants"]
 

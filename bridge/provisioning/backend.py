@@ -80,6 +80,7 @@ from typing import Any, TypeVar
 
 from scim2_models import Context, PatchOp, Resource
 
+from bridge.catalog.apply import StatePlan, apply_user_state, plan_user_state
 from bridge.keycloak import errors as kc
 from bridge.keycloak import groups as kc_groups
 from bridge.keycloak import protected as kc_protected
@@ -94,6 +95,7 @@ from bridge.locks import (
 )
 from bridge.provisioning import filters
 from bridge.provisioning.access import AccessAttributes
+from bridge.provisioning.catalog_access import CatalogAccess
 from bridge.provisioning.mapping import (
     CREATED,
     LAST_MODIFIED,
@@ -119,6 +121,9 @@ from scim.backend import (
     split_member_operations,
 )
 from scim.resources import ACCESS_SCHEMA, AccessExtension, Kind
+
+_EXTENSION_KEYS = {"user_type": "userType"}
+"""Python field names of the access extension whose SCIM name differs."""
 
 logger = logging.getLogger(__name__)
 audit_log = logging.getLogger("bridge.audit")
@@ -496,18 +501,37 @@ class KeycloakScimBackend:
 
     def _write_user(self, subject: Subject, current: dict[str, Any], user: Resource[Any]
                     ) -> dict[str, Any]:
-        """PUT the new state (one write) unless nothing changes; returns the stored state."""
-        rep = self.user_mapping.to_keycloak(user, keep=current.get("attributes") or {})
+        """PUT the new state (one write) unless nothing changes; returns the stored state.
+
+        With a catalog, the user's catalog state is planned and written by
+        :mod:`bridge.catalog.apply` (as the API and the reconcile do): facts the request
+        does not name are kept, groups under ``/bridge/catalog`` follow, and a change that
+        raises MFA or removes rights ends the user's sessions (one more call, only then).
+        """
+        stored_attributes = current.get("attributes") or {}
+        rep = self.user_mapping.to_keycloak(user, keep=stored_attributes)
         self._keep_operator_lock(subject, current, user.active, rep)
-        managed_groups = rep.pop("groups", None)
-        wanted_actions = set(rep.pop("requiredActions", None) or ())
+        rep.pop("groups", None)
+        rep.pop("requiredActions", None)
+        domain = self.user_mapping.domain
+        plan: StatePlan | None = None
+        if isinstance(domain, CatalogAccess):
+            access = user[AccessExtension]
+            named = None if access is None else {
+                _EXTENSION_KEYS.get(f, f) for f in access.model_fields_set}
+            extension = None if access is None else access.model_dump(mode="json",
+                                                                        by_alias=True)
+            state = domain.change(extension, named, stored_attributes)
+            plan = plan_user_state(domain.catalog, stored_attributes,
+                                   current.get("requiredActions") or (), state,
+                                   attributes=rep["attributes"])
+            rep["attributes"] = plan.attribute_lists()
+            actions = set(current.get("requiredActions") or ())
+            if not set(plan.required_actions) <= actions:
+                # Added, never dropped: a pending UPDATE_PASSWORD of an invitation stays.
+                rep["requiredActions"] = list(plan.required_actions)
         if _same(current, rep):
             return current
-        domain_changed = managed_groups is not None and not self._same_domain(current, rep)
-        actions = set(current.get("requiredActions") or ())
-        if not wanted_actions <= actions:
-            # Added, never dropped: a pending UPDATE_PASSWORD of an invitation stays.
-            rep["requiredActions"] = sorted(actions | wanted_actions)
         renamed = (rep["username"] or "").lower() != (current.get("username") or "").lower()
         if renamed:
             _check_not_reserved(rep["username"])
@@ -515,16 +539,12 @@ class KeycloakScimBackend:
         # Keycloak stores usernames lowercased: a change of case only is a change of
         # scim.userName, and sending the username would trip editUsernameAllowed=false.
         body = rep if renamed else {**rep, "username": current.get("username")}
-        try:
-            kc_users.update(self.gw, self.realm, current["id"], body)
-        except kc.GatewayError as exc:
-            if renamed and exc.status == 400 and "read-only" in exc.detail:
-                raise errors.Mutability(
-                    "userName cannot change in this realm (Keycloak's editUsernameAllowed "
-                    "is off)") from None
-            raise
-        if domain_changed:
-            self._reconcile_domain_groups(current["id"], set(managed_groups))
+        writer = _ScimWriter(self, body, renamed)
+        if plan is not None:
+            apply_user_state(writer, current["id"], plan)
+        else:
+            writer.write_user(current["id"], body["attributes"],
+                              body.get("requiredActions") or [])
         # active=false needs no logout call: Keycloak refuses every use of a disabled
         # user's sessions (refresh: invalid_grant "User disabled", userinfo 403,
         # introspection inactive), which the integration test checks.
@@ -561,20 +581,6 @@ class KeycloakScimBackend:
             attributes.pop(SCIM_DISABLED, None)
         else:
             attributes[SCIM_DISABLED] = ["true"]
-
-    def _same_domain(self, current: dict[str, Any], rep: dict[str, Any]) -> bool:
-        names = self.user_mapping.domain.attribute_names()
-        have = {k: sorted(v) for k, v in (current.get("attributes") or {}).items()
-                if k in names}
-        want = {k: sorted(v) for k, v in (rep.get("attributes") or {}).items() if k in names}
-        return have == want
-
-    def _reconcile_domain_groups(self, user_id: str, wanted: set[str]) -> None:
-        """Join and leave the domain's groups (e.g. /bridge/catalog/...) so the user is in
-        exactly ``wanted`` there; groups elsewhere are never touched."""
-        kc_users.set_groups_under(self.gw, self.realm, user_id,
-                                  self.user_mapping.domain.group_root, wanted,
-                                  self._domain_group_ids)
 
     def _created_user(self, rep: dict[str, Any], failure: kc.GatewayError) -> dict[str, Any]:
         """After a create whose outcome is unknown (the response was lost: 503/timeout, or a
@@ -1080,6 +1086,38 @@ class KeycloakScimBackend:
 
 
 _NO_MEMBERS = Projection(excluded_attributes=("members",))
+
+
+class _ScimWriter:
+    """:class:`bridge.catalog.apply.AccountWriter` for a SCIM write: the account's update
+    is the whole SCIM body (names, e-mail, enabled, attributes) in one PUT."""
+
+    def __init__(self, backend: KeycloakScimBackend, body: dict[str, Any],
+                 renamed: bool) -> None:
+        self.backend = backend
+        self.body = body
+        self.renamed = renamed
+
+    def write_user(self, user_id: str, attributes: dict[str, list[str]],
+                   required_actions: list[str]) -> None:
+        body = {**self.body, "attributes": attributes}
+        if "requiredActions" in self.body:  # else Keycloak keeps the stored ones
+            body["requiredActions"] = required_actions
+        try:
+            kc_users.update(self.backend.gw, self.backend.realm, user_id, body)
+        except kc.GatewayError as exc:
+            if self.renamed and exc.status == 400 and "read-only" in exc.detail:
+                raise errors.Mutability(
+                    "userName cannot change in this realm (Keycloak's editUsernameAllowed "
+                    "is off)") from None
+            raise
+
+    def set_groups(self, user_id: str, root: str, wanted: frozenset[str]) -> None:
+        kc_users.set_groups_under(self.backend.gw, self.backend.realm, user_id, root, wanted,
+                                  self.backend._domain_group_ids)
+
+    def logout(self, user_id: str) -> None:
+        kc_users.logout(self.backend.gw, self.backend.realm, user_id)
 
 
 def _check_not_reserved(user_name: str | None) -> None:

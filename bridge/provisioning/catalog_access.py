@@ -4,13 +4,23 @@ memberships of the catalog's groups (which carry the client roles) and the attri
 token mappers emit.
 
 SCIM extension ↔ catalog:
-``userType`` → user type, ``status`` → status, ``profile`` → the user's profile,
-``toggles``, ``perimeter`` ([{dimension, value}]) and ``tenants`` as they are.
+``userType`` → user type, ``status`` → status, ``profiles`` → the user's profiles (all of
+them: seed 003 allows several), ``toggles``, ``perimeter`` ([{dimension, value}]) and
+``tenants`` as they are. ``profile`` (single-valued, the first profile) stays readable and
+writable for clients that know one profile per user: written alone, it sets the user's
+profiles to that one; written with ``profiles``, it must be one of them.
+
+**What a write does not name is kept** (RFC 7644 §3.5.1 lets a service provider treat an
+attribute a PUT omits as "not asserted"): a PUT without the extension leaves every catalog
+fact as it is, and one whose extension omits ``tenants`` (say) keeps the tenants. An
+attribute the request names, even as ``null`` or ``[]``, is replaced, so a PUT or a PATCH
+``remove`` still clears toggles or a perimeter. Nothing a client did not name disappears
+(issue 9: an IdP's GET then PUT kept one profile of several).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bridge.catalog.mapping import (
@@ -42,12 +52,32 @@ class CatalogAccess:
         return set(managed_attributes(self.catalog))
 
     def state(self, extension: Mapping[str, Any] | None) -> UserState | None:
-        """The Keycloak state the extension asks for, after every catalog rule; None when
-        the request carries no domain facts."""
-        if not extension or not any(extension.get(k) for k in (
-                "userType", "status", "profile", "toggles", "perimeter", "tenants")):
+        """The Keycloak state the extension asks for (a new user), after every catalog
+        rule; None when the request carries no domain facts."""
+        if not extension or not any(extension.get(k) for k in FACT_KEYS):
             return None
-        assignment = _assignment(extension)
+        return self._checked(_assignment(extension, None, None))
+
+    def change(self, extension: Mapping[str, Any] | None, named: set[str] | None,
+               stored: Mapping[str, list[str]]) -> UserState | None:
+        """The state an existing user (``stored`` attributes) is to have: the facts the
+        extension names laid over the stored ones (``named``: the keys the client gave;
+        None: every key present). None when it names none: the stored state stays."""
+        if extension is None:
+            return None
+        keys = {k for k in (named if named is not None else extension) if k in FACT_KEYS}
+        if not keys:
+            return None
+        current = assignment_from_attributes(self.catalog, stored) if stored.get(
+            "status") else None
+        wanted = _assignment(extension, keys, current)
+        if wanted == current:
+            # The same facts (a PATCH of active or a name, a GET sent back by a PUT): the
+            # stored state stays, and no rule blocks a write that changes no fact.
+            return None
+        return self._checked(wanted)
+
+    def _checked(self, assignment: Assignment) -> UserState:
         try:
             check_assignment(self.catalog, assignment)
         except RuleViolation as exc:
@@ -61,15 +91,15 @@ class CatalogAccess:
         """Refuse (SCIM 403, the rule named) a write the SCIM client may not make: the facts
         ``extension`` asks for, the user having the Keycloak attributes ``current`` (``None``
         for a new user). See :func:`bridge.catalog.rules.check_scim_client`."""
-        target = None
-        if extension and any(extension.get(k) for k in (
-                "userType", "status", "profile", "toggles", "perimeter", "tenants")):
-            target = _assignment(extension)
-            if target.status not in self.catalog.status_by_name:
-                target = None  # an unknown status is the assignment rules' 400
         now = None
         if current and current.get("status"):
             now = assignment_from_attributes(self.catalog, current)
+        target = None
+        if extension and any(extension.get(k) for k in FACT_KEYS):
+            # The user as it will be: the facts named, over those it keeps (see change()).
+            target = _assignment(extension, None, now)
+            if target.status not in self.catalog.status_by_name:
+                target = None  # an unknown status is the assignment rules' 400
         try:
             check_scim_client(self.catalog, client_id, tenant, target, now)
         except RuleViolation as exc:
@@ -95,6 +125,7 @@ class CatalogAccess:
         extension: dict[str, Any] = {"userType": a.user_type, "status": a.status}
         if a.profiles:
             extension["profile"] = a.profiles[0]
+            extension["profiles"] = list(a.profiles)
         if a.toggles:
             extension["toggles"] = sorted(a.toggles)
         if a.perimeter:
@@ -105,18 +136,54 @@ class CatalogAccess:
         return extension
 
 
-def _assignment(extension: Mapping[str, Any]) -> Assignment:
+FACT_KEYS = ("userType", "status", "profile", "profiles", "toggles", "perimeter", "tenants")
+
+
+def _profiles(extension: Mapping[str, Any], named: Callable[[str], bool],
+              current: tuple[str, ...]) -> tuple[str, ...]:
+    """The profiles a write asks for. ``profiles`` changed: it wins (``profile``, if changed
+    too, must be one of them). Only ``profile`` changed (a client knowing one profile per
+    user): the user's profile is that one. Neither changed (a GET sent back by a PUT, where
+    ``profile`` is the first of several): the profiles stay."""
+    listed = tuple(dict.fromkeys(str(p) for p in extension.get("profiles") or []))
+    single = extension.get("profile")
+    single = str(single) if single else None
+    profiles_changed = named("profiles") and listed != current
+    profile_changed = named("profile") and single != (current[0] if current else None)
+    if profiles_changed:
+        if profile_changed and single is not None and single not in listed:
+            raise errors.InvalidValue(
+                f"profile {single!r} is not one of profiles {list(listed)!r}: give "
+                f"profiles alone (profile is the first of them)")
+        return listed
+    if profile_changed:
+        return (single,) if single else ()
+    return current
+
+
+def _assignment(extension: Mapping[str, Any], keys: set[str] | None,
+                current: Assignment | None) -> Assignment:
+    """The facts of ``extension`` (those in ``keys``; None: all) over ``current``."""
+    base = current or Assignment("", "")
+
+    def named(key: str) -> bool:
+        return key in keys if keys is not None else key in extension
+
+    def strings(key: str, kept: frozenset[str]) -> frozenset[str]:
+        return frozenset(str(v) for v in extension.get(key) or []) if named(key) else kept
+
     perimeter = frozenset(
         PerimeterEntry(str(e.get("dimension") or ""), str(e.get("value") or ""))
-        for e in extension.get("perimeter") or [] if isinstance(e, Mapping))
-    profile = extension.get("profile")
+        for e in extension.get("perimeter") or [] if isinstance(e, Mapping)
+    ) if named("perimeter") else base.perimeter
     return Assignment(
-        user_type=str(extension.get("userType") or ""),
-        status=str(extension.get("status") or ""),
-        profiles=(str(profile),) if profile else (),
-        toggles=frozenset(str(t) for t in extension.get("toggles") or []),
+        user_type=str(extension.get("userType") or "") if named("userType")
+        else base.user_type,
+        status=str(extension.get("status") or "") if named("status") else base.status,
+        profiles=_profiles(extension, named, base.profiles),
+        toggles=strings("toggles", base.toggles),
         perimeter=perimeter,
-        tenants=frozenset(str(t) for t in extension.get("tenants") or []),
+        tenants=strings("tenants", base.tenants),
     )
 
 

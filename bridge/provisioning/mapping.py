@@ -226,14 +226,16 @@ class UserMapping:
         managed_groups: list[str] | None = None
         actions: list[str] = []
         state_of = getattr(self.domain, "state", None)
-        if state_of is not None:
-            # A catalog-backed domain: rules are checked here, before any write.
+        if state_of is not None and keep is None:
+            # A new user of a catalog-backed domain: rules are checked here, before the
+            # one write. (An existing user's state is laid over the stored one by
+            # bridge.catalog.apply, which the backend calls.)
             state = state_of(access)
             if state is not None:
                 attributes.update(state.attribute_lists())
                 actions = sorted(state.required_actions)
             managed_groups = sorted(state.groups) if state is not None else []
-        else:
+        elif state_of is None:
             attributes.update(self.domain.to_attributes(access))
         if data:
             attributes[CORE] = _chunks(json.dumps(data, sort_keys=True, separators=(",", ":")))

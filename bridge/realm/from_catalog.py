@@ -107,6 +107,9 @@ def realm_fragments(catalog: Catalog) -> RealmFragments:
                           (MFA_ROLE,) if mfa else ())
 
 
+CLIENT_ROLE_MAPPER = "oidc-usermodel-client-role-mapper"
+
+
 def merge_into(config: RealmConfig, catalog: Catalog) -> RealmConfig:
     """The realm configuration with the catalog's fragments added (a new object).
 
@@ -132,6 +135,14 @@ def merge_into(config: RealmConfig, catalog: Catalog) -> RealmConfig:
         problems.append(f"catalog {catalog.name}: client: {catalog.client!r} is not declared "
                         f"in the realm configuration")
     else:
+        # The catalog's ``roles`` claim (the effective permissions) replaces a client-role
+        # mapper emitting ``roles``: that one shows the union of the groups' roles, without
+        # what a toggle removes or a tenant's cap withholds (seeds 000, 002, 004).
+        claims = {m.config.get("claim.name") for m in fragments.mappers}
+        token_client.protocolMappers = [
+            m for m in token_client.protocolMappers
+            if not (m.protocolMapper == CLIENT_ROLE_MAPPER
+                    and m.config.get("claim.name") in claims)]
         existing = {m.name for m in token_client.protocolMappers}
         problems += [f"catalog {catalog.name}: mapper {m.name!r} already exists on "
                      f"{catalog.client!r}" for m in fragments.mappers if m.name in existing]

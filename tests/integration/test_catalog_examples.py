@@ -11,6 +11,7 @@ import pytest
 from bridge.catalog.mapping import ROOT as CATALOG_ROOT
 from tests.conftest import REALM_CONFIG, RealmUnderTest
 
+REPLACED_MAPPER = "portal/portal roles"
 EXAMPLES = sorted(p for p in (REALM_CONFIG / "examples").iterdir() if p.is_dir())
 
 
@@ -21,7 +22,11 @@ def test_example_applies_and_then_plans_no_change(fresh_realm: RealmUnderTest,
     plan = fresh_realm.plan(dirs)
     kinds = {c.kind for c in plan.changes}
     assert {"client-role", "group", "mapper"} <= kinds
-    assert all(c.action == "create" for c in plan.changes)
+    # Everything is created, but for the portal's client-role mapper of `roles`, which the
+    # catalog's `roles` (= permissions) replaces: the groups' union of roles is never shown.
+    assert {(c.kind, c.key) for c in plan.changes if c.action != "create"} == {
+        ("mapper", REPLACED_MAPPER)}
+    assert [c.action for c in plan.changes if c.key == REPLACED_MAPPER] == ["delete"]
     fresh_realm.apply(dirs)
     result = subprocess.run(
         [sys.executable, "-m", "bridge", "realm", "plan", *map(str, dirs), "--realm",
@@ -40,6 +45,8 @@ def test_removing_the_catalog_prunes_what_it_created(fresh_realm: RealmUnderTest
     plan = fresh_realm.plan()
     deletes = {(c.kind, c.key) for c in plan.changes if c.action == "delete"}
     assert ("group", CATALOG_ROOT) in deletes
-    assert all(c.action == "delete" for c in plan.changes)
+    # Everything the catalog created goes; the portal's own `roles` mapper comes back.
+    assert {(c.kind, c.key) for c in plan.changes if c.action != "delete"} == {
+        ("mapper", REPLACED_MAPPER)}
     fresh_realm.apply()
     assert fresh_realm.plan().empty

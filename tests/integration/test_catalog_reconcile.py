@@ -83,11 +83,19 @@ def test_a_permission_removed_from_a_profile_leaves_the_next_token(
     dirs = [REALM_CONFIG, edited]
 
     # The realm alone (what apply did before): the role leaves the group, but the stored
-    # attribute, hence the token's `permissions` claim, keeps the permission.
+    # attribute, hence the token's `permissions` claim (and `roles`, which equals it),
+    # keeps the permission.
     fresh_realm.apply(dirs)
     stale = _claims(fresh_realm, login)
-    assert "payments.view" not in stale["roles"]
+    base = f"/{fresh_realm.name}"
+    group = fresh_realm.admin.get(f"{base}/group-by-path/bridge/catalog/profile/user")
+    portal = fresh_realm.admin.get(f"{base}/clients", clientId="portal")[0]
+    roles = fresh_realm.admin.get(
+        f"{base}/groups/{group['id']}/role-mappings/clients/{portal['id']}")
+    assert "documents.view" in {r["name"] for r in roles}
+    assert "payments.view" not in {r["name"] for r in roles}
     assert "payments.view" in stale["permissions"]
+    assert stale["roles"] == stale["permissions"]
 
     plan = _bridge(fresh_realm, "realm", "plan", *map(str, dirs))
     assert plan.exit_code == 2, plan.output

@@ -17,7 +17,7 @@ from tests.integration.test_scim_support import Scim, make_app
 from tests.support.login import Browserless, FlowError
 
 PASSWORD = "A-long-enough-pass-1"
-CLAIMS = ("user_type", "status", "profile", "permissions", "tenants", "perimeter",
+CLAIMS = ("user_type", "status", "profile", "permissions", "roles", "tenants", "perimeter",
           "perimeter_ref")
 
 

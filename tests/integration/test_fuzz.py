@@ -380,7 +380,7 @@ def test_fuzz_scim_and_api(target: Target) -> None:
         # The same payload is also sent to another route of its surface: drawing costs more
         # than serving a malformed request, and a body meant for one route is malformed
         # for the others.
-        many = 4 if surface == "scim" else 2
+        many = 6 if surface == "scim" else 3
         siblings = data.draw(st.lists(st.sampled_from(_siblings(target, surface)),
                                       min_size=many, max_size=many))
         if time.monotonic() > deadline:

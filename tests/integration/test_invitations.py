@@ -129,7 +129,8 @@ def test_000_invite_client_in_french_then_token_carries_exactly_its_perimeter(
     # Activated: no longer pending, and a second invitation creates nothing.
     assert bridge.call("GET", "/invitations", token).get_json()["items"] == []
     again = bridge.call("POST", "/invitations", token, {"email": email.upper(),
-                                                        "status": "client"})
+                                                        "status": "client",
+                                                        "perimeter": {"project": ["p1"]}})
     assert again.status_code == 409
     assert again.get_json()["outcome"] == "already-active"
     assert len(fresh_realm.admin.get(f"/{fresh_realm.name}/users", email=email)) == 1

@@ -100,3 +100,19 @@ def test_invitation_refuses_what_keycloak_refuses_before_any_write(api: Api,
     assert (answer.status_code, answer.get_json()["error"]) == (400, "invalid-request")
     assert answer.get_json()["detail"].startswith("email ")
     assert len(api.directory.accounts) == before
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    ({"lifespan": "soon"}, "lifespan: must be an integer"),
+    ({"language": "de"}, "language: must be 'en' or 'fr'"),
+    ({"lifespan": 0}, "lifespan: must be at least 1"),
+    ({"first_name": 3}, "first_name: must be a string"),
+])
+def test_refused_fields_are_in_the_bridges_words(api: Api, extra: dict[str, object],
+                                                 words: str) -> None:
+    admin = api.person("anna", "administrator")
+    answer = api.call("POST", "/invitations", admin, _invite("w@example.com", **extra))
+    assert (answer.status_code, answer.get_json()["error"]) == (400, "invalid-request")
+    detail = answer.get_json()["detail"]
+    assert words in detail
+    assert "Input should" not in detail and "Field required" not in detail

@@ -62,6 +62,10 @@ def _person(service: AccessAdministration, name: str, assignment: Assignment,
     return service.actor_for_user(user_id)
 
 
+P1 = {"project": ("p1",)}
+"""A client's perimeter (seed 000: a client never goes without one)."""
+
+
 def _request(email: str, **facts: object) -> InvitationRequest:
     language = str(facts.pop("language", "en"))
     lifespan = int(facts.pop("lifespan", 3600))  # type: ignore[call-overload]
@@ -169,7 +173,7 @@ def test_mail_failure_rolls_the_user_back() -> None:
     directory.fail["send_actions"] = kc.GatewayError("smtp", status=500, detail="Failed to "
                                                      "send execute actions email")
     with pytest.raises(Unavailable) as failed:
-        service.invite(OPERATOR, _request("a@example.com", status="client"))
+        service.invite(OPERATOR, _request("a@example.com", status="client", perimeter=P1))
     assert failed.value.code == "mail-unavailable" and failed.value.status == 503
     assert directory.accounts == {}
 
@@ -177,7 +181,7 @@ def test_mail_failure_rolls_the_user_back() -> None:
                                                      detail="Invalid redirect uri.")
     # Keycloak's own text stays in the log: the refusal is in the bridge's words.
     with pytest.raises(InvalidRequest, match="activation link cannot be made") as refused:
-        service.invite(OPERATOR, _request("a@example.com", status="client"))
+        service.invite(OPERATOR, _request("a@example.com", status="client", perimeter=P1))
     assert "Invalid redirect uri" not in refused.value.detail
     assert directory.accounts == {}
 
@@ -206,7 +210,8 @@ def test_001_client_access_granters_invite_contacts_only() -> None:
     granter = _person(service, "gus", Assignment.of(
         "internal", "employee", "employee", toggles=["may-grant-client-access"]))
     plain = _person(service, "pia", Assignment.of("internal", "employee", "employee"))
-    contact = {"status": "contact", "profiles": ("client-basic",)}
+    contact = {"status": "contact", "profiles": ("client-basic",),
+               "perimeter": {"company": ("acme",)}}
     assert service.invite(granter, _request("c@example.com", **contact)).outcome == "invited"
     with pytest.raises(AccessDenied, match="may not invite"):
         service.invite(plain, _request("d@example.com", **contact))
@@ -291,7 +296,7 @@ def test_activated_users_are_not_pending() -> None:
 def test_paging_reports_the_next_offset() -> None:
     service, _, _ = _setup("000")
     for n in range(5):
-        service.invite(OPERATOR, _request(f"u{n}@example.com", status="client"))
+        service.invite(OPERATOR, _request(f"u{n}@example.com", status="client", perimeter=P1))
     page = service.list_invitations(OPERATOR, 0, 2)
     assert (len(page.items), page.next) == (2, 2)
     last = service.list_invitations(OPERATOR, 4, 2)
@@ -348,7 +353,7 @@ def test_update_moves_groups_recomputes_permissions_and_keeps_other_attributes()
 
 def test_activated_user_loses_the_pending_marker_on_its_next_write() -> None:
     service, directory, _ = _setup("000")
-    invited = service.invite(OPERATOR, _request("a@example.com", status="client"))
+    invited = service.invite(OPERATOR, _request("a@example.com", status="client", perimeter=P1))
     account = directory.accounts[invited.invitation.id]
     directory.accounts[account.id] = type(account)(**{**account.__dict__,
                                                       "required_actions": ()})
@@ -381,6 +386,30 @@ def test_every_action_is_one_json_audit_line_without_secrets(
     assert all({"time", "actor", "action", "target", "outcome"} <= set(x) for x in lines)
     text = caplog.text.lower()
     assert "password" not in text and "token" not in text and "http" not in text
+
+
+def test_004_a_change_for_one_dossier_removes_no_other() -> None:
+    service, directory, _ = _setup("004")
+    two = _person(service, "tom", Assignment.of(
+        "external", "client-user", "document-delivery",
+        tenants=["dossier-acme", "dossier-bakery"])).user_id
+    assert two is not None
+    with pytest.raises(RuleRefused) as refused:
+        service.update(OPERATOR, two, Profile(Facts(profiles=("full-access",),
+                                                    for_tenants=frozenset({"dossier-acme"}))))
+    assert refused.value.code == "profile.per-tenant"
+    assert directory.accounts[two].attributes["profiles"] == ("document-delivery",)
+    # The user's own profile "for one dossier" is no change; a dossier named is added.
+    same = service.update(OPERATOR, two, Profile(Facts(
+        profiles=("document-delivery",), for_tenants=frozenset({"dossier-carpentry"}))))
+    assert same.assignment is not None and same.assignment.tenants == {
+        "dossier-acme", "dossier-bakery", "dossier-carpentry"}
+    assert directory.logged_out == []  # nothing was removed: the sessions stay
+    left = service.update(OPERATOR, two, Profile(Facts(
+        remove_tenants=frozenset({"dossier-bakery"}))))
+    assert left.assignment is not None and left.assignment.tenants == {
+        "dossier-acme", "dossier-carpentry"}
+    assert directory.logged_out == [two]  # a dossier left: its sessions end
 
 
 def test_lifecycle_writes_take_the_scim_backends_user_lock() -> None:

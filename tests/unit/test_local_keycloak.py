@@ -148,3 +148,22 @@ def test_cluster_node_recognises_and_kills_its_own_process(tmp_path: Path) -> No
     finally:
         if own.poll() is None:
             own.kill()
+
+
+def test_a_node_whose_pid_file_was_deleted_is_still_stopped(tmp_path: Path) -> None:
+    import os
+
+    node = _node(tmp_path)
+    env = {**os.environ, "JAVA_OPTS_APPEND": node._db_marker}
+    own = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=env,
+                           start_new_session=True)
+    try:
+        local._STARTED[node.state_dir] = own.pid  # as start() records it
+        assert not (tmp_path / "keycloak.pid").exists()
+        assert node.pid() == own.pid
+        assert node.kill() is True
+        assert node.pid() is None
+    finally:
+        local._STARTED.pop(node.state_dir, None)
+        if own.poll() is None:
+            own.kill()

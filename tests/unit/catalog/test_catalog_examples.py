@@ -115,7 +115,8 @@ def test_003_external_technician_holds_nothing_else_and_needs_otp(seed: Seed) ->
     claims = expected_claims(catalog, state)
     assert claims == {"user_type": "external", "status": "external-technician",
                       "profile": ["external-technician"],
-                      "permissions": ["boards.manage", "doors.manage", "tv.manage"]}
+                      "permissions": ["boards.manage", "doors.manage", "tv.manage"],
+                      "roles": ["boards.manage", "doors.manage", "tv.manage"]}
 
 
 def test_003_employees_tick_several_roles(seed: Seed) -> None:
@@ -147,7 +148,8 @@ def test_000_client_perimeter_of_two_projects_and_one_team(seed: Seed) -> None:
 
 def test_000_client_reads_only(seed: Seed) -> None:
     catalog = seed("000")
-    client = Assignment.of("external", "client", toggles=["no-report-download"])
+    client = Assignment.of("external", "client", toggles=["no-report-download"],
+                           perimeter={"project": ["p1"]})
     check_assignment(catalog, client)
     (permissions,) = effective_permissions(catalog, client).values()
     assert all(p.endswith(".read") for p in permissions)

@@ -57,7 +57,8 @@ def test_toggle_groups_carry_additions(seed: Seed) -> None:
 def test_token_mappers_are_built_in_user_attribute_mappers(seed: Seed) -> None:
     mappers = {m.name: m for m in token_mappers(seed("000"))}
     assert set(mappers) == {"catalog user_type", "catalog status", "catalog profile",
-                            "catalog permissions", "catalog perimeter project",
+                            "catalog permissions", "catalog roles",
+                            "catalog perimeter project",
                             "catalog perimeter position", "catalog perimeter team",
                             "catalog perimeter_ref"}
     assert {m.protocolMapper for m in mappers.values()} == {"oidc-usermodel-attribute-mapper"}
@@ -67,6 +68,9 @@ def test_token_mappers_are_built_in_user_attribute_mappers(seed: Seed) -> None:
     assert project["multivalued"] == "true"
     assert project["access.token.claim"] == project["id.token.claim"] == "true"
     assert mappers["catalog profile"].config["multivalued"] == "false"
+    # roles is the effective permissions too, never the groups' union (issue 9)
+    assert mappers["catalog roles"].config["user.attribute"] == "permissions"
+    assert mappers["catalog roles"].config["claim.name"] == "roles"
     assert {m.name for m in token_mappers(seed("004"))} >= {"catalog tenants"}
     three = {m.name: m for m in token_mappers(seed("003"))}
     assert three["catalog profile"].config["multivalued"] == "true"
@@ -89,7 +93,13 @@ def test_fragments_merge_into_the_shipped_realm_config(seed: Seed, seed_id: str)
     assert "/bridge/scim" in groups and "/bridge/technicians" in groups
     portal = next(c for c in merged.clients if c.clientId == "portal")
     assert {r.name for r in portal.roles} >= set(catalog.permission_by_name)
-    assert {m.name for m in portal.protocolMappers} >= {"portal roles", "catalog permissions"}
+    names = {m.name for m in portal.protocolMappers}
+    assert names >= {"catalog roles", "catalog permissions"}
+    # The client-role mapper's union of the groups' roles is gone: roles = permissions.
+    assert "portal roles" not in names
+    assert not [m for m in portal.protocolMappers
+                if m.protocolMapper == "oidc-usermodel-client-role-mapper"]
+    assert "roles" not in (portal.defaultClientScopes or ["roles"])  # no resource_access
     assert Clients().desired(merged)
 
 

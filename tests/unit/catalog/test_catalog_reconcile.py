@@ -296,7 +296,8 @@ def test_pages_are_bounded_and_every_user_is_checked(seed: Callable[[str], Catal
     # A client with a stray second user_type value, found by the "internal" search first:
     # its rewrite takes it out of that search mid-pass, and the offsets must not then skip
     # the account after it.
-    stray = _add(directory, before, "user01", Assignment.of("external", "client"))
+    stray = _add(directory, before, "user01", Assignment.of("external", "client",
+                                                           perimeter={"project": ["p1"]}))
     directory.accounts[stray] = replace(directory.accounts[stray], attributes={
         **directory.accounts[stray].attributes, "user_type": ("external", "internal")})
     after = before.model_copy(update={"statuses": tuple(

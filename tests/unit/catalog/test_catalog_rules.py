@@ -358,3 +358,22 @@ def test_delegated_toggles_are_limited(seed: Seed) -> None:
     assert denied(seed("000"), manager, target) == (
         "delegation.not-allowed: status 'manager' may not assign status 'client', toggles "
         "'manage-alerts' to the user (rules 'managers-invite-clients')")
+
+
+def test_000_a_restricted_status_needs_a_perimeter(seed: Seed) -> None:
+    catalog = seed("000")
+    assert refused(catalog, Assignment.of("external", "client")).startswith(
+        "perimeter.required: ")
+    assert refused(catalog, Assignment.of("internal", "manager")).startswith(
+        "perimeter.required: ")
+    check_assignment(catalog, client_000())
+    check_assignment(catalog, Assignment.of("internal", "administrator"))  # unrestricted
+    # A status without dimensions has no perimeter to give (seed 004: dossiers, not entries).
+    check_assignment(seed("004"), Assignment.of("external", "client-user", "full-access",
+                                                tenants=["dossier-acme"]))
+
+
+def test_000_client_forbids_every_write(seed: Seed) -> None:
+    client = seed("000").status_by_name["client"]
+    writes = {p.name for p in seed("000").permissions if p.name.endswith(".write")}
+    assert writes <= set(client.forbids)

@@ -6,13 +6,15 @@ import pytest
 from flask import Flask
 from scim_helpers import Scim, make_app
 
+from bridge.provisioning.tenancy import AccessTenancy
 from scim.memory import MemoryBackend
 from scim.settings import ScimSettings
 
 
 @pytest.fixture
 def backend() -> MemoryBackend:
-    return MemoryBackend()
+    # The protocol layer knows no tenancy rule: the bridge's is registered, as in production.
+    return MemoryBackend(tenancy=AccessTenancy())
 
 
 @pytest.fixture

@@ -112,7 +112,8 @@ def assert_error(response: Any, status: int, scim_type: str | None = None) -> di
 # to each of its multi-valued attributes and expects to read back only the latter.
 # RFC 7644 §3.5.2.1 says an add to a multi-valued attribute appends, so the server returns
 # both. These three checks are the tester's disagreement with the RFC, not the server's.
-KNOWN_TESTER_APPEND_CHECKS = {f"{ACCESS}:{name}" for name in ("toggles", "perimeter", "tenants")}
+KNOWN_TESTER_APPEND_CHECKS = {f"{ACCESS}:{name}"
+                              for name in ("profiles", "toggles", "perimeter", "tenants")}
 
 
 def unexpected_tester_results(results: list[Any]) -> list[Any]:

@@ -49,8 +49,11 @@ def test_schemas_describe_the_access_extension(scim: Scim) -> None:
     assert ids == {USER_SCHEMA, ENTERPRISE, ACCESS, GROUP_SCHEMA}
     access = scim.get(f"/Schemas/{ACCESS}").get_json()
     attributes = {a["name"]: a for a in access["attributes"]}
-    assert set(attributes) == {"userType", "status", "profile", "toggles", "perimeter", "tenants"}
+    assert set(attributes) == {"userType", "status", "profile", "profiles", "toggles",
+                               "perimeter", "tenants"}
     assert attributes["toggles"]["multiValued"] is True
+    assert attributes["profiles"]["multiValued"] is True  # seed 003: several roles
+    assert attributes["profile"]["multiValued"] is False
     assert attributes["tenants"]["type"] == "string"
     perimeter = attributes["perimeter"]
     assert perimeter["type"] == "complex" and perimeter["multiValued"] is True
