@@ -52,6 +52,8 @@ class BackendUnderTest:
     tenant_b: Subject
     unreachable: Callable[[], ScimBackend]
     """A backend of the same kind whose storage cannot be reached."""
+    bounded: Callable[[int], ScimBackend]
+    """A backend over the same storage that scans at most that many resources."""
 
     # -- building what the protocol layer hands a backend ---------------------------
 
@@ -550,6 +552,49 @@ class BackendContract:
         assert contract.query(Kind.USER, filter='userName eq "nobody@query.test"'
                               ).total_results == 0
         assert contract.query(Kind.USER).total_results == 6
+
+    def test_query_filter_operators(self, contract: BackendUnderTest) -> None:
+        users = self._five_users(contract)
+        contract.create_user("mail@query.test", emails=[{"value": "Someone@Example.com",
+                                                         "type": "work"}],
+                             **{ACCESS_SCHEMA: {"tenants": ["t-1", "t-2"]}})
+
+        def names(search: str) -> list[str]:
+            result = contract.query(Kind.USER, filter=search, sortBy="userName")
+            assert result.total_results == len(result.resources)
+            return [n.split("@")[0] for n in user_names(result)]
+
+        assert names('title eq "odd" or userName sw "eve"') == ["Alice", "bob", "eve"]
+        assert names('not (title eq "even") and title pr') == ["Alice", "bob"]
+        assert names("title pr") == ["Alice", "bob", "carol", "Dave", "eve"]
+        assert names('emails.value eq "someone@example.COM"') == ["mail"]
+        assert names(f'{ACCESS_SCHEMA}:tenants eq "t-2"') == ["mail"]
+        assert names(f'externalId eq "X-bob" or id eq "{users[0].id}"') == ["bob", "carol"]
+
+    def test_users_filtered_by_group(self, contract: BackendUnderTest) -> None:
+        inside = contract.create_user("inside@group.test")
+        contract.create_user("outside@group.test")
+        group = contract.create_group("Filter Group", (inside.id,))
+        result = contract.query(Kind.USER, filter=f'groups.value eq "{group.id}"')
+        assert ids(result) == [inside.id] and result.total_results == 1
+
+    def test_a_scan_beyond_the_bound_is_too_many_never_a_wrong_page(
+            self, contract: BackendUnderTest) -> None:
+        self._five_users(contract)
+        bounded = contract.bounded(2)
+        query = contract.query
+
+        def bounded_query(**search: Any) -> QueryResult:
+            contract.backend, original = bounded, contract.backend
+            try:
+                return query(Kind.USER, **search)
+            finally:
+                contract.backend = original
+
+        with raises_scim(400, "tooMany"):
+            bounded_query(filter='title eq "odd"')
+        found = bounded_query(filter='userName eq "bob@query.test"')
+        assert user_names(found) == ["bob@query.test"] and found.total_results == 1
 
     def test_query_pages_are_exact_stable_and_complete(
             self, contract: BackendUnderTest) -> None:

@@ -68,7 +68,9 @@ class TestKeycloakBackendContract(BackendContract):
         return BackendUnderTest(backend, Subject("contract-client"),
                                 Subject("tenant-a-client", tenant="tenant-a"),
                                 Subject("tenant-b-client", tenant="tenant-b"),
-                                unreachable=_unreachable)
+                                unreachable=_unreachable,
+                                bounded=lambda max_scan: KeycloakScimBackend(
+                                    gateway, contract_realm.name, max_scan=max_scan))
 
     # -- where the Keycloak backend breaks the contract (reported, owned elsewhere) --------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from bridge.provisioning.tenancy import AccessTenancy
@@ -21,10 +23,18 @@ def _unreachable() -> MemoryBackend:
 class TestMemoryBackendContract(BackendContract):
     @pytest.fixture
     def contract(self) -> BackendUnderTest:
-        return BackendUnderTest(MemoryBackend(tenancy=AccessTenancy()), Subject("contract-client"),
+        backend = MemoryBackend(tenancy=AccessTenancy())
+
+        def bounded(max_scan: int) -> MemoryBackend:
+            # the same storage, another bound
+            view = copy.copy(backend)
+            view.max_scan = max_scan
+            return view
+
+        return BackendUnderTest(backend, Subject("contract-client"),
                                 Subject("tenant-a-client", tenant="tenant-a"),
                                 Subject("tenant-b-client", tenant="tenant-b"),
-                                unreachable=_unreachable)
+                                unreachable=_unreachable, bounded=bounded)
 
 
 def test_without_a_tenancy_rule_a_tenant_bound_subject_sees_and_writes_no_user() -> None:
@@ -33,7 +43,8 @@ def test_without_a_tenancy_rule_a_tenant_bound_subject_sees_and_writes_no_user()
     backend = MemoryBackend()
     assert backend.tenancy is UNSCOPED
     contract = BackendUnderTest(backend, Subject("unbound"), Subject("a", tenant="tenant-a"),
-                                Subject("b", tenant="tenant-b"), unreachable=_unreachable)
+                                Subject("b", tenant="tenant-b"), unreachable=_unreachable,
+                                bounded=lambda _: backend)
     user = contract.create_user("someone", **{ACCESS: {"tenants": ["tenant-a"]}})
     assert contract.get(Kind.USER, user.id, subject=contract.tenant_a) is None
     assert contract.query(Kind.USER, subject=contract.tenant_a).total_results == 0
