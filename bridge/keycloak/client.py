@@ -41,6 +41,7 @@ _ROUTE_WORDS = frozenset("""
     localization impersonation federated-identity consents offline-sessions available
     effective scope-mappings management permissions lower-priority raise-priority
     attributes domains metadata group-by-path
+    authz resource-server permission policy scope client resources scopes associatedPolicies
 """.split())
 
 ADMIN_RETRY = Retry(

@@ -20,6 +20,7 @@ from bridge.catalog.load import parse as parse_catalog
 from bridge.catalog.model import Catalog
 from bridge.configfiles import ConfigError, substitute
 from bridge.realm.from_catalog import merge_into
+from bridge.realm.kinds.clients import BUILTIN_CLIENTS
 
 # The models, re-exported: callers read the configuration as ``desired.RealmConfig``...
 from bridge.realm.model import (
@@ -148,7 +149,7 @@ def load_with_catalog(directory: Path | str | Sequence[Path | str],
         raise ConfigError([_locate(err, origin, scalar_origin) for err in exc.errors()]) from None
     if catalog is not None:
         config = merge_into(config, catalog)
-    problems = list(_duplicates(config))
+    problems = [*_duplicates(config), *_admin_permission_problems(config)]
     if problems:
         raise ConfigError(problems)
     return config, catalog
@@ -184,6 +185,24 @@ def _duplicates(config: RealmConfig) -> Iterable[str]:
         yield from dupes(f"role of client {client.clientId}", (r.name for r in client.roles))
         yield from dupes(f"mapper of client {client.clientId}",
                          (m.name for m in client.protocolMappers))
+
+
+def _admin_permission_problems(config: RealmConfig) -> Iterable[str]:
+    """What Keycloak would refuse (or silently widen) halfway through an apply."""
+    granted = [(c, p) for c in config.clients for p in c.serviceAccountPermissions]
+    if granted and config.settings.adminPermissionsEnabled is not True:
+        yield "serviceAccountPermissions need settings.adminPermissionsEnabled: true"
+    known = {c.clientId for c in config.clients} | BUILTIN_CLIENTS
+    seen: set[str] = set()
+    for client, permission in granted:
+        where = f"client {client.clientId}: admin permission {permission.name!r}"
+        if permission.name in seen:
+            yield f"{where} is declared twice"
+        seen.add(permission.name)
+        if client.serviceAccountsEnabled is not True:
+            yield f"{where}: the client has no service account (serviceAccountsEnabled)"
+        for resource in sorted(set(permission.resources) - known):
+            yield f"{where}: resource {resource!r} is no client of the configuration"
 
 
 def group_paths(groups: Iterable[Group], parent: str = "") -> Iterable[str]:

@@ -19,6 +19,7 @@ from bridge.keycloak import roles as kc_roles
 from bridge.keycloak.client import AdminGateway
 from bridge.realm import model
 from bridge.realm.kinds import RealmContext, client_scopes
+from bridge.realm.kinds.admin_permissions import AdminPermissions
 from bridge.realm.kinds.clients import (
     BUILTIN_CLIENTS,
     SUB_RESOURCES,
@@ -33,6 +34,7 @@ from bridge.realm.kinds.realm_roles import RealmRoles
 VOLATILE_ATTRIBUTES = frozenset({"client.secret.creation.time"})
 # The attributes of Keycloak's own clients that realm-config hardens (clients/keycloak.yaml).
 HARDENED_ATTRIBUTES = frozenset({"pkce.code.challenge.method"})
+UNEXPORTED_CLIENTS = frozenset({"realm-management", "admin-permissions"})
 
 
 def secret_variable(client_id: str) -> str:
@@ -99,13 +101,15 @@ def _hardening(rep: dict[str, Any]) -> dict[str, Any]:
 
 def _clients(ctx: RealmContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The product's clients, whole; Keycloak's own, only as far as they are hardened
-    (``realm-management`` not at all: Keycloak lets no one edit it)."""
+    (``realm-management`` and ``admin-permissions`` not at all: Keycloak lets no one edit
+    the first and makes the second itself)."""
     clients = kc_clients.list_all(ctx.gateway, ctx.realm)
+    permissions = _permissions(ctx)
     out, builtin = [], []
     for rep in sorted(clients, key=lambda c: c["clientId"]):
         client_id = rep["clientId"]
         if client_id in BUILTIN_CLIENTS:
-            if client_id != "realm-management":
+            if client_id not in UNEXPORTED_CLIENTS:
                 builtin.append(_hardening(rep))
             continue
         fields = [f for f in model.Client.model_fields if f not in SUB_RESOURCES]
@@ -131,8 +135,22 @@ def _clients(ctx: RealmContext) -> tuple[list[dict[str, Any]], list[dict[str, An
             if account:
                 client["serviceAccountRoles"] = {"realm": account["realm"],
                                                  "clients": account["clients"]}
+            if permissions.get(client_id):
+                client["serviceAccountPermissions"] = permissions[client_id]
         out.append(client)
     return out, builtin
+
+
+def _permissions(ctx: RealmContext) -> dict[str, list[dict[str, Any]]]:
+    """The admin permissions granted to exactly one client, by that client's clientId (one
+    granted otherwise was made by hand, not by a configuration, and is not exported)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name, rep in sorted(AdminPermissions().read(ctx).items()):
+        if rep["client"] and "," not in rep["client"] and ":" not in rep["client"]:
+            found.setdefault(rep["client"], []).append({
+                "name": name, **_pick(rep, ("description", "resourceType", "scopes",
+                                            "resources"))})
+    return found
 
 
 def _groups(ctx: RealmContext) -> list[dict[str, Any]]:

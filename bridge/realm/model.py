@@ -64,6 +64,9 @@ class Settings(_Strict):
     browserFlow: str | None = None
     directGrantFlow: str | None = None
     resetCredentialsFlow: str | None = None
+    # Fine-Grained Admin Permissions v2: makes Keycloak's admin-permissions client, which
+    # holds the permissions of clients' ``serviceAccountPermissions``.
+    adminPermissionsEnabled: bool | None = None
     # Not in Keycloak's realm representation: client scopes the realm must not have, planned
     # by their own kind (bridge.realm.kinds.client_scopes).
     removedClientScopes: list[str] | None = None
@@ -112,6 +115,20 @@ class Client(_Strict):
     roles: list[Role] = Field(default_factory=list)
     protocolMappers: list[ProtocolMapper] = Field(default_factory=list)
     serviceAccountRoles: ServiceAccountRoles | None = None
+    serviceAccountPermissions: list[AdminPermission] = Field(default_factory=list)
+
+
+class AdminPermission(_Strict):
+    """A Fine-Grained Admin Permission (v2) granted to the client's service account: the
+    ``scopes`` of ``resourceType`` on exactly ``resources``. Only ``Clients`` is modelled
+    (resources are clientIds); needs the realm's ``adminPermissionsEnabled``."""
+
+    name: str
+    description: str | None = None
+    resourceType: Literal["Clients"] = "Clients"
+    scopes: list[Literal["view", "configure", "manage", "map-roles", "map-roles-composite",
+                         "map-roles-client-scope"]] = Field(min_length=1)
+    resources: list[str] = Field(min_length=1)
 
 
 class ServiceAccountRoles(_Strict):

@@ -141,11 +141,12 @@ def test_bridge_service_account_token_has_only_configured_roles(
     )
     assert response.status_code == 200, response.text
     claims = _claims(response.json()["access_token"])
-    # view-users is a composite of query-users and query-groups, view-clients of
-    # query-clients: Keycloak expands them.
+    # view-users is a composite of query-users and query-groups: Keycloak expands it. Never
+    # view-clients (every client's secret); the bridge views realm-management alone through
+    # an admin permission (test_scim_access).
     assert {k: sorted(v["roles"]) for k, v in claims["resource_access"].items()} == {
         "realm-management": ["manage-users", "query-clients", "query-groups", "query-users",
-                             "view-clients", "view-realm", "view-users"]}
+                             "view-realm", "view-users"]}
     assert "realm_access" not in claims
     assert "realm-admin" not in json.dumps(claims)
 
@@ -255,3 +256,85 @@ def test_role_names_are_one_path_segment(fresh_realm: RealmUnderTest, tmp_path: 
     roles = {r["name"] for r in fresh_realm.admin.get(f"/{fresh_realm.name}/roles")}
     assert realm_role not in roles and "mfa-required" in roles
     assert fresh_realm.plan().empty
+
+
+def _permission_server(realm: RealmUnderTest) -> str:
+    [server] = realm.admin.get(f"/{realm.name}/clients", clientId="admin-permissions")
+    return f"/{realm.name}/clients/{server['id']}/authz/resource-server"
+
+
+def _bridge_permission(realm: RealmUnderTest) -> dict:
+    base = _permission_server(realm)
+    [found] = [p for p in realm.admin.get(f"{base}/permission")
+               if p["name"] == "bridge-views-realm-management"]
+    return {"id": found["id"],
+            "resources": sorted(r["displayName"] for r in realm.admin.get(
+                f"{base}/policy/{found['id']}/resources")),
+            "scopes": [s["name"] for s in realm.admin.get(f"{base}/policy/{found['id']}/scopes")],
+            "policies": [p["name"] for p in realm.admin.get(
+                f"{base}/policy/{found['id']}/associatedPolicies")]}
+
+
+def test_admin_permission_is_planned_applied_and_pruned(fresh_realm: RealmUnderTest,
+                                                        tmp_path: Path) -> None:
+    assert fresh_realm.admin.get(f"/{fresh_realm.name}")["adminPermissionsEnabled"] is True
+    live = _bridge_permission(fresh_realm)
+    assert {k: live[k] for k in ("resources", "scopes", "policies")} == {
+        "resources": ["realm-management"], "scopes": ["view"],
+        "policies": ["bridge-views-realm-management (grantee)"]}
+    # Widened by hand to another client: the plan names the field, an apply narrows it back.
+    base = _permission_server(fresh_realm)
+    hr = fresh_realm.admin.get(f"/{fresh_realm.name}/clients", clientId="hr-system")[0]["id"]
+    rm = fresh_realm.admin.get(f"/{fresh_realm.name}/clients",
+                               clientId="realm-management")[0]["id"]
+    policy = fresh_realm.admin.get(f"{base}/policy/{live['id']}/associatedPolicies")[0]["id"]
+    fresh_realm.admin.put(f"{base}/permission/scope/{live['id']}", {
+        "id": live["id"], "name": "bridge-views-realm-management", "type": "scope",
+        "description": "The bridge reads who holds an admin role, to keep them out of SCIM",
+        "resourceType": "Clients", "resources": [rm, hr], "scopes": ["view", "manage"],
+        "policies": [policy], "decisionStrategy": "UNANIMOUS"})
+    plan = fresh_realm.plan()
+    assert [(c.kind, c.key, c.action, sorted(f.path for f in c.fields))
+            for c in plan.changes] == [
+        ("admin-permission", "bridge-views-realm-management", "update",
+         ["resources", "scopes"])]
+    fresh_realm.apply()
+    assert fresh_realm.plan().empty
+    assert _bridge_permission(fresh_realm)["resources"] == ["realm-management"]
+    assert _bridge_permission(fresh_realm)["scopes"] == ["view"]
+    # Deleted by hand: planned as a create (its policy, left behind, is reused).
+    fresh_realm.admin.delete(f"{base}/policy/{live['id']}")
+    plan = fresh_realm.plan()
+    assert [(c.kind, c.key, c.action) for c in plan.changes] == [
+        ("admin-permission", "bridge-views-realm-management", "create")]
+    fresh_realm.apply()
+    assert fresh_realm.plan().empty
+    assert _bridge_permission(fresh_realm)["policies"] == [
+        "bridge-views-realm-management (grantee)"]
+    # Removed from the configuration: deleted with its policy.
+    config = _copy_config(tmp_path)
+    _edit(config / "clients" / "bridge.yaml",
+          lambda doc: doc["clients"][0].pop("serviceAccountPermissions"))
+    plan = fresh_realm.plan(config)
+    assert [(c.kind, c.key, c.action) for c in plan.changes] == [
+        ("admin-permission", "bridge-views-realm-management", "delete")]
+    fresh_realm.apply(config)
+    assert fresh_realm.plan(config).empty
+    assert [p["name"] for p in fresh_realm.admin.get(f"{base}/policy")] == []
+
+
+def test_export_carries_the_admin_permission(fresh_realm: RealmUnderTest,
+                                             tmp_path: Path) -> None:
+    out = tmp_path / "exported"
+    result = _bridge(fresh_realm, "realm", "export", str(out), "--realm", fresh_realm.name)
+    assert result.returncode == 0, result.stderr
+    bridge_client = yaml.safe_load((out / "clients" / "bridge.yaml").read_text())["clients"][0]
+    assert bridge_client["serviceAccountPermissions"] == [{
+        "name": "bridge-views-realm-management",
+        "description": "The bridge reads who holds an admin role, to keep them out of SCIM",
+        "resourceType": "Clients", "scopes": ["view"], "resources": ["realm-management"]}]
+    assert not (out / "clients" / "admin-permissions.yaml").exists()
+    exported = yaml.safe_load((out / "clients" / "keycloak.yaml").read_text())["clients"]
+    assert "admin-permissions" not in [c["clientId"] for c in exported]
+    assert yaml.safe_load((out / "realm.yaml").read_text())["settings"][
+        "adminPermissionsEnabled"] is True

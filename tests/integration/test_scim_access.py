@@ -11,6 +11,8 @@ import pytest
 from flask import Flask
 
 from bridge.catalog.load import load as load_catalog
+from bridge.keycloak.client import AdminGateway
+from bridge.keycloak.errors import GatewayError
 from bridge.provisioning import KeycloakScimBackend
 from bridge.provisioning.catalog_access import CatalogAccess
 from scim.backend import Subject
@@ -24,6 +26,7 @@ from tests.integration.test_scim_support import (
     Scim,
     ScimOnKeycloak,
     assert_error,
+    make_app,
     scim_env,
 )
 
@@ -373,3 +376,64 @@ def test_holders_of_a_realm_admin_role_are_out_of_reach(env: ScimOnKeycloak) -> 
     env.backend.protected_cache_ttl = 0
     assert_error(env.scim.get(f"/Users/{uid}"), 404)
     assert env.gateway.get(f"{env.base}/users/{uid}")["enabled"] is True
+
+
+def _as_bridge(env: ScimOnKeycloak) -> AdminGateway:
+    """An admin session as the bridge's own service account (what a replica runs with)."""
+    return AdminGateway.with_client_credentials(
+        env.realm.keycloak.url, env.realm.name, "bridge",
+        env.realm.env["BRIDGE_CLIENT_SECRET"])
+
+
+def _status(call: Any) -> int | None:
+    try:
+        call()
+    except GatewayError as exc:
+        return exc.status
+    return 200
+
+
+def test_the_bridge_reads_administrators_but_no_client_secret(env: ScimOnKeycloak) -> None:
+    """Least privilege (issue 9 finding 3): the bridge's service account may read who holds a
+    realm-management role, through one admin permission on that client alone, and no other
+    client: never a secret (the view-clients role would show them all)."""
+    bridge = _as_bridge(env)
+    others = {c["clientId"]: c["id"] for c in env.gateway.get(f"{env.base}/clients")}
+    assert env.gateway.get(f"{env.base}/clients/{others['hr-system']}/client-secret")["value"]
+    for client_id in ("hr-system", "bridge", "portal", "admin-cli"):
+        uuid = others[client_id]
+        assert _status(lambda uuid=uuid: bridge.get(
+            f"{env.base}/clients/{uuid}/client-secret")) == 403, client_id
+        assert _status(lambda uuid=uuid: bridge.get(f"{env.base}/clients/{uuid}")) == 403
+        assert bridge.get(f"{env.base}/clients", clientId=client_id) == []
+    # The one client it may view carries no secret, and it may change nothing of it.
+    [admin_client] = bridge.get(f"{env.base}/clients", clientId="realm-management")
+    assert "secret" not in admin_client
+    assert admin_client["access"] == {"view": True, "configure": False, "manage": False}
+    assert _status(lambda: bridge.put(f"{env.base}/clients/{admin_client['id']}",
+                                      {**admin_client, "description": "x"})) == 403
+
+    # SCIM served with that session still hides administrators, however they hold the role.
+    scim = Scim(make_app(KeycloakScimBackend(bridge, env.realm.name)).test_client())
+    direct, via_group, via_role, plain = (scim.create_user(name)["id"] for name in (
+        "direct.admin", "group.admin", "role.admin", "plain.user"))
+    _grant_admin_role(env, direct)
+    rm = env.gateway.get(f"{env.base}/clients", clientId="realm-management")[0]["id"]
+    group = env.gateway.post(f"{env.base}/groups", {"name": "operators"})
+    env.gateway.post(f"{env.base}/groups/{group}/role-mappings/clients/{rm}",
+                     [env.gateway.get(f"{env.base}/clients/{rm}/roles/realm-admin")])
+    env.gateway.put(f"{env.base}/users/{via_group}/groups/{group}")
+    env.gateway.post(f"{env.base}/roles", {"name": "ops-lead"})
+    env.gateway.post(f"{env.base}/roles/ops-lead/composites", [
+        env.gateway.get(f"{env.base}/clients/{rm}/roles/view-users")])
+    env.gateway.post(f"{env.base}/users/{via_role}/role-mappings/realm",
+                     [env.gateway.get(f"{env.base}/roles/ops-lead")])
+    for uid in (direct, via_group, via_role):
+        assert_error(scim.get(f"/Users/{uid}"), 404)
+        assert_error(scim.patch(f"/Users/{uid}", [
+            {"op": "replace", "value": {"active": False}}]), 404)
+        assert_error(scim.delete(f"/Users/{uid}"), 404)
+        assert env.gateway.get(f"{env.base}/users/{uid}")["enabled"] is True
+    everyone = scim.get("/Users").get_json()
+    assert _names(everyone) == ["plain.user"] and everyone["totalResults"] == 1
+    assert scim.get(f"/Users/{plain}").status_code == 200

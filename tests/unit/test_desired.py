@@ -31,6 +31,12 @@ def test_shipped_config_loads() -> None:
     bridge = next(c for c in config.clients if c.clientId == "bridge")
     assert bridge.secret == "b"
     assert "realm-admin" not in bridge.serviceAccountRoles.clients["realm-management"]
+    # Never view-clients (it reads every client's secret): one admin permission instead.
+    assert "view-clients" not in bridge.serviceAccountRoles.clients["realm-management"]
+    assert [(p.resourceType, p.scopes, p.resources)
+            for p in bridge.serviceAccountPermissions] == [
+        ("Clients", ["view"], ["realm-management"])]
+    assert config.settings.adminPermissionsEnabled is True
 
 
 def test_defaults_and_overrides_of_variables() -> None:
@@ -95,3 +101,26 @@ def test_variables_never_inject_structure() -> None:
     config = load(REALM_CONFIG, {**ENV, "PORTAL_URL": "x]\n  evil: {"})
     portal = next(c for c in config.clients if c.clientId == "portal")
     assert portal.redirectUris == ["x]\n  evil: {/*"]
+
+
+def test_admin_permissions_are_checked_before_anything_is_written(tmp_path: Path) -> None:
+    cfg = _copy(tmp_path)
+    bridge = cfg / "clients" / "bridge.yaml"
+    bridge.write_text(bridge.read_text().replace(
+        "resources: [realm-management]", "resources: [realm-managment]"))
+    realm = cfg / "realm.yaml"
+    realm.write_text(realm.read_text().replace("adminPermissionsEnabled: true",
+                                               "adminPermissionsEnabled: false"))
+    with pytest.raises(ConfigError) as caught:
+        load(cfg, ENV)
+    assert caught.value.problems == [
+        "serviceAccountPermissions need settings.adminPermissionsEnabled: true",
+        "client bridge: admin permission 'bridge-views-realm-management': resource "
+        "'realm-managment' is no client of the configuration",
+    ]
+    # No resource at all would mean every client to Keycloak: refused by the model.
+    bridge.write_text(bridge.read_text().replace("resources: [realm-managment]",
+                                                 "resources: []"))
+    with pytest.raises(ConfigError) as caught:
+        load(cfg, ENV)
+    assert any("serviceAccountPermissions[0].resources" in p for p in caught.value.problems)

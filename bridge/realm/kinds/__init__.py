@@ -1,5 +1,6 @@
 """One importer per resource kind, in the order they are created (deleted in reverse)."""
 
+from bridge.realm.kinds.admin_permissions import AdminPermissions
 from bridge.realm.kinds.base import Kind, RealmContext
 from bridge.realm.kinds.client_scopes import RemovedClientScopes
 from bridge.realm.kinds.clients import ClientRoles, Clients, ProtocolMappers, ServiceAccountRoles
@@ -10,10 +11,12 @@ from bridge.realm.kinds.settings import Settings
 from bridge.realm.kinds.user_profile import UserProfile
 
 # Roles before the groups and service accounts that map them; scopes removed before the
-# clients that would start with them; flows before the realm settings that bind them.
+# clients that would start with them; flows before the realm settings that bind them;
+# admin permissions after the settings that enable them (adminPermissionsEnabled).
 KINDS: tuple[Kind, ...] = (
     RealmRoles(), UserProfile(), RemovedClientScopes(), Clients(), ClientRoles(),
     ProtocolMappers(), ServiceAccountRoles(), Groups(), Flows(), Settings(),
+    AdminPermissions(),
 )
 
 __all__ = ["KINDS", "Kind", "RealmContext"]

@@ -18,8 +18,11 @@ from bridge.realm.plan import FieldChange, diff
 BUILTIN_CLIENTS = frozenset({
     "account", "account-console", "admin-cli", "broker", "realm-management",
     "security-admin-console",
+    # Made by Keycloak when the realm's adminPermissionsEnabled is turned on; it holds the
+    # admin permissions (bridge.realm.kinds.admin_permissions).
+    "admin-permissions",
 })
-SUB_RESOURCES = ("roles", "protocolMappers", "serviceAccountRoles")
+SUB_RESOURCES = ("roles", "protocolMappers", "serviceAccountRoles", "serviceAccountPermissions")
 SCOPE_LISTS: dict[str, kc_scopes.ScopeKind] = {"defaultClientScopes": "default",
                                                "optionalClientScopes": "optional"}
 
