@@ -107,6 +107,7 @@ from bridge.provisioning.mapping import (
     same_content,
     scim_name,
 )
+from bridge.provisioning.tenancy import AccessTenancy
 from scim import errors
 from scim.backend import (
     ALL_ATTRIBUTES,
@@ -120,12 +121,13 @@ from scim.backend import (
     check_precondition,
     split_member_operations,
 )
-from scim.resources import ACCESS_SCHEMA, AccessExtension, Kind
+from scim.resources import AccessExtension, Kind
 
 _EXTENSION_KEYS = {"user_type": "userType"}
 """Python field names of the access extension whose SCIM name differs."""
 
 logger = logging.getLogger(__name__)
+_TENANCY = AccessTenancy()
 audit_log = logging.getLogger("bridge.audit")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -487,18 +489,10 @@ class KeycloakScimBackend:
         return subject.tenant is None or subject.tenant in self.user_mapping.tenants(rep)
 
     def _bind_tenant(self, subject: Subject, user: Resource[Any]) -> None:
-        """A tenant-bound client's users belong to its tenant, and to no other it names."""
-        if subject.tenant is None:
-            return
-        access = user[AccessExtension] or AccessExtension()
-        foreign = [t for t in access.tenants or [] if t != subject.tenant]
-        if foreign:
-            raise errors.Forbidden(f"scim-client.tenant: a client bound to {subject.tenant!r} "
-                                   f"may not assign tenant {foreign[0]!r}")
-        access.tenants = [subject.tenant]
-        user[AccessExtension] = access
-        if ACCESS_SCHEMA not in user.schemas:
-            user.schemas = [*user.schemas, ACCESS_SCHEMA]
+        """A tenant-bound client's users belong to its tenant, and to no other it names
+        (the one tenancy rule, :class:`bridge.provisioning.tenancy.AccessTenancy`)."""
+        if subject.tenant is not None:
+            _TENANCY.bind(subject.tenant, user)
 
     def _write_user(self, subject: Subject, current: dict[str, Any], user: Resource[Any]
                     ) -> dict[str, Any]:
