@@ -304,9 +304,10 @@ class KeycloakScimBackend:
         with self.locks.hold(self._key("group", resource_id)):
             current_group = self._existing_group(subject, resource_id, fresh=True)
             check_precondition(self.group_mapping.from_keycloak(current_group), if_match)
-            stored_group = self._write_group(subject, current_group, resource)
             wanted = {m.value for m in resource.members or [] if m.value}
-            self._set_members(subject, resource_id, wanted)
+            member_changes = self._member_changes(subject, resource_id, wanted)
+            stored_group = self._write_group(subject, current_group, resource)
+            self._set_members(resource_id, member_changes, subject)
         return self._group_resource(subject, stored_group, ALL_ATTRIBUTES)
 
     @_translated
@@ -980,14 +981,23 @@ class KeycloakScimBackend:
             self._forget(group_id)
             raise errors.NotFound(f"Group {group_id!r} not found") from None
 
-    def _set_members(self, subject: Subject, group_id: str, wanted: set[str]) -> None:
-        """Make the members exactly ``wanted`` (PUT, or a PATCH replacing members)."""
-        for member in wanted:
-            self._require_member(subject, member, check_exists=False)
+    def _member_changes(self, subject: Subject, group_id: str, wanted: set[str]
+                        ) -> tuple[set[str], set[str]]:
+        """What makes the members exactly ``wanted`` (PUT, or a PATCH replacing members):
+        (to add, to remove). Read before any write of the request, and every member to add
+        is read once, so that an absent one refuses the request before anything changes."""
         present = {m["value"] for m in self._members(subject, group_id)}
-        for member in sorted(wanted - present):
+        to_add = wanted - present
+        for member in sorted(to_add):
+            self._require_member(subject, member, check_exists=True)
+        return to_add, present - wanted
+
+    def _set_members(self, group_id: str, changes: tuple[set[str], set[str]],
+                     subject: Subject) -> None:
+        to_add, to_remove = changes
+        for member in sorted(to_add):
             self._add_member(subject, group_id, member)
-        for member in sorted(present - wanted):
+        for member in sorted(to_remove):
             self._remove_member(group_id, member)
 
     def _patch_group(self, subject: Subject, group_id: str, patch: PatchOp[Any],
@@ -1000,16 +1010,26 @@ class KeycloakScimBackend:
             # is managed, and gives the response its displayName and meta, at most
             # ``group_cache_ttl`` seconds old (a group deleted meanwhile is a 404).
             current = self._existing_group(subject, group_id, fresh=False)
+            self._validate_added(subject, changes)
             return self._patch_members(subject, current, changes, projection)
         with self.locks.hold(self._key("group", group_id)):
             return self._patch_group_locked(subject, group_id, changes, rest, if_match,
                                             projection)
 
-    def _patch_members(self, subject: Subject, current: dict[str, Any],
-                       changes: MemberChanges, projection: Projection) -> Resource[Any]:
+    def _validate_added(self, subject: Subject, changes: MemberChanges) -> None:
+        """Before any write. One added member is one partial write whose 404 says the
+        member is absent: the request fails whole, in one call. Several are several writes:
+        each member is read first, so that an absent one refuses the request before
+        anything is written (no half-applied PATCH), at one read per member of such
+        requests only."""
+        several = len(changes.add) > 1
         for member in changes.add:
             assert member.value is not None
-            self._require_member(subject, member.value, check_exists=False)
+            self._require_member(subject, member.value, check_exists=several)
+
+    def _patch_members(self, subject: Subject, current: dict[str, Any],
+                       changes: MemberChanges, projection: Projection) -> Resource[Any]:
+        """The member additions and removals, validated by :meth:`_validate_added`."""
         for member in changes.add:
             assert member.value is not None
             self._add_member(subject, current["id"], member.value)
@@ -1023,9 +1043,7 @@ class KeycloakScimBackend:
                             projection: Projection) -> Resource[Any]:
         current = self._existing_group(subject, group_id, fresh=True)
         check_precondition(self.group_mapping.from_keycloak(current), if_match)
-        for member in changes.add:  # validate before any write
-            assert member.value is not None
-            self._require_member(subject, member.value, check_exists=False)
+        self._validate_added(subject, changes)
         stored = current
         if rest:
             touches_members = any(_touches_members(op) for op in rest)
@@ -1033,11 +1051,12 @@ class KeycloakScimBackend:
                 subject, current, ALL_ATTRIBUTES if touches_members else _NO_MEMBERS)
             before = {m.value for m in working.members or []}
             if apply_patch(working, rest):
+                after = {m.value for m in working.members or [] if m.value}
+                member_changes = self._member_changes(subject, group_id, after) \
+                    if touches_members and after != before else None
                 stored = self._write_group(subject, current, working)
-                if touches_members:
-                    after = {m.value for m in working.members or [] if m.value}
-                    if after != before:
-                        self._set_members(subject, group_id, after)
+                if member_changes is not None:
+                    self._set_members(group_id, member_changes, subject)
         return self._patch_members(subject, stored, changes, projection)
 
     def _query_groups(self, subject: Subject, query: Query) -> QueryResult:

@@ -351,6 +351,19 @@ class BackendContract:
         assert member_ids(stored) == {second.id}
         assert member_ids(contract.get(Kind.GROUP, group.id)) == {second.id}
 
+    def test_replace_naming_an_absent_member_changes_nothing(
+            self, contract: BackendUnderTest) -> None:
+        first = contract.create_user("replace.kept")
+        second = contract.create_user("replace.valid")
+        group = contract.create_group("Replace Absent", (first.id,))
+        with raises_scim(400, "invalidValue"):
+            contract.replace(Kind.GROUP, group.id, {
+                "schemas": [GROUP_SCHEMA], "displayName": "Replace Absent 2",
+                "members": [{"value": second.id}, {"value": str(uuid.uuid4())}]})
+        got = contract.get(Kind.GROUP, group.id)
+        assert got.display_name == "Replace Absent"
+        assert member_ids(got) == {first.id}
+
     # -- patch -------------------------------------------------------------------------
 
     def test_patch_applies_add_replace_and_remove(self, contract: BackendUnderTest) -> None:

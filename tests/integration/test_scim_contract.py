@@ -81,11 +81,3 @@ class TestKeycloakBackendContract(BackendContract):
     def test_group_version_changes_when_its_members_change(
             self, contract: BackendUnderTest) -> None:
         super().test_group_version_changes_when_its_members_change(contract)
-
-    @pytest.mark.xfail(strict=True, reason=(
-        "a member add is one Keycloak write per member, with no rollback: with a valid id "
-        "before an absent one, the PATCH answers 400 invalidValue but the valid member "
-        "stays added (half-written)"))
-    def test_adding_an_absent_member_is_invalid_and_changes_nothing(
-            self, contract: BackendUnderTest) -> None:
-        super().test_adding_an_absent_member_is_invalid_and_changes_nothing(contract)
