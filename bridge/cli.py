@@ -195,12 +195,16 @@ def _catalog_directory(gateway: AdminGateway, realm_name: str) -> Directory:
 def _reconcile_users(gateway: AdminGateway, realm_name: str, the_catalog: Catalog, *,
                      dry_run: bool) -> Report:
     """One reconcile pass, printed: a line per changed or violating user, then a summary."""
+    from bridge import locks
+    from bridge.config import lock_backend
     from bridge.invitations import Actor
     from bridge.reconcile import reconcile
 
     actor = Actor.operator(f"cli:{AdminCredentials.from_env().username}")
+    # With BRIDGE_LOCK_URL the pass takes the replicas' user locks, as every writer does.
     report = reconcile(_catalog_directory(gateway, realm_name), the_catalog, actor,
-                       dry_run=dry_run)
+                       dry_run=dry_run, lock_scope=realm_name,
+                       locks=locks.from_settings(*lock_backend()))
     for line in report.lines():
         click.echo(line)
     return report

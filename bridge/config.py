@@ -65,6 +65,13 @@ def keycloak_url(env: Mapping[str, str] | None = None) -> str:
     return (env.get("KEYCLOAK_URL") or "http://127.0.0.1:8080").rstrip("/")
 
 
+def lock_backend(env: Mapping[str, str] | None = None) -> tuple[str | None, float]:
+    """``BRIDGE_LOCK_URL`` and ``BRIDGE_LOCK_TIMEOUT``: the write locks every writer of
+    users and groups shares (the server, the CLI, the catalog reconcile)."""
+    env = os.environ if env is None else env
+    return env.get("BRIDGE_LOCK_URL") or None, _seconds(env, "BRIDGE_LOCK_TIMEOUT", 10.0)
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the bridge server needs: where Keycloak is and its own service-account login."""
@@ -120,8 +127,8 @@ class Settings:
             catalog_path=env.get("BRIDGE_CATALOG") or None,
             scim_max_scan=_count(env, "BRIDGE_SCIM_MAX_SCAN", 1000),
             scim_bulk_time_budget=_seconds(env, "BRIDGE_SCIM_BULK_TIME_BUDGET", 25.0),
-            lock_url=env.get("BRIDGE_LOCK_URL") or None,
-            lock_timeout=_seconds(env, "BRIDGE_LOCK_TIMEOUT", 10.0),
+            lock_url=lock_backend(env)[0],
+            lock_timeout=lock_backend(env)[1],
             group_cache_ttl=0.0 if env.get("BRIDGE_GROUP_CACHE_TTL", "").strip() == "0"
             else _seconds(env, "BRIDGE_GROUP_CACHE_TTL", 10.0),
             token_issuers=tuple(issuer.strip().rstrip("/") for issuer in

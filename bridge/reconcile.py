@@ -47,6 +47,7 @@ from bridge.catalog.model import Catalog
 from bridge.catalog.rules import RuleViolation, check_assignment
 from bridge.invitations import Account, Actor, Directory, DirectoryWriter, _Audited
 from bridge.keycloak import errors as kc
+from bridge.locks import LocalLocks, LockTimeout, ResourceLocks, user_key
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +120,11 @@ class Report:
     """Accounts that changed or violate a rule, in the order they were checked."""
     dry_run: bool
     complete: bool = True
-    """False when users kept appearing past the page bound: a second run picks them up."""
+    """False when users kept appearing past the page bound, or some were busy: a second
+    run picks them up."""
+    busy: tuple[str, ...] = ()
+    """Usernames left alone because another writer (SCIM, the API, on any replica) held
+    their lock past the lock timeout."""
 
     @property
     def changed(self) -> int:
@@ -132,7 +137,9 @@ class Report:
     def summary(self) -> str:
         verb = "would change" if self.dry_run else "changed"
         text = f"{self.checked} users checked, {self.changed} {verb}, {self.violating} violating"
-        if not self.complete:
+        if self.busy:
+            text += f" ({len(self.busy)} busy, left for the next run: {', '.join(self.busy)})"
+        elif not self.complete:
             text += " (more users appeared during the pass: run it again)"
         return text
 
@@ -166,14 +173,19 @@ class Wanted:
 class CatalogReconciler:
     """Brings every account carrying catalog facts in line with one catalog."""
 
-    def __init__(self, directory: Directory, catalog: Catalog, *, page_size: int = PAGE
-                 ) -> None:
+    def __init__(self, directory: Directory, catalog: Catalog, *, page_size: int = PAGE,
+                 locks: ResourceLocks | None = None, lock_scope: str = "") -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self.directory = directory
         self.catalog = catalog
         self.page_size = page_size
         self.owned = managed_attributes(catalog)
+        # The user locks every other writer takes (SCIM, the lifecycle API, on every
+        # replica with BRIDGE_LOCK_URL): a reconcile write is a read-modify-write too.
+        self.locks = locks or LocalLocks()
+        self.lock_scope = lock_scope
+        self._busy: list[str] = []
 
     def run(self, actor: Actor, *, dry_run: bool = False) -> Report:
         """Check every account; write those that differ (none with ``dry_run``)."""
@@ -210,7 +222,8 @@ class CatalogReconciler:
                 complete = False
                 logger.warning("catalog reconcile: users of type %s kept appearing past %d "
                                "pages; the rest is left to the next run", user_type, max_pages)
-        return Report(checked, tuple(results), dry_run, complete)
+        busy, self._busy = tuple(self._busy), []
+        return Report(checked, tuple(results), dry_run, complete and not busy, busy)
 
     # -- one account
 
@@ -223,7 +236,14 @@ class CatalogReconciler:
         wanted = self.wanted(account)
         differences = self.differences(account, groups, wanted)
         if differences and not dry_run:
-            written = self._write(actor, account.id)
+            try:
+                with self.locks.hold(user_key(self.lock_scope, account.id)):
+                    written = self._write(actor, account.id)
+            except LockTimeout:
+                logger.warning("catalog reconcile: %s is being written by another writer; "
+                               "left for the next run", account.username)
+                self._busy.append(account.username)
+                return None
             if written is None:
                 return None
             wanted, differences = written
@@ -340,7 +360,8 @@ class _ReconcileAudit(_Audited):
 
 
 def reconcile(directory: Directory, catalog: Catalog, actor: Actor, *,
-              dry_run: bool = False, page_size: int = PAGE) -> Report:
+              dry_run: bool = False, page_size: int = PAGE,
+              locks: ResourceLocks | None = None, lock_scope: str = "") -> Report:
     """Convenience: one pass of :class:`CatalogReconciler`."""
-    return CatalogReconciler(directory, catalog, page_size=page_size).run(actor,
-                                                                          dry_run=dry_run)
+    return CatalogReconciler(directory, catalog, page_size=page_size, locks=locks,
+                             lock_scope=lock_scope).run(actor, dry_run=dry_run)

@@ -383,3 +383,44 @@ def test_the_command_without_a_catalog_is_one_line_and_exit_1(
     assert result.exit_code == 1
     assert "no access catalog" in result.output
     assert "Traceback" not in result.output
+
+
+# -- replicas: the reconcile's writes take the same user lock as SCIM and the API ----------
+
+def test_reconcile_writes_take_the_users_lock(seed: Callable[[str], Catalog]) -> None:
+    """A reconcile pass and a SCIM or API write of the same user (on any replica) never
+    interleave their read-modify-write: while another writer holds the user's lock, the
+    reconcile waits for it (here: times out and reports the user), and writes once free."""
+    import threading
+
+    from bridge.locks import LocalLocks, user_key
+
+    before = seed("002")
+    directory = MemoryDirectory()
+    user = _add(directory, before, "una", Assignment.of("internal", "staff", "user"))
+    after = _without_grant(before, "user", "payments.view")
+    locks = LocalLocks(timeout=0.2)
+    held, release = threading.Event(), threading.Event()
+
+    def scim_write_in_progress() -> None:
+        with locks.hold(user_key("access", user)):
+            held.set()
+            release.wait(5)
+
+    writer = threading.Thread(target=scim_write_in_progress)
+    writer.start()
+    held.wait(5)
+    try:
+        busy = CatalogReconciler(directory, after, locks=locks, lock_scope="access").run(
+            OPERATOR)
+    finally:
+        release.set()
+        writer.join()
+    assert "payments.view" in directory.accounts[user].attributes[PERMISSIONS]
+    assert directory.writes == []
+    assert (busy.busy, busy.complete) == (("una",), False)
+    assert busy.summary() == ("0 users checked, 0 changed, 0 violating "
+                              "(1 busy, left for the next run: una)")
+    done = CatalogReconciler(directory, after, locks=locks, lock_scope="access").run(OPERATOR)
+    assert (done.changed, done.busy, done.complete) == (1, (), True)
+    assert "payments.view" not in directory.accounts[user].attributes[PERMISSIONS]
