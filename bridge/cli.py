@@ -416,10 +416,10 @@ def _user_id(administration: Any, user: str) -> str:
 
     if "@" not in user:
         return user
-    found = administration.directory.find_by_email(user.strip().lower())
-    if not found:
+    found = administration.user_id_by_email(user)
+    if found is None:
         raise NotFound(f"no user with e-mail {user!r}")
-    return str(found[0].id)
+    return found
 
 
 @cli.group()

@@ -45,7 +45,7 @@ from bridge.catalog.mapping import (
 from bridge.catalog.mapping import ROOT as CATALOG_ROOT
 from bridge.catalog.model import Catalog
 from bridge.catalog.rules import RuleViolation, check_assignment
-from bridge.invitations import Account, Actor, Directory, DirectoryWriter, _Audited
+from bridge.invitations import Account, Actor, Audited, Directory, DirectoryWriter
 from bridge.keycloak import errors as kc
 from bridge.locks import LocalLocks, LockTimeout, ResourceLocks, user_key
 
@@ -350,7 +350,7 @@ def _difference(name: str, current: Iterable[str], wanted: Iterable[str]
     return Difference(name, tuple(sorted(have - want)), tuple(sorted(want - have)))
 
 
-class _ReconcileAudit(_Audited):
+class _ReconcileAudit(Audited):
     """The audit line of a reconcile write; a violation names its rule (``code``)."""
 
     def removed(self, violation: RuleViolation, differences: Iterable[Difference]) -> None:

@@ -1,0 +1,65 @@
+"""The refusals of the invitation and lifecycle use-cases, each with its wire identity
+(HTTP status and stable code): the API renders them, the CLI prints them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bridge.catalog.rules import RuleViolation
+
+# -- errors: one base, each with its wire identity (the API renders them, the CLI prints) --
+
+class LifecycleError(Exception):
+    """A refused or failed invitation or lifecycle action. ``code`` is stable (a catalog
+    rule's name for rule violations), ``detail`` is for people; no secret in either."""
+
+    status = 400
+    code = "invalid-request"
+
+    def __init__(self, detail: str, *, code: str | None = None,
+                 body: Mapping[str, Any] | None = None) -> None:
+        super().__init__(f"{code or self.code}: {detail}")
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        self.body = dict(body or {})
+
+
+class InvalidRequest(LifecycleError):
+    status, code = 400, "invalid-request"
+
+
+class RuleRefused(LifecycleError):
+    """A catalog rule refuses the facts (``code`` = the rule, e.g. ``status.profile``)."""
+
+    status = 400
+
+
+class AccessDenied(LifecycleError):
+    """The actor may not do this (``delegation.*``, or not a user of the product)."""
+
+    status, code = 403, "delegation.not-allowed"
+
+
+class NotFound(LifecycleError):
+    status, code = 404, "not-found"
+
+
+class Conflict(LifecycleError):
+    """The state forbids it (``already-active``, ``not-pending``...)."""
+
+    status, code = 409, "conflict"
+
+
+class Unavailable(LifecycleError):
+    """Keycloak (or the mail server behind it) cannot do it now; retry later."""
+
+    status, code = 503, "unavailable"
+
+
+def refusal(exc: RuleViolation) -> LifecycleError:
+    """A catalog rule's refusal as the use-cases raise it."""
+    if exc.rule.startswith("delegation."):
+        return AccessDenied(exc.message, code=exc.rule)
+    return RuleRefused(exc.message, code=exc.rule)

@@ -1,0 +1,440 @@
+"""The invitation and lifecycle use-cases (:class:`AccessAdministration`) over one
+:class:`~bridge.invitations.directory.Directory`, enforcing one catalog (see the package's
+documentation for what inviting, pending and the lifecycle mean)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from typing import Any
+
+from bridge.catalog.apply import apply_user_state, plan_user_state
+from bridge.catalog.mapping import assignment_from_attributes, user_state
+from bridge.catalog.model import Assignment, Catalog
+from bridge.catalog.rules import (
+    RuleViolation,
+    check_assignment,
+    check_delegation,
+    effective_permissions,
+)
+from bridge.invitations.audit import Audited
+from bridge.invitations.directory import Directory, DirectoryWriter
+from bridge.invitations.errors import (
+    AccessDenied,
+    Conflict,
+    InvalidRequest,
+    LifecycleError,
+    NotFound,
+    Unavailable,
+    refusal,
+)
+from bridge.invitations.values import (
+    CLIENT_ID,
+    DEFAULT_LIFESPAN,
+    EXPIRES_AT,
+    INVITED_BY,
+    LANGUAGES,
+    LOCALE,
+    MAX_LIFESPAN,
+    PENDING,
+    REDIRECT_URI,
+    SENT_AT,
+    UPDATE_PASSWORD,
+    VERIFY_EMAIL,
+    Account,
+    Actor,
+    Facts,
+    Invitation,
+    InvitationRequest,
+    InviteResult,
+    NewAccount,
+    Page,
+    Profile,
+    User,
+    iso_utc,
+    parse_iso_utc,
+)
+from bridge.keycloak import errors as kc
+from bridge.keycloak.limits import email_problem
+from bridge.locks import LocalLocks, LockTimeout, LockUnavailable, ResourceLocks, user_key
+
+# The name the log had before the package was split (operators filter on it).
+logger = logging.getLogger("bridge.invitations")
+
+class AccessAdministration:
+    """Invitations and lifecycle over one directory, enforcing one catalog."""
+
+    def __init__(self, directory: Directory, catalog: Catalog, *,
+                 languages: Iterable[str] = LANGUAGES,
+                 clock: Callable[[], float] = time.time,
+                 locks: ResourceLocks | None = None, lock_scope: str = "") -> None:
+        self.directory = directory
+        self.catalog = catalog
+        self.languages = tuple(languages)
+        self.clock = clock
+        # The SCIM backend's locks and scope (the realm): a user's read-modify-write here
+        # and through SCIM, on any replica, never interleave (one lost the other's change).
+        self.locks = locks or LocalLocks()
+        self.lock_scope = lock_scope
+
+    @contextlib.contextmanager
+    def _user_lock(self, user_id: str) -> Iterator[None]:
+        try:
+            with self.locks.hold(user_key(self.lock_scope, user_id)):
+                yield
+        except LockTimeout:
+            raise Unavailable("another change of this user is in progress; retry",
+                              code="busy") from None
+        except LockUnavailable:
+            raise Unavailable("the lock service is unreachable; retry later",
+                              code="lock-unavailable") from None
+
+    # -- actors
+
+    def actor_for_user(self, user_id: str, name: str | None = None) -> Actor:
+        """The acting user's facts, read now from its account. Raises AccessDenied when it
+        is gone, disabled, or holds no catalog status (it then cannot delegate)."""
+        account = self.directory.get(user_id)
+        if account is None or not account.enabled:
+            raise AccessDenied("the acting user does not exist or is deactivated",
+                               code="actor.inactive")
+        assignment = self._assignment(account)
+        if assignment is None:
+            raise AccessDenied("the acting user has no status in the catalog: it may not "
+                               "invite or change users")
+        return Actor(f"user:{name or account.username}", account.id, assignment)
+
+    def user_id_by_email(self, email: str) -> str | None:
+        """The id of the account with this e-mail (case-insensitive), None when there is
+        none. Operators name users by e-mail; no actor check: the use-case then called with
+        the id checks who may act on it."""
+        found = self.directory.find_by_email(email.strip().lower())
+        return str(found[0].id) if found else None
+
+    # -- invitations
+
+    def invite(self, actor: Actor, request: InvitationRequest) -> InviteResult:
+        email = request.email.strip().lower()
+        target = {"email": email}
+        with Audited(actor, "invitation.create", target) as audit:
+            self._check_request(request, email)
+            facts = request.facts
+            if facts.status is None:
+                raise InvalidRequest("status is required")
+            if facts.user_type is None:
+                # The status belongs to one user type (seed 000): it may be left out. (An
+                # unknown status keeps any known type, so the refusal names the status.)
+                status = self.catalog.status_by_name.get(facts.status)
+                facts = replace(facts, user_type=status.user_type if status
+                                else self.catalog.user_types[0])
+            assignment = facts.over(None)
+            self._check(actor, assignment)
+            existing = self.directory.find_by_email(email)
+            if existing:
+                return audit.done(self._existing(actor, existing[0]))
+            state = user_state(self.catalog, assignment)
+            now = self.clock()
+            client_id = request.client_id or self.catalog.client
+            attributes = {**state.attributes, LOCALE: (request.language,),
+                          **self._invitation_attributes(actor, now, request.lifespan,
+                                                        client_id, request.redirect_uri)}
+            actions = tuple(dict.fromkeys(
+                [UPDATE_PASSWORD, VERIFY_EMAIL, *sorted(state.required_actions)]))
+            try:
+                user_id = self.directory.create(NewAccount(
+                    email, request.first_name, request.last_name, attributes, state.groups,
+                    actions))
+            except kc.Conflict:
+                raise Conflict("an account with this e-mail was created meanwhile",
+                               code="already-exists") from None
+            target["id"] = user_id
+            self._send(user_id, list(actions), client_id, request.redirect_uri,
+                       request.lifespan, rollback=True)
+            invitation = self._invitation(self._must_get(user_id))
+            return audit.done(InviteResult("invited", invitation))
+
+    def list_invitations(self, actor: Actor, first: int = 0, max: int = 50,
+                         include_expired: bool = True) -> Page:
+        """Pending (and expired) invitations the actor may manage, one page."""
+        if first < 0 or not 1 <= max <= 200:
+            raise InvalidRequest("first must be >= 0 and max between 1 and 200")
+        accounts = self.directory.invited(first, max)
+        items = []
+        for account in accounts:
+            if not self._is_pending(account) or not self._may_manage(actor, account):
+                continue
+            invitation = self._invitation(account)
+            if include_expired or invitation.state == "pending":
+                items.append(invitation)
+        return Page(items, first, max, first + max if len(accounts) == max else None)
+
+    def get_invitation(self, actor: Actor, user_id: str) -> Invitation:
+        return self._invitation(self._pending(actor, user_id, {"id": user_id}))
+
+    def resend(self, actor: Actor, user_id: str, lifespan: int | None = None) -> Invitation:
+        target = {"id": user_id}
+        with Audited(actor, "invitation.resend", target) as audit, self._user_lock(user_id):
+            account = self._pending(actor, user_id, target)
+            lifespan = DEFAULT_LIFESPAN if lifespan is None else lifespan
+            self._check_lifespan(lifespan)
+            client_id = account.first(CLIENT_ID) or self.catalog.client
+            redirect_uri = account.first(REDIRECT_URI)
+            now = self.clock()
+            attributes = {**account.attributes, **self._invitation_attributes(
+                actor, now, lifespan, client_id, redirect_uri)}
+            attributes[INVITED_BY] = account.attributes.get(INVITED_BY) or (actor.name,)
+            account = replace(account, attributes=attributes)
+            self.directory.update(account)
+            actions = [a for a in account.required_actions] or [UPDATE_PASSWORD]
+            self._send(user_id, actions, client_id, redirect_uri, lifespan, rollback=False)
+            return audit.done(self._invitation(account), outcome="resent")
+
+    def revoke(self, actor: Actor, user_id: str) -> None:
+        """Delete a pending invitee: its link then leads nowhere."""
+        target = {"id": user_id}
+        with Audited(actor, "invitation.revoke", target) as audit, self._user_lock(user_id):
+            self._pending(actor, user_id, target)
+            self.directory.delete(user_id)
+            audit.done(None, outcome="revoked")
+
+    # -- lifecycle
+
+    def get_user(self, actor: Actor, user_id: str) -> User:
+        account = self._manageable(actor, user_id, {"id": user_id})
+        return self._user(account)
+
+    def deactivate(self, actor: Actor, user_id: str) -> User:
+        """Disable, then end every session (refresh tokens fail at once)."""
+        target = {"id": user_id}
+        with Audited(actor, "user.deactivate", target) as audit, self._user_lock(user_id):
+            account = self._manageable(actor, user_id, target, not_self=True)
+            if account.enabled:
+                account = replace(account, enabled=False)
+                self.directory.update(account)
+            self.directory.logout(user_id)
+            return audit.done(self._user(account), outcome="deactivated")
+
+    def reactivate(self, actor: Actor, user_id: str) -> User:
+        target = {"id": user_id}
+        with Audited(actor, "user.reactivate", target) as audit, self._user_lock(user_id):
+            account = self._manageable(actor, user_id, target)
+            if not account.enabled:
+                account = replace(account, enabled=True)
+                self.directory.update(account)
+            return audit.done(self._user(account), outcome="reactivated")
+
+    def delete(self, actor: Actor, user_id: str) -> None:
+        target = {"id": user_id}
+        with Audited(actor, "user.delete", target) as audit, self._user_lock(user_id):
+            self._manageable(actor, user_id, target, not_self=True)
+            self.directory.delete(user_id)
+            audit.done(None, outcome="deleted")
+
+    def update(self, actor: Actor, user_id: str, change: Profile) -> User:
+        """Change names, language, status, profile, toggles, perimeter or tenants: the
+        facts are checked as they will be (and, for a delegated actor, as they are)."""
+        target = {"id": user_id}
+        with Audited(actor, "user.update", target) as audit, self._user_lock(user_id):
+            account = self._manageable(actor, user_id, target)
+            current = self._assignment(account)
+            if change.language is not None and change.language not in self.languages:
+                raise InvalidRequest(f"language {change.language!r} is not offered "
+                                     f"(offered: {', '.join(self.languages)})")
+            facts = change.facts
+            if facts.status is not None and facts.user_type is None:
+                # The status belongs to one user type (seed 000), as for an invitation.
+                status = self.catalog.status_by_name.get(facts.status)
+                if status is not None:
+                    facts = replace(facts, user_type=status.user_type)
+            wanted = facts.over(current)
+            state = None
+            if facts != Facts():
+                self._check(actor, wanted, current)
+                state = user_state(self.catalog, wanted)
+            attributes = dict(account.attributes)
+            if change.language is not None:
+                attributes[LOCALE] = (change.language,)
+            plan = plan_user_state(self.catalog, account.attributes, account.required_actions,
+                                   state, attributes=attributes)
+            attributes = dict(plan.attributes)
+            if UPDATE_PASSWORD not in plan.required_actions:
+                attributes.pop(PENDING, None)
+            plan = replace(plan, attributes=attributes)
+            account = replace(
+                account, attributes=attributes, required_actions=plan.required_actions,
+                first_name=account.first_name if change.first_name is None
+                else change.first_name,
+                last_name=account.last_name if change.last_name is None else change.last_name)
+            apply_user_state(DirectoryWriter(self.directory, account), user_id, plan)
+            return audit.done(self._user(account), outcome="updated")
+
+    # -- helpers
+
+    def _check_request(self, request: InvitationRequest, email: str) -> None:
+        problem = email_problem(email)
+        if problem:
+            # Keycloak's own rule, checked before any write (special-use domains such as
+            # .local, .test or .internal are accepted, as Keycloak accepts them).
+            raise InvalidRequest(f"email {problem}")
+        if request.language not in self.languages:
+            raise InvalidRequest(f"language {request.language!r} is not offered (offered: "
+                                 f"{', '.join(self.languages)})")
+        if request.redirect_uri and not (request.client_id or self.catalog.client):
+            raise InvalidRequest("redirect_uri needs client_id")
+        self._check_lifespan(request.lifespan)
+
+    @staticmethod
+    def _check_lifespan(lifespan: int) -> None:
+        if not 1 <= lifespan <= MAX_LIFESPAN:
+            raise InvalidRequest(f"lifespan must be between 1 and {MAX_LIFESPAN} seconds")
+
+    def _check(self, actor: Actor, wanted: Assignment,
+               current: Assignment | None = None) -> None:
+        """Every catalog rule on ``wanted``; then, for a delegated actor, delegation on the
+        user as it will be and as it is."""
+        try:
+            check_assignment(self.catalog, wanted)
+            if actor.delegated:
+                assert actor.assignment is not None
+                check_delegation(self.catalog, actor.assignment, wanted, current)
+        except RuleViolation as exc:
+            raise refusal(exc) from None
+
+    def _assignment(self, account: Account) -> Assignment | None:
+        """The account's catalog facts, None when it holds no known status."""
+        a = assignment_from_attributes(self.catalog, account.attributes)
+        if a.status not in self.catalog.status_by_name:
+            return None
+        return a
+
+    def _may_manage(self, actor: Actor, account: Account) -> bool:
+        try:
+            self._check_manage(actor, account)
+        except LifecycleError:
+            return False
+        return True
+
+    def _check_manage(self, actor: Actor, account: Account) -> None:
+        if not actor.delegated:
+            return
+        current = self._assignment(account)
+        if current is None:
+            raise AccessDenied("the user is not managed by the catalog: only an operator "
+                               "may act on it")
+        try:
+            assert actor.assignment is not None
+            check_delegation(self.catalog, actor.assignment, current)
+        except (RuleViolation, KeyError) as exc:
+            if isinstance(exc, RuleViolation):
+                raise refusal(exc) from None
+            raise AccessDenied("the user holds facts the catalog no longer knows") from None
+
+    def _get(self, user_id: str, target: dict[str, Any]) -> Account:
+        account = self.directory.get(user_id)
+        if account is None:
+            raise NotFound(f"no user {user_id!r}")
+        target["email"] = account.email
+        return account
+
+    def _must_get(self, user_id: str) -> Account:
+        account = self.directory.get(user_id)
+        if account is None:
+            raise NotFound(f"no user {user_id!r}")
+        return account
+
+    def _manageable(self, actor: Actor, user_id: str, target: dict[str, Any], *,
+                    not_self: bool = False) -> Account:
+        account = self._get(user_id, target)
+        if not_self and actor.user_id == user_id:
+            raise Conflict("an actor cannot deactivate or delete itself", code="lifecycle.self")
+        self._check_manage(actor, account)
+        return account
+
+    def _is_pending(self, account: Account) -> bool:
+        return UPDATE_PASSWORD in account.required_actions and bool(account.first(SENT_AT))
+
+    def _pending(self, actor: Actor, user_id: str, target: dict[str, Any]) -> Account:
+        account = self._manageable(actor, user_id, target)
+        if not self._is_pending(account):
+            raise Conflict("the user has no pending invitation (already activated, or not "
+                           "invited)", code="not-pending")
+        return account
+
+    def _existing(self, actor: Actor, account: Account) -> InviteResult:
+        """The answer for an e-mail that already has an account: never a second one."""
+        visible = self._may_manage(actor, account)
+        if self._is_pending(account) and visible:
+            return InviteResult("already-invited", self._invitation(account))
+        if self._is_pending(account):
+            raise Conflict("this e-mail has already been invited", code="already-invited")
+        body = {"id": account.id, "enabled": account.enabled} if visible else {}
+        raise Conflict("this e-mail already has an activated account"
+                       + ("" if account.enabled or not visible else " (deactivated)"),
+                       code="already-active", body=body)
+
+    def _invitation_attributes(self, actor: Actor, now: float, lifespan: int,
+                               client_id: str, redirect_uri: str | None
+                               ) -> dict[str, tuple[str, ...]]:
+        attributes = {INVITED_BY: (actor.name,), SENT_AT: (iso_utc(now),),
+                      EXPIRES_AT: (iso_utc(now + lifespan),), CLIENT_ID: (client_id,),
+                      PENDING: ("true",)}
+        if redirect_uri:
+            attributes[REDIRECT_URI] = (redirect_uri,)
+        return attributes
+
+    def _send(self, user_id: str, actions: list[str], client_id: str,
+              redirect_uri: str | None, lifespan: int, *, rollback: bool) -> None:
+        try:
+            self.directory.send_actions(user_id, actions, client_id, redirect_uri, lifespan)
+        except kc.GatewayError as exc:
+            if rollback:
+                self._delete_quietly(user_id)
+            if exc.status == 400:
+                logger.info("activation link refused by Keycloak: %s", exc.detail)
+                raise InvalidRequest("the activation link cannot be made for this client: "
+                                     "check that the client exists and allows the redirect "
+                                     f"(client_id {client_id!r}, redirect_uri "
+                                     f"{redirect_uri!r})") from None
+            if isinstance(exc, kc.Unavailable):
+                raise
+            logger.warning("activation e-mail not sent: %s", exc)
+            raise Unavailable("the activation e-mail could not be sent; retry later",
+                              code="mail-unavailable") from None
+
+    def _delete_quietly(self, user_id: str) -> None:
+        try:
+            self.directory.delete(user_id)
+        except kc.GatewayError as exc:  # pragma: no cover - logged for the operator
+            logger.error("could not roll back invited user %s: %s", user_id, exc)
+
+    def _state(self, account: Account) -> str:
+        if not self._is_pending(account):
+            return "activated"
+        expires = parse_iso_utc(account.first(EXPIRES_AT))
+        return "expired" if expires is not None and self.clock() >= expires else "pending"
+
+    def _invitation(self, account: Account) -> Invitation:
+        return Invitation(
+            id=account.id, email=account.email, state=self._state(account),
+            language=account.first(LOCALE), invited_by=account.first(INVITED_BY),
+            sent_at=account.first(SENT_AT), expires_at=account.first(EXPIRES_AT),
+            client_id=account.first(CLIENT_ID), redirect_uri=account.first(REDIRECT_URI),
+            assignment=self._assignment(account))
+
+    def _user(self, account: Account) -> User:
+        a = self._assignment(account)
+        permissions: tuple[str, ...] = ()
+        if a is not None:
+            try:
+                permissions = tuple(account.attributes.get("permissions") or sorted(
+                    set().union(*effective_permissions(self.catalog, a).values())))
+            except KeyError:
+                permissions = ()
+        return User(id=account.id, username=account.username, email=account.email,
+                    enabled=account.enabled,
+                    activated=UPDATE_PASSWORD not in account.required_actions,
+                    language=account.first(LOCALE), first_name=account.first_name,
+                    last_name=account.last_name, assignment=a, permissions=permissions)
