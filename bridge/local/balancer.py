@@ -8,19 +8,18 @@ re-sends a request a replica may have received (a POST is not idempotent).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.local.keycloak import MissingPiece, port_in_use
 from bridge.local.packages import apt_install
+from bridge.local.processes import stop_group, wait_ready
 
 UPSTREAM_HEADER = "X-Upstream"
 
@@ -110,29 +109,16 @@ class RoundRobinBalancer:
                  "-c", str(conf)],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
-        deadline = time.monotonic() + wait
-        while not port_in_use(self.port, self.host):
-            if self._process.poll() is not None:
-                error = (self.root / "error.log").read_text(errors="replace")[-300:]
-                raise MissingPiece(f"nginx exited with code {self._process.returncode}: "
-                                   f"{error}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise MissingPiece(f"nginx not listening after {wait:.0f}s")
-            time.sleep(0.1)
+        root = self.root
+        wait_ready(self._process, lambda: port_in_use(self.port, self.host), what="nginx",
+                   wait=wait, stop=self.stop, interval=0.1,
+                   exited=lambda code: f"nginx exited with code {code}: "
+                   + (root / "error.log").read_text(errors="replace")[-300:])
         return self
 
     def stop(self, wait: float = 10) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGQUIT)  # graceful: finish open requests
-            try:
-                process.wait(wait)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
+        stop_group(process, signal.SIGQUIT, wait=wait)  # graceful: finish open requests
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None

@@ -9,7 +9,6 @@ the ``postgres`` system user the Debian package creates.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pwd
 import secrets
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from bridge.local.keycloak import MissingPiece, port_in_use
 from bridge.local.packages import apt_install
+from bridge.local.processes import stop_group, wait_ready
 
 # Debian installs the server binaries under /usr/lib/postgresql/<major>/bin, not on PATH.
 _DEBIAN_BIN = Path("/usr/lib/postgresql")
@@ -128,15 +128,10 @@ class LocalPostgres:
                  "-c", "fsync=off", "-c", "max_connections=200"],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                 start_new_session=True, **as_user)
-        deadline = time.monotonic() + wait
-        while not port_in_use(self.port, self.host):
-            if self._process.poll() is not None:
-                raise MissingPiece(f"postgres exited with code {self._process.returncode}; "
-                                   f"see {self.log_file}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise MissingPiece(f"postgres not listening after {wait:.0f}s")
-            time.sleep(0.2)
+        log_file = self.log_file
+        wait_ready(self._process, lambda: port_in_use(self.port, self.host),
+                   what="postgres", wait=wait, stop=self.stop,
+                   exited=lambda code: f"postgres exited with code {code}; see {log_file}")
         self._create_database(bin_dir, sockets, env, as_user)
 
     def _create_database(self, bin_dir: Path, sockets: Path, env: dict[str, str],
@@ -159,16 +154,8 @@ class LocalPostgres:
 
     def stop(self, wait: float = 30) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            # SIGINT: PostgreSQL's "fast" shutdown (disconnect clients, then exit).
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(wait)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
+        # SIGINT: PostgreSQL's "fast" shutdown (disconnect clients, then exit).
+        stop_group(process, signal.SIGINT, wait=wait)
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None

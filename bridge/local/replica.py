@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import requests
 
 from bridge.local.keycloak import MissingPiece, port_in_use
+from bridge.local.processes import stop_group, wait_ready
 
 # The image's default (Dockerfile, GUNICORN_CMD_ARGS).
 GUNICORN_CMD_ARGS = "--worker-class gthread --workers 1 --threads 8"
@@ -58,32 +58,21 @@ class BridgeReplica:
                  "--graceful-timeout", "5", "--access-logfile", "-", APP],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                 start_new_session=True)
-        deadline = time.monotonic() + wait
-        while True:
-            if self._process.poll() is not None:
-                tail = self.log_file.read_text(errors="replace")[-500:]
-                raise MissingPiece(f"replica {self.name} exited with code "
-                                   f"{self._process.returncode}: {tail}")
+        log_file = self.log_file
+
+        def healthy() -> bool:
             with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return self
-            if time.monotonic() > deadline:
-                self.stop()
-                raise MissingPiece(f"replica {self.name} not healthy after {wait:.0f}s")
-            time.sleep(0.2)
+                return requests.get(f"{self.url}/healthz", timeout=2).status_code == 200
+            return False
+
+        wait_ready(self._process, healthy, what=f"replica {self.name}", wait=wait,
+                   stop=self.stop, exited=lambda code: f"replica {self.name} exited with "
+                   f"code {code}: {log_file.read_text(errors='replace')[-500:]}")
+        return self
 
     def stop(self, wait: float = 15) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(wait)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+        stop_group(process, signal.SIGTERM, wait=wait)
 
     def __enter__(self) -> BridgeReplica:
         return self.start()
