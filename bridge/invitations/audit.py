@@ -8,9 +8,9 @@ import logging
 import time
 from typing import Any
 
+from bridge import errors as domain
 from bridge.invitations.errors import LifecycleError
 from bridge.invitations.values import Actor, iso_utc
-from bridge.keycloak import errors as kc
 
 audit_log = logging.getLogger("bridge.audit")
 
@@ -39,7 +39,7 @@ class Audited:
         if isinstance(exc, LifecycleError):
             outcome = "refused" if exc.status in (400, 403, 404, 409) else "failed"
             self._write(outcome, code=exc.code, detail=exc.detail)
-        elif isinstance(exc, kc.GatewayError):
+        elif isinstance(exc, domain.DirectoryError):
             self._write("failed", code="keycloak", detail=type(exc).__name__)
         else:
             self._write("failed", code="internal", detail=type(exc).__name__)

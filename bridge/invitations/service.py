@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
+from bridge import errors as domain
 from bridge.catalog.apply import apply_user_state, plan_user_state
 from bridge.catalog.mapping import assignment_from_attributes, user_state
 from bridge.catalog.model import Assignment, Catalog
@@ -57,7 +58,6 @@ from bridge.invitations.values import (
     iso_utc,
     parse_iso_utc,
 )
-from bridge.keycloak import errors as kc
 from bridge.keycloak.limits import email_problem
 from bridge.locks import LocalLocks, LockTimeout, LockUnavailable, ResourceLocks, user_key
 
@@ -147,7 +147,7 @@ class AccessAdministration:
                 user_id = self.directory.create(NewAccount(
                     email, request.first_name, request.last_name, attributes, state.groups,
                     actions))
-            except kc.Conflict:
+            except domain.Duplicate:
                 raise Conflict("an account with this e-mail was created meanwhile",
                                code="already-exists") from None
             target["id"] = user_id
@@ -389,16 +389,16 @@ class AccessAdministration:
               redirect_uri: str | None, lifespan: int, *, rollback: bool) -> None:
         try:
             self.directory.send_actions(user_id, actions, client_id, redirect_uri, lifespan)
-        except kc.GatewayError as exc:
+        except domain.DirectoryError as exc:
             if rollback:
                 self._delete_quietly(user_id)
-            if exc.status == 400:
+            if isinstance(exc, domain.Refused):
                 logger.info("activation link refused by Keycloak: %s", exc.detail)
                 raise InvalidRequest("the activation link cannot be made for this client: "
                                      "check that the client exists and allows the redirect "
                                      f"(client_id {client_id!r}, redirect_uri "
                                      f"{redirect_uri!r})") from None
-            if isinstance(exc, kc.Unavailable):
+            if isinstance(exc, domain.Unavailable):
                 raise
             logger.warning("activation e-mail not sent: %s", exc)
             raise Unavailable("the activation e-mail could not be sent; retry later",
@@ -407,7 +407,7 @@ class AccessAdministration:
     def _delete_quietly(self, user_id: str) -> None:
         try:
             self.directory.delete(user_id)
-        except kc.GatewayError as exc:  # pragma: no cover - logged for the operator
+        except domain.DirectoryError as exc:  # pragma: no cover - logged for the operator
             logger.error("could not roll back invited user %s: %s", user_id, exc)
 
     def _state(self, account: Account) -> str:

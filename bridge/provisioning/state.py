@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from bridge.keycloak import errors as kc
+from bridge import errors as domain
 from bridge.keycloak import protected as kc_protected
 from bridge.keycloak.client import AdminGateway
 from bridge.locks import ResourceLocks, resource_key
@@ -66,7 +66,7 @@ def gone_is_done() -> Iterator[None]:
     delete that did not take the lock (an administrator's)."""
     try:
         yield
-    except kc.NotFound:
+    except domain.NotFound:
         pass
 
 
