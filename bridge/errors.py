@@ -30,35 +30,26 @@ class DirectoryError(Exception):
     ``detail`` is the directory's own text: for the log, never for a client."""
 
     detail: str = ""
-
-    @property
-    def words(self) -> str:
-        """The failure in the bridge's words, for a client."""
-        return "The directory failed"
+    words: str = "The directory failed"
+    """The failure in the bridge's words, for a client."""
 
 
 class Unavailable(DirectoryError):
     """The directory cannot be reached or is not ready; the caller may retry later."""
 
-    @property
-    def words(self) -> str:
-        return "The directory is unreachable, retry later"
+    words: str = "The directory is unreachable, retry later"
 
 
 class NotFound(DirectoryError):
     """The account, group or other resource does not exist."""
 
-    @property
-    def words(self) -> str:
-        return "Resource not found"
+    words: str = "Resource not found"
 
 
 class Duplicate(DirectoryError):
     """A value that must be unique (a username, an e-mail, a group name) is taken."""
 
-    @property
-    def words(self) -> str:
-        return "A value is already in use"
+    words: str = "A value is already in use"
 
 
 class Refused(DirectoryError):
@@ -70,10 +61,7 @@ class Refused(DirectoryError):
 
     field: str | None = None
     reason: str | None = None
-
-    @property
-    def read_only(self) -> bool:
-        return False
+    read_only: bool = False
 
     @property
     def words(self) -> str:
@@ -85,6 +73,4 @@ class Refused(DirectoryError):
 class TooLarge(DirectoryError):
     """The resource is larger than the directory stores."""
 
-    @property
-    def words(self) -> str:
-        return "The resource is larger than the directory stores"
+    words: str = "The resource is larger than the directory stores"

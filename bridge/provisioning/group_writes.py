@@ -24,7 +24,7 @@ from bridge.keycloak import groups as kc_groups
 from bridge.provisioning.mapping import (
     CREATED,
 )
-from bridge.provisioning.state import NO_MEMBERS, BackendState, gone_is_done, same
+from bridge.provisioning.state import NO_MEMBERS, BackendState, gone_is_done, made_by, same
 from scim import errors
 from scim.backend import (
     ALL_ATTRIBUTES,
@@ -105,19 +105,17 @@ class GroupWrites(BackendState):
         return self._group_resource(subject, stored,
                                     ALL_ATTRIBUTES if wanted else NO_MEMBERS)
 
-    def _created_group(self, rep: dict[str, Any], failure: domain.DirectoryError) -> dict[str, Any]:
+    def _created_group(self, rep: dict[str, Any], failure: domain.DirectoryError
+                       ) -> dict[str, Any]:
         """The group a create whose outcome is unknown made (see :meth:`_created_user`):
         under the name's lock, a managed group of that name carrying every attribute sent
         (``scim.created`` to the millisecond) is this request's; else ``failure``."""
-        sent = rep.get("attributes") or {}
         try:
             candidates = self._find_group_named(rep["name"])
         except (domain.DirectoryError, errors.ScimError):
             raise failure from None
         for group in candidates:
-            stored = group.get("attributes") or {}
-            if group.get("name") == rep["name"] and all(
-                    stored.get(key) == value for key, value in sent.items()):
+            if group.get("name") == rep["name"] and made_by(group, rep):
                 logger.info("a group create whose response was lost had succeeded: %s",
                             group.get("id"))
                 return group

@@ -33,7 +33,7 @@ from bridge.provisioning.mapping import (
     now_iso,
 )
 from bridge.provisioning.protected_accounts import check_not_reserved
-from bridge.provisioning.state import BackendState, asks_for, gone_is_done, same
+from bridge.provisioning.state import BackendState, asks_for, gone_is_done, made_by, same
 from bridge.provisioning.tenancy import AccessTenancy
 from scim import errors
 from scim.backend import (
@@ -243,22 +243,21 @@ class UserStore(BackendState):
         else:
             attributes[SCIM_DISABLED] = ["true"]
 
-    def _created_user(self, rep: dict[str, Any], failure: domain.DirectoryError) -> dict[str, Any]:
+    def _created_user(self, rep: dict[str, Any], failure: domain.DirectoryError
+                      ) -> dict[str, Any]:
         """After a create whose outcome is unknown (the response was lost: 503/timeout, or a
         409 met after a retry somewhere on the way), the user this very request created;
         else ``failure`` is raised. One lookup by username; the user is ours when it
         carries every attribute sent, ``scim.created`` (to the millisecond) included, so a
         real duplicate is never mistaken for ours. Costs a call only on that failure path;
         when the lookup fails too, the original failure stands."""
-        sent = rep.get("attributes") or {}
         try:
             candidates = kc_users.search(self.gw, self.realm, username=rep["username"],
                                          exact="true", max=2)
         except domain.DirectoryError:
             raise failure from None
         for other in candidates:
-            stored = other.get("attributes") or {}
-            if all(stored.get(key) == value for key, value in sent.items()):
+            if made_by(other, rep):
                 logger.info("a create whose response was lost had succeeded: user %s",
                             other.get("id"))
                 return other
