@@ -12,6 +12,7 @@ from typing import Any
 
 from bridge.keycloak import flows as kc_flows
 from bridge.keycloak import realm as kc_realm
+from bridge.realm.kinds import identity_providers
 from bridge.realm.kinds.base import KindBase, RealmContext
 from bridge.realm.model import Execution, RealmConfig
 from bridge.realm.plan import FieldChange
@@ -115,6 +116,7 @@ class Flows(KindBase):
         rebind = {b: f"{key}{NEXT}" for b in BINDINGS if realm.get(b) == key}
         if rebind:
             kc_realm.update(ctx.gateway, ctx.realm, rebind)
+        identity_providers.rebind_flow(ctx, key, f"{key}{NEXT}")
         kc_flows.delete(ctx.gateway, ctx.realm, actual["_id"])
         for alias, flow_id in built.items():
             if alias.startswith("config:"):
