@@ -271,7 +271,7 @@ table{border-collapse:collapse;width:100%;table-layout:fixed;background:#fff;
 th,td{padding:.55rem .75rem;text-align:left;border-bottom:1px solid #e3e7ee;
  overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 th{font-weight:600;background:#eef1f6}
-col.when{width:9rem}col.from{width:15rem}col.to{width:17rem}
+col.when{width:12.5rem}col.from{width:15rem}col.to{width:20rem}
 tbody tr:hover{background:#f0f5ff}
 td.subject a{display:block;overflow:hidden;text-overflow:ellipsis;color:#0b57d0;
  text-decoration:none;font-weight:500}
@@ -283,7 +283,7 @@ dt{color:#5b6675}dd{margin:0;overflow-wrap:anywhere}
 a.button{display:inline-block;padding:.55rem 1.1rem;border-radius:6px;background:#0b57d0;
  color:#fff;text-decoration:none;font-weight:600}
 a.button.secondary{background:#e8eefb;color:#0b57d0}
-iframe{display:block;width:100%;height:32rem;border:1px solid #e3e7ee;background:#fff;
+iframe{display:block;width:100%;height:24rem;border:1px solid #e3e7ee;background:#fff;
  resize:vertical}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:.5rem 0 0;font-size:13px}
 summary{cursor:pointer;color:#5b6675}
