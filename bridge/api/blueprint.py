@@ -202,14 +202,16 @@ def create_api_blueprint(service: AccessAdministration | None,
         description=(
             "Creates the user with the required actions the catalog implies and has Keycloak "
             "mail the activation link in the invitee's language. An e-mail that already has "
-            "an account gets no second one: 200 `already-invited` (pending) or 409 "
-            "`already-active`."),
+            "an account gets no second one: 200 `already-invited` (pending, with the same "
+            "access), 409 `already-invited` (pending with other access: nothing is changed, "
+            "change the user instead) or 409 `already-active`."),
         replies={201: Reply("Invited; mail sent", InvitationOutcome,
                             headers={"Location": {"schema": {"type": "string"},
                                                   "description": "the invitation"}}),
                  200: Reply("`already-invited`: the pending invitation", InvitationOutcome),
                  409: refused("`already-active`, `already-invited` outside the actor's "
-                              "reach, or `already-exists` (created meanwhile)")}))
+                              "reach or with other access than asked, or `already-exists` "
+                              "(created meanwhile)")}))
     def invite(body: InvitationBody) -> tuple[Response, int]:
         result = svc().invite(g.actor, body.request())
         response = _json(InvitationOutcome.of(result))
