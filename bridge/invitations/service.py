@@ -24,6 +24,7 @@ from bridge.invitations.audit import Audited
 from bridge.invitations.directory import Directory, DirectoryWriter
 from bridge.invitations.errors import (
     AccessDenied,
+    CatalogNotApplied,
     Conflict,
     InvalidRequest,
     LifecycleError,
@@ -150,6 +151,8 @@ class AccessAdministration:
             except kc.Conflict:
                 raise Conflict("an account with this e-mail was created meanwhile",
                                code="already-exists") from None
+            except kc.MissingGroups as exc:
+                raise CatalogNotApplied.of(exc.realm, exc.paths) from None
             target["id"] = user_id
             self._send(user_id, list(actions), client_id, request.redirect_uri,
                        request.lifespan, rollback=True)
@@ -276,7 +279,10 @@ class AccessAdministration:
             if _same_account(before, account) and not plan.catalog_changed:
                 # Nothing to write: the user already is as asked (the CLI's exit 3).
                 return audit.done(self._user(account, changed=False), outcome="unchanged")
-            apply_user_state(DirectoryWriter(self.directory, account), user_id, plan)
+            try:
+                apply_user_state(DirectoryWriter(self.directory, account), user_id, plan)
+            except kc.MissingGroups as exc:
+                raise CatalogNotApplied.of(exc.realm, exc.paths) from None
             return audit.done(self._user(account), outcome="updated")
 
     # -- helpers
