@@ -61,6 +61,16 @@ def test_the_dev_stack_applies_and_serves_seed_004_unless_told_otherwise() -> No
     assert devstack.dev_catalog_dir({"BRIDGE_CATALOG": str(other)}) == other
     assert devstack.dev_catalog_dir({"BRIDGE_CATALOG": str(other / "catalog.yaml")}) == other
     # The realm applied and the catalog served come from that one directory.
+    env = {"BRIDGE_CLIENT_SECRET": "s", "HR_SCIM_CLIENT_SECRET": "s", "SMTP_HOST": "h",
+           "SMTP_PORT": "25", "SMTP_FROM": "a@b.test"}
+    config, the_catalog, catalog_dir = devstack.load_dev_realm(env, root / "realm-config")
+    assert catalog_dir == devstack.DEFAULT_CATALOG
+    assert the_catalog is not None and the_catalog.name == "accounting-portal"
+    (bridge,) = [group for group in config.groups if group.name == "bridge"]
+    (tree,) = [group for group in bridge.subGroups or () if group.name == "catalog"]
+    tenants = next(group for group in tree.subGroups or () if group.name == "tenant")
+    assert {group.name for group in tenants.subGroups or ()} == {
+        "dossier-acme", "dossier-bakery", "dossier-carpentry"}  # seed 004's, in the realm
     source = inspect.getsource(devstack.run)
-    assert "load_with_catalog([config_dir, catalog_dir]" in source
+    assert "load_dev_realm(env, config_dir)" in source
     assert "catalog_dir=catalog_dir" in source
