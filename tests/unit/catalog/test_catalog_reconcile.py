@@ -333,9 +333,10 @@ def test_a_user_deleted_during_the_pass_is_skipped(seed: Callable[[str], Catalog
 
 def _cli(monkeypatch: pytest.MonkeyPatch, directory: MemoryDirectory, *args: str) -> Any:
     import bridge.cli as cli_module
+    from bridge.cli import common
 
-    monkeypatch.setattr(cli_module, "_admin", lambda: None)
-    monkeypatch.setattr(cli_module, "_catalog_directory", lambda _gw, _realm: directory)
+    monkeypatch.setattr(common, "admin", lambda: None)
+    monkeypatch.setattr(common, "catalog_directory", lambda _gw, _realm: directory)
     env = {"KEYCLOAK_ADMIN_USERNAME": "root", "KEYCLOAK_ADMIN_PASSWORD": "x",
            "BRIDGE_CLIENT_SECRET": "s", "HR_SCIM_CLIENT_SECRET": "s", "SMTP_HOST": "h",
            "SMTP_PORT": "25", "SMTP_FROM": "a@b.c", "PORTAL_URL": "http://127.0.0.1:3000"}
@@ -363,18 +364,21 @@ def test_the_command_dry_run_exits_2_then_applies_then_exits_0(
     dirs = (str(REALM_CONFIG), str(edited))
     dry = _cli(monkeypatch, directory, *dirs, "--dry-run")
     assert dry.exit_code == 2, dry.output
-    assert dry.output.splitlines() == ["una: permissions -payments.view",
+    assert dry.stdout.splitlines() == ["una: permissions -payments.view",
                                        "1 users checked, 1 would change, 0 violating"]
+    # Progress per page goes to stderr, so stdout stays the result.
+    assert "reconcile: internal users, page 1 of ~1: 1 checked, 1 to report" \
+        in dry.stderr.splitlines()
     assert directory.writes == []
 
     applied = _cli(monkeypatch, directory, *dirs)
     assert applied.exit_code == 0, applied.output
-    assert applied.output.splitlines()[-1] == "1 users checked, 1 changed, 0 violating"
+    assert applied.stdout.splitlines()[-1] == "1 users checked, 1 changed, 0 violating"
     assert "payments.view" not in directory.accounts[uid].attributes[PERMISSIONS]
 
     again = _cli(monkeypatch, directory, *dirs, "--dry-run")
     assert again.exit_code == 0, again.output
-    assert again.output.splitlines() == ["1 users checked, 0 would change, 0 violating"]
+    assert again.stdout.splitlines() == ["1 users checked, 0 would change, 0 violating"]
 
 
 def test_the_command_without_a_catalog_is_one_line_and_exit_1(
