@@ -35,10 +35,12 @@ EMAIL = "ana@example.com"
 
 
 def readme_blocks() -> list[list[str]]:
-    """The ``sh`` blocks of the README's CLI section, as lists of lines."""
+    """The ``sh`` blocks of the README's CLI section (up to its first sub-section, the
+    portal-token recipe, which needs a browser), as lists of lines."""
     text = README.read_text(encoding="utf-8")
     section = text[text.index(SECTION):]
-    section = section[:section.index("\n## ", len(SECTION))]
+    section = section[:min(section.index("\n## ", len(SECTION)),
+                           section.index("\n### ", len(SECTION)))]
     return [block.strip("\n").splitlines()
             for block in re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)]
 
