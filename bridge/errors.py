@@ -70,6 +70,14 @@ class Refused(DirectoryError):
         return "The directory does not accept a value of the request"
 
 
+class MissingGroups(DirectoryError):
+    """Accounts were to join groups the realm does not have (``paths``): the realm lacks
+    the configuration (e.g. the catalog was not applied), not the resource asked for."""
+
+    realm: str = ""
+    paths: tuple[str, ...] = ()
+
+
 class TooLarge(DirectoryError):
     """The resource is larger than the directory stores."""
 
