@@ -213,11 +213,8 @@ class AccessAdministration:
         """Disable, then end every session (refresh tokens fail at once)."""
         target = {"id": user_id}
         with Audited(actor, "user.deactivate", target) as audit, self._user_lock(user_id):
-            account = self._manageable(actor, user_id, target, not_self=True)
-            changed = account.enabled
-            if changed:
-                account = replace(account, enabled=False)
-                self.directory.update(account)
+            account, changed = self._set_enabled(
+                self._manageable(actor, user_id, target, not_self=True), False)
             self.directory.logout(user_id)
             return audit.done(self._user(account, changed=changed),
                               outcome="deactivated" if changed else "unchanged")
@@ -225,13 +222,19 @@ class AccessAdministration:
     def reactivate(self, actor: Actor, user_id: str) -> User:
         target = {"id": user_id}
         with Audited(actor, "user.reactivate", target) as audit, self._user_lock(user_id):
-            account = self._manageable(actor, user_id, target)
-            changed = not account.enabled
-            if changed:
-                account = replace(account, enabled=True)
-                self.directory.update(account)
+            account, changed = self._set_enabled(
+                self._manageable(actor, user_id, target), True)
             return audit.done(self._user(account, changed=changed),
                               outcome="reactivated" if changed else "unchanged")
+
+    def _set_enabled(self, account: Account, enabled: bool) -> tuple[Account, bool]:
+        """The account enabled (or not) as asked, and whether that changed it: written only
+        then (one update)."""
+        if account.enabled == enabled:
+            return account, False
+        account = replace(account, enabled=enabled)
+        self.directory.update(account)
+        return account, True
 
     def delete(self, actor: Actor, user_id: str) -> None:
         target = {"id": user_id}
