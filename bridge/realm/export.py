@@ -18,7 +18,7 @@ from bridge.keycloak import groups as kc_groups
 from bridge.keycloak import realm as kc_realm
 from bridge.keycloak import roles as kc_roles
 from bridge.keycloak.client import AdminGateway
-from bridge.realm import model
+from bridge.realm import export_kinds, model
 from bridge.realm.kinds import RealmContext, client_scopes, identity_providers
 from bridge.realm.kinds.admin_permissions import AdminPermissions
 from bridge.realm.kinds.clients import (
@@ -65,6 +65,7 @@ def export(gateway: AdminGateway, realm: str, directory: Path) -> list[Path]:
         files[Path("clients") / f"{client['clientId']}.yaml"] = {"clients": [client]}
     if builtin:
         files[Path("clients") / "keycloak.yaml"] = {"clients": builtin}
+    export_kinds.add_to(ctx, realm_rep, files)
     written = []
     for relative, content in files.items():
         path = directory / relative
@@ -187,6 +188,8 @@ def _flows(ctx: RealmContext) -> list[dict[str, Any]]:
     custom = {alias for alias, rep in every.items() if not kind.builtin(alias, rep)}
     flows = kind.actual(ctx, custom)
     return [{"alias": alias, "description": flows[alias]["description"],
+             **({"providerId": flows[alias]["providerId"]}
+                if flows[alias].get("providerId", "basic-flow") != "basic-flow" else {}),
              "executions": _executions(flows[alias]["executions"])}
             for alias in sorted(custom)]
 
@@ -197,6 +200,8 @@ def _executions(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         item: dict[str, Any] = {}
         if "flow" in node:
             item["flow"] = node["flow"]
+            if node.get("authenticator"):  # a form flow's form
+                item["authenticator"] = node["authenticator"]
         else:
             item["authenticator"] = node["authenticator"]
         item["requirement"] = node["requirement"]
