@@ -190,7 +190,7 @@ class AccessAdministration:
             self.directory.update(account)
             actions = [a for a in account.required_actions] or [UPDATE_PASSWORD]
             self._send(user_id, actions, client_id, redirect_uri, lifespan, rollback=False)
-            return audit.done(self._invitation(account), outcome="resent")
+            return audit.done(self._invitation(account), result="resent")
 
     def revoke(self, actor: Actor, user_id: str) -> None:
         """Delete a pending invitee: its link then leads nowhere."""
@@ -198,7 +198,7 @@ class AccessAdministration:
         with Audited(actor, "invitation.revoke", target) as audit, self._user_lock(user_id):
             self._pending(actor, user_id, target)
             self.directory.delete(user_id)
-            audit.done(None, outcome="revoked")
+            audit.done(None, result="revoked")
 
     # -- lifecycle
 
@@ -215,7 +215,7 @@ class AccessAdministration:
                 account = replace(account, enabled=False)
                 self.directory.update(account)
             self.directory.logout(user_id)
-            return audit.done(self._user(account), outcome="deactivated")
+            return audit.done(self._user(account), result="deactivated")
 
     def reactivate(self, actor: Actor, user_id: str) -> User:
         target = {"id": user_id}
@@ -224,14 +224,14 @@ class AccessAdministration:
             if not account.enabled:
                 account = replace(account, enabled=True)
                 self.directory.update(account)
-            return audit.done(self._user(account), outcome="reactivated")
+            return audit.done(self._user(account), result="reactivated")
 
     def delete(self, actor: Actor, user_id: str) -> None:
         target = {"id": user_id}
         with Audited(actor, "user.delete", target) as audit, self._user_lock(user_id):
             self._manageable(actor, user_id, target, not_self=True)
             self.directory.delete(user_id)
-            audit.done(None, outcome="deleted")
+            audit.done(None, result="deleted")
 
     def update(self, actor: Actor, user_id: str, change: Profile) -> User:
         """Change names, language, status, profile, toggles, perimeter or tenants: the
@@ -269,7 +269,7 @@ class AccessAdministration:
                 else change.first_name,
                 last_name=account.last_name if change.last_name is None else change.last_name)
             apply_user_state(DirectoryWriter(self.directory, account), user_id, plan)
-            return audit.done(self._user(account), outcome="updated")
+            return audit.done(self._user(account), result="updated")
 
     # -- helpers
 

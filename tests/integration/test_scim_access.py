@@ -227,7 +227,7 @@ def test_scim_cannot_undo_an_operator_lock_and_is_audited(
         assert body["detail"].startswith("scim.operator-lock:"), body["detail"]
         assert "operator" in body["detail"]
     assert env.gateway.get(f"{env.base}/users/{uid}")["enabled"] is False
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "bridge.audit"]
+    lines = audit_events(caplog.records)
     assert [(line["action"], line["outcome"], line["target"]["id"]) for line in lines] == [
         ("scim.user.reactivate", "refused", uid)] * 2, lines
     assert lines[0]["actor"] == "scim:test-client"
