@@ -93,8 +93,10 @@ def json_handler(stream: TextIO | None = None) -> logging.Handler:
     handler: logging.Handler = logging.StreamHandler(stream) if stream else _Stderr()
     handler.setFormatter(JsonLines())
     handler.addFilter(RequestContext())
-    handler._bridge_json = True  # type: ignore[attr-defined]
     return handler
+
+
+_installed: list[logging.Handler] = []
 
 
 def configure_logging(level: str | None = None, *, stream: TextIO | None = None) -> None:
@@ -102,10 +104,11 @@ def configure_logging(level: str | None = None, *, stream: TextIO | None = None)
     replaces the handler the first added, and no other handler is touched."""
     level = level or log_level()
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_bridge_json", False):
-            root.removeHandler(handler)
-    root.addHandler(json_handler(stream))
+    while _installed:
+        root.removeHandler(_installed.pop())
+    handler = json_handler(stream)
+    root.addHandler(handler)
+    _installed.append(handler)
     root.setLevel(level)
     logging.getLogger(AUDIT_LOGGER).setLevel(logging.INFO)
 

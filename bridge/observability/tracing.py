@@ -103,3 +103,17 @@ def _tracer_provider(exporter: SpanExporter | None) -> TracerProvider:
         if exporter is not None:
             _provider.add_span_processor(SimpleSpanProcessor(exporter))
         return _provider
+
+
+def stop() -> None:
+    """Flush and drop the process's provider and undo the requests instrumentation (for
+    tests; a server's provider flushes at exit by itself)."""
+    global _provider
+    with _lock:
+        if _provider is None:
+            return
+        from opentelemetry.instrumentation.requests import RequestsInstrumentor
+
+        RequestsInstrumentor().uninstrument()
+        _provider.shutdown()
+        _provider = None

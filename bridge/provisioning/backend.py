@@ -70,7 +70,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import threading
 import time
@@ -80,6 +79,7 @@ from typing import Any, TypeVar
 
 from scim2_models import Context, PatchOp, Resource
 
+from bridge.audit import with_rule
 from bridge.catalog.apply import StatePlan, apply_user_state, plan_user_state
 from bridge.keycloak import errors as kc
 from bridge.keycloak import groups as kc_groups
@@ -103,7 +103,6 @@ from bridge.provisioning.mapping import (
     DomainMapping,
     GroupMapping,
     UserMapping,
-    now_iso,
     same_content,
     scim_name,
 )
@@ -128,7 +127,6 @@ _EXTENSION_KEYS = {"user_type": "userType"}
 
 logger = logging.getLogger(__name__)
 _TENANCY = AccessTenancy()
-audit_log = logging.getLogger("bridge.audit")
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -564,13 +562,8 @@ class KeycloakScimBackend:
         elif active and not enabled and not by_scim:
             detail = (f"scim.operator-lock: user {current['id']!r} was disabled by an operator "
                       "outside SCIM; only an operator can enable it again")
-            audit_log.info(json.dumps({
-                "time": now_iso(), "actor": f"scim:{subject.client_id}",
-                "action": "scim.user.reactivate",
-                "target": {"id": current["id"], "username": current.get("username")},
-                "outcome": "refused", "code": "scim.operator-lock", "detail": detail},
-                sort_keys=True, ensure_ascii=False))
-            raise errors.Forbidden(detail)
+            # Its audit event (the SCIM write refused) names the rule.
+            raise with_rule(errors.Forbidden(detail), "scim.operator-lock")
         if rep["enabled"] or not (enabled or by_scim):
             # Enabled, or already disabled by an operator (whose lock it stays).
             attributes.pop(SCIM_DISABLED, None)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bridge.observability.logs import JsonLines, configure_logging
+from bridge.observability.logs import JsonLines, json_handler
 
 _FORMATTER = JsonLines()
 
@@ -46,15 +46,18 @@ class CapturedLogs:
 
 @contextmanager
 def captured_logs(level: str = "INFO") -> Iterator[CapturedLogs]:
-    """The process's logging as ``bridge serve`` configures it, into a buffer."""
+    """Every line the process writes, as the bridge's configured handler writes it, into a
+    buffer (``level`` and up; the audit trail always)."""
     stream = io.StringIO()
-    root = logging.getLogger()
-    before = (list(root.handlers), root.level)
-    configure_logging(level, stream=stream)
+    root, audit = logging.getLogger(), logging.getLogger("bridge.audit")
+    before = (root.level, audit.level)
+    handler = json_handler(stream)
+    root.addHandler(handler)
+    root.setLevel(level)
+    audit.setLevel(logging.INFO)
     try:
         yield CapturedLogs(stream)
     finally:
-        for handler in list(root.handlers):
-            if handler not in before[0]:
-                root.removeHandler(handler)
-        root.setLevel(before[1])
+        root.removeHandler(handler)
+        root.setLevel(before[0])
+        audit.setLevel(before[1])
