@@ -41,7 +41,8 @@ _ROUTE_WORDS = frozenset("""
     default-optional-client-scopes attack-detection brute-force events admin-events keys
     localization impersonation federated-identity consents offline-sessions available
     effective scope-mappings management permissions lower-priority raise-priority
-    attributes domains metadata group-by-path
+    attributes domains metadata group-by-path default-groups
+    unregistered-required-actions register-required-action
     authz resource-server permission policy scope client resources scopes associatedPolicies
 """.split())
 

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from bridge.catalog.load import parse as parse_catalog
 from bridge.catalog.model import Catalog
 from bridge.configfiles import ConfigError, substitute
+from bridge.realm.checks import kind_problems
 from bridge.realm.from_catalog import merge_into
 from bridge.realm.kinds.clients import BUILTIN_CLIENTS
 
@@ -43,8 +44,11 @@ __all__ = [
     "config_files", "flow_aliases", "group_paths", "load", "load_with_catalog", "substitute",
 ]
 
-TOP_LEVEL_LISTS = ("roles", "clients", "groups", "flows")
-TOP_LEVEL_KEYS = ("realm", "settings", "userProfile", *TOP_LEVEL_LISTS)
+TOP_LEVEL_LISTS = ("roles", "clients", "groups", "flows", "defaultGroups", "requiredActions",
+                   "keys", "components", "userFederation")
+TOP_LEVEL_KEYS = ("realm", "settings", "userProfile", "defaultRoles", "otpPolicy",
+                  "webAuthnPolicy", "webAuthnPasswordlessPolicy", "events", "localization",
+                  *TOP_LEVEL_LISTS)
 CATALOG_KEY = "catalog"  # a document of its own, validated by bridge.catalog
 
 
@@ -149,7 +153,8 @@ def load_with_catalog(directory: Path | str | Sequence[Path | str],
         raise ConfigError([_locate(err, origin, scalar_origin) for err in exc.errors()]) from None
     if catalog is not None:
         config = merge_into(config, catalog)
-    problems = [*_duplicates(config), *_admin_permission_problems(config)]
+    problems = [*_duplicates(config), *_admin_permission_problems(config),
+                *kind_problems(config, scalar_origin)]
     if problems:
         raise ConfigError(problems)
     return config, catalog
