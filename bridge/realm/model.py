@@ -76,6 +76,10 @@ class Settings(_Strict):
     # Not in Keycloak's realm representation: client scopes the realm must not have, planned
     # by their own kind (bridge.realm.kinds.client_scopes).
     removedClientScopes: list[str] | None = None
+    # The client scopes every new client starts with, as default or optional scopes (exact
+    # lists, by scope name), planned by their own kind (bridge.realm.kinds.client_scopes).
+    defaultDefaultClientScopes: list[str] | None = None
+    defaultOptionalClientScopes: list[str] | None = None
 
 
 # -- roles, clients, mappers ----------------------------------------------------------------
@@ -217,6 +221,45 @@ class UserProfile(_Strict):
     attributes: list[dict[str, Any]] = Field(default_factory=list)
 
 
+# -- client scopes and identity providers --------------------------------------------------
+
+class ClientScope(_Strict):
+    """A client scope with its protocol mappers; clients name it in their default or
+    optional scopes, the realm in ``settings.defaultDefaultClientScopes``."""
+
+    name: str
+    description: str | None = None
+    protocol: Literal["openid-connect", "saml"] = "openid-connect"
+    # e.g. include.in.token.scope, display.on.consent.screen, consent.screen.text
+    attributes: dict[str, str] | None = None
+    protocolMappers: list[ProtocolMapper] = Field(default_factory=list)
+
+
+class IdentityProviderMapper(_Strict):
+    name: str
+    identityProviderMapper: str
+    config: dict[str, str] = Field(default_factory=dict)
+
+
+class IdentityProvider(_Strict):
+    """An upstream IdP users sign in through (Entra ID, Okta, Google, another Keycloak...).
+    ``config`` is Keycloak's (issuer, clientId, clientSecret as ``${VAR}``, URLs...)."""
+
+    alias: str
+    displayName: str | None = None
+    providerId: Literal["oidc", "keycloak-oidc", "saml", "google", "microsoft"]
+    enabled: bool | None = True
+    trustEmail: bool | None = None
+    storeToken: bool | None = None
+    addReadTokenRoleOnCreate: bool | None = None
+    linkOnly: bool | None = None
+    hideOnLogin: bool | None = None
+    firstBrokerLoginFlowAlias: str | None = None
+    postBrokerLoginFlowAlias: str | None = None
+    config: dict[str, str] = Field(default_factory=dict)
+    mappers: list[IdentityProviderMapper] = Field(default_factory=list)
+
+
 # -- required actions, policies, events, texts, components ----------------------------------
 
 class RequiredAction(_Strict):
@@ -343,3 +386,5 @@ class RealmConfig(_Strict):
     keys: list[KeyProvider] = Field(default_factory=list)
     components: list[Component] = Field(default_factory=list)
     userFederation: list[UserFederation] = Field(default_factory=list)
+    clientScopes: list[ClientScope] = Field(default_factory=list)
+    identityProviders: list[IdentityProvider] = Field(default_factory=list)

@@ -13,6 +13,7 @@ from typing import Any
 from bridge.keycloak import clients as kc_clients
 from bridge.keycloak import flows as kc_flows
 from bridge.keycloak import realm as kc_realm
+from bridge.realm.kinds import identity_providers
 from bridge.realm.kinds.base import KindBase, RealmContext
 from bridge.realm.model import Execution, RealmConfig
 from bridge.realm.plan import FieldChange
@@ -143,6 +144,7 @@ class Flows(KindBase):
                 body[OVERRIDES] = {k: built[key] if v == actual["_id"] else v
                                    for k, v in overrides.items()}
                 kc_clients.update(ctx.gateway, ctx.realm, client["id"], body)
+        identity_providers.rebind_flow(ctx, key, f"{key}{NEXT}")
         kc_flows.delete(ctx.gateway, ctx.realm, actual["_id"])
         forms = set(_form_flows(desired["executions"]))
         for alias, flow_id in built.items():
