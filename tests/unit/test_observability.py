@@ -16,10 +16,12 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+import responses
 from click.testing import CliRunner
 
 from bridge import audit
 from bridge.cli import cli
+from bridge.keycloak.client import AdminGateway
 from bridge.observability import context
 from bridge.observability.logs import configure_logging, logging_config
 from tests.support.logs import captured_logs
@@ -155,3 +157,18 @@ def test_tracing_is_on_when_the_endpoint_is_set() -> None:
                          text=True, check=True, timeout=60).stdout.splitlines()
     assert out[0] == "['opentelemetry']"
     assert out[1] != "method"  # the instrumentation wraps the WSGI app
+
+
+@responses.activate
+def test_admin_calls_carry_the_request_id_they_are_made_for() -> None:
+    kc = "http://kc.test"
+    responses.post(f"{kc}/realms/master/protocol/openid-connect/token", json={
+        "access_token": "t", "expires_in": 300, "refresh_token": "r", "token_type": "Bearer"})
+    responses.get(f"{kc}/admin/realms/r/users/1", json={"id": "1"})
+    gateway = AdminGateway.with_password(kc, "admin", "pw")
+    with context.request_scope("abc-123"):
+        gateway.get("/r/users/1")
+    gateway.get("/r/users/1")
+    inside, outside = (c.request.headers for c in responses.calls[-2:])
+    assert inside["X-Request-Id"] == "abc-123"
+    assert "X-Request-Id" not in outside
