@@ -66,6 +66,25 @@ class KeycloakUnderTest:
         info.raise_for_status()
         return str(info.json()["systemInfo"]["version"])
 
+    @functools.cached_property
+    def serves_project_themes(self) -> bool:
+        """Whether this server has the project's ``bridge`` login and e-mail themes
+        (themes/, given by ``bridge keycloak start``); a server started without them shows
+        Keycloak's own pages and mails (realm-config selects ``bridge``, Keycloak falls
+        back)."""
+        token = requests.post(
+            f"{self.url}/realms/master/protocol/openid-connect/token",
+            data={"grant_type": "password", "client_id": "admin-cli",
+                  "username": self.admin_username, "password": self.admin_password},
+            timeout=30)
+        token.raise_for_status()
+        info = requests.get(f"{self.url}/admin/serverinfo", timeout=30, headers={
+            "Authorization": f"Bearer {token.json()['access_token']}"})
+        info.raise_for_status()
+        themes = info.json().get("themes", {})
+        return all(any(t.get("name") == "bridge" for t in themes.get(kind, []))
+                   for kind in ("login", "email"))
+
 
 @pytest.fixture(scope="session")
 def keycloak(tmp_path_factory: pytest.TempPathFactory,

@@ -57,7 +57,7 @@ catalog_option = click.option("--catalog", "catalog_path", default=None,
 @click.option("--perimeter", "perimeter", multiple=True, metavar="DIMENSION=ENTRY",
               help="Perimeter entry (repeatable), e.g. project=p1.")
 @click.option("--tenant", "tenants", multiple=True, help="Tenant (repeatable).")
-@click.option("--language", default="en", show_default=True, help="en or fr.")
+@click.option("--language", default="en", show_default=True, help="en, fr or ro.")
 @click.option("--first-name", default=None)
 @click.option("--last-name", default=None)
 @click.option("--client-id", default=None, help="Client to return to (default: portal).")

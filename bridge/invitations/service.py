@@ -33,16 +33,19 @@ from bridge.invitations.errors import (
     Unavailable,
     refusal,
 )
+from bridge.invitations.mailwords import invitation_scope
 from bridge.invitations.values import (
     CLIENT_ID,
     DEFAULT_LIFESPAN,
     EXPIRES_AT,
     INVITED_BY,
+    INVITER_NAME,
     LANGUAGES,
     LOCALE,
     MAX_LIFESPAN,
     PENDING,
     REDIRECT_URI,
+    SCOPE,
     SENT_AT,
     UPDATE_PASSWORD,
     VERIFY_EMAIL,
@@ -106,7 +109,9 @@ class AccessAdministration:
         if assignment is None:
             raise AccessDenied("the acting user has no status in the catalog: it may not "
                                "invite or change users")
-        return Actor(f"user:{name or account.username}", account.id, assignment)
+        full_name = " ".join(n for n in (account.first_name, account.last_name) if n)
+        return Actor(f"user:{name or account.username}", account.id, assignment,
+                     display_name=full_name or None)
 
     def user_id_by_email(self, email: str) -> str | None:
         """The id of the account with this e-mail (case-insensitive), None when there is
@@ -141,7 +146,8 @@ class AccessAdministration:
             client_id = request.client_id or self.catalog.client
             attributes = {**state.attributes, LOCALE: (request.language,),
                           **self._invitation_attributes(actor, now, request.lifespan,
-                                                        client_id, request.redirect_uri)}
+                                                        client_id, request.redirect_uri),
+                          **self._mail_words(actor, assignment)}
             actions = tuple(dict.fromkeys(
                 [UPDATE_PASSWORD, VERIFY_EMAIL, *sorted(state.required_actions)]))
             try:
@@ -188,7 +194,14 @@ class AccessAdministration:
             now = self.clock()
             attributes = {**account.attributes, **self._invitation_attributes(
                 actor, now, lifespan, client_id, redirect_uri)}
+            # The mail keeps naming who invited (and to what) when someone else resends.
             attributes[INVITED_BY] = account.attributes.get(INVITED_BY) or (actor.name,)
+            attributes[INVITER_NAME] = (account.attributes.get(INVITER_NAME)
+                                        or (actor.shown_name,))
+            assignment = self._assignment(account)
+            scope = invitation_scope(self.catalog, assignment) if assignment else ""
+            if scope:
+                attributes[SCOPE] = (scope,)
             account = replace(account, attributes=attributes)
             self.directory.update(account)
             actions = [a for a in account.required_actions] or [UPDATE_PASSWORD]
@@ -409,6 +422,14 @@ class AccessAdministration:
         if redirect_uri:
             attributes[REDIRECT_URI] = (redirect_uri,)
         return attributes
+
+    def _mail_words(self, actor: Actor, assignment: Assignment) -> dict[str, tuple[str, ...]]:
+        """What the invitation mail names: the inviter and the tenants or perimeter."""
+        words = {INVITER_NAME: (actor.shown_name,)}
+        scope = invitation_scope(self.catalog, assignment)
+        if scope:
+            words[SCOPE] = (scope,)
+        return words
 
     def _send(self, user_id: str, actions: list[str], client_id: str,
               redirect_uri: str | None, lifespan: int, *, rollback: bool) -> None:

@@ -19,13 +19,20 @@ EXPIRES_AT = "invitation.expiresAt"
 CLIENT_ID = "invitation.clientId"
 REDIRECT_URI = "invitation.redirectUri"
 PENDING = "invitation.pending"
-INVITATION_ATTRIBUTES = (INVITED_BY, SENT_AT, EXPIRES_AT, CLIENT_ID, REDIRECT_URI, PENDING)
+# Words the invitation mail shows (themes/bridge/email reads them at send time): the
+# inviter's name and the tenants or perimeter invited to. Never a secret.
+INVITER_NAME = "invitation.inviterName"
+SCOPE = "invitation.scope"
+INVITATION_ATTRIBUTES = (INVITED_BY, SENT_AT, EXPIRES_AT, CLIENT_ID, REDIRECT_URI, PENDING,
+                         INVITER_NAME, SCOPE)
+SCOPE_MAX = 255
+"""Characters of :data:`SCOPE` at most (one attribute value): longer is cut with "…"."""
 
 DEFAULT_LIFESPAN = 259_200
 """Seconds an activation link lives by default: 3 days (the realm's
 ``actionTokenGeneratedByAdminLifespan``); always passed explicitly, so ``expiresAt`` is exact."""
 MAX_LIFESPAN = 30 * 86_400
-LANGUAGES = ("en", "fr")
+LANGUAGES = ("en", "fr", "ro")
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,12 @@ class Actor:
     name: str
     user_id: str | None = None
     assignment: Assignment | None = None
+    display_name: str | None = None
+    """How an invitation mail names this actor (a person's name); default: from ``name``."""
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.name.partition(":")[2] or self.name
 
     @classmethod
     def operator(cls, name: str) -> Actor:

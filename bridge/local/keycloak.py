@@ -77,6 +77,18 @@ RUN_OPTIONS: tuple[str, ...] = ("--cache=local",)
 
 DEFAULT_HEAP = "-Xms256m -Xmx2g"
 
+# The project's Keycloak themes (``bridge``: the invitation mail, the activation page), which
+# realm-config selects (emailTheme/loginTheme). Keycloak reads the folder named by the
+# folder theme provider's ``dir`` (a runtime option: the optimized build stays valid); in
+# production mode it caches themes for the life of the process, so a theme edit needs a
+# restart. Absent (an installed package without the source tree): Keycloak's own themes.
+THEMES_DIR = Path(__file__).resolve().parents[2] / "themes"
+
+
+def theme_options(themes: Path = THEMES_DIR) -> tuple[str, ...]:
+    """The start options that make Keycloak serve the project's themes."""
+    return (f"--spi-theme--folder--dir={themes}",) if themes.is_dir() else ()
+
 # Said by every command that starts the development instance.
 DEV_FILE_WARNING = (
     "note: this Keycloak keeps its data in the embedded dev-file (H2) database, for "
@@ -406,7 +418,7 @@ class LocalKeycloak:
             "--http-enabled=true", *self._hostname_options(),
             f"--http-host={self.host}", f"--http-port={self.http_port}",
             f"--http-management-port={self.management_port}",
-            *self._start_options(),
+            *theme_options(), *self._start_options(),
         ]
         log(f"starting Keycloak {keycloak_version()} on {self.url} (log: {self.log_file})")
         with self.log_file.open("ab") as out:

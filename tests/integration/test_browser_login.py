@@ -49,9 +49,16 @@ def _signs_up_and_in(fresh_realm: RealmUnderTest, mail_sink: MailSink, tmp_path:
 
     # The activation mail, as the SMTP sink received it.
     mail = mail_sink.wait_for(email)
-    assert mail.subject == "Update Your Account"
-    assert f"following action(s): {ACTIONS}." in mail.text
-    assert "This link will expire within 3 days." in mail.text
+    assert mail.subject == "SaaS access: your invitation, activate your account"
+    # The project's themes (themes/bridge) when this Keycloak serves them, else Keycloak's.
+    themed = fresh_realm.keycloak.serves_project_themes
+    text = " ".join(mail.text.split())
+    if themed:
+        assert "You are invited to SaaS access by " in text
+        assert "(within 3 days)" in text
+    else:
+        assert f"following action(s): {ACTIONS}." in text
+        assert "This link will expire within 3 days." in text
     (link,) = mail.links
     assert link.startswith(f"{fresh_realm.issuer}/login-actions/action-token?key=")
 
@@ -64,13 +71,17 @@ def _signs_up_and_in(fresh_realm: RealmUnderTest, mail_sink: MailSink, tmp_path:
 
         # The mail as a mail client shows it: one link, which is the one of the text part.
         page.set_content(mail.html)
-        update = page.get_by_role("link", name="Link to account update")
+        update = page.get_by_role(
+            "link", name="Activate my account" if themed else "Link to account update")
         assert update.get_attribute("href") == link
         update.click()
 
-        expect(heading(page, "Perform the following action(s)")).to_be_visible()
-        expect(page.locator("body")).to_contain_text(f"Perform the following action(s): {ACTIONS}")
-        page.get_by_role("link", name="Click here to proceed").click()
+        landing = ("Activate your account: complete these steps" if themed
+                   else "Perform the following action(s)")
+        expect(heading(page, landing)).to_be_visible()
+        expect(page.locator("body")).to_contain_text(f"{landing}: {ACTIONS}")
+        page.get_by_role("link", name="Activate my account" if themed
+                         else "Click here to proceed").click()
 
         # OTP enrolment: the key an authenticator app would be given, typed from the page.
         expect(heading(page, "Mobile Authenticator Setup")).to_be_visible()

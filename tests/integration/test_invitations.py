@@ -114,7 +114,7 @@ def test_000_invite_client_in_french_then_token_carries_exactly_its_perimeter(
     assert [i["email"] for i in listed] == [email]
 
     mail = mail_sink.wait_for(email)
-    assert mail.subject == "Mettre à jour votre compte"
+    assert mail.subject == "SaaS access : votre invitation, activez votre compte"
     outcome = Browserless().follow_action_link(_activation_link(mail),
                                                new_password=NEW_PASSWORD)
     assert outcome.page is not None and outcome.page.lang == "fr"
@@ -228,7 +228,8 @@ def test_004_administrator_invites_only_into_its_own_dossier(
         "email": bridge.email("new.acme"), "status": "client-user",
         "profile": "document-delivery", "tenants": ["dossier-acme"], "language": "en"})
     assert own.status_code == 201, own.get_json()
-    assert mail_sink.wait_for(bridge.email("new.acme")).subject == "Update Your Account"
+    assert mail_sink.wait_for(bridge.email("new.acme")).subject == (
+        "SaaS access: your invitation, activate your account")
 
     other = bridge.call("POST", "/invitations", admin, {
         "email": bridge.email("new.bakery"), "status": "client-user",

@@ -171,8 +171,8 @@ def test_technician_must_enrol_otp_then_use_it(fresh_realm: RealmUnderTest) -> N
 
 
 @pytest.mark.parametrize(("locale", "subject"), [
-    ("en", "Update Your Account"),
-    ("fr", "Mettre à jour votre compte"),
+    ("en", "SaaS access: your invitation, activate your account"),
+    ("fr", "SaaS access : votre invitation, activez votre compte"),
 ])
 def test_activation_link_sets_password_then_login(fresh_realm: RealmUnderTest,
                                                   mail_sink: MailSink, locale: str,

@@ -19,6 +19,8 @@ from tests.integration.test_login_flows import _create_user, _send_actions
 from tests.support.chromium import chromium
 
 WIDTH, HEIGHT = 1280, 800
+# The realm's text over the theme's (realm-config/localization.yaml).
+SUBJECT = "SaaS access: your invitation, activate your account"
 
 
 @pytest.fixture
@@ -74,15 +76,15 @@ def test_mail_sink_page_lists_mails_and_shows_the_activation_mail_at_1280px(
         newest = rows.nth(0)
         expect(newest.locator("td").nth(2)).to_have_text(to)
         expect(newest.locator("td").nth(1)).to_have_text("no-reply@bridge.test")
-        expect(newest.get_by_role("link", name="Update Your Account")).to_be_visible()
+        expect(newest.get_by_role("link", name=SUBJECT)).to_be_visible()
         expect(page.locator("body")).not_to_contain_text("action-token")
         _no_horizontal_overflow(page)
         page.screenshot(path=str(tmp_path / "mail-list.png"), full_page=True)
 
         # One mail: opened from the list, headers, the activation link as a button, the
         # body rendered in a sandboxed frame.
-        newest.get_by_role("link", name="Update Your Account").click()
-        expect(page.get_by_role("heading", level=2)).to_have_text("Update Your Account")
+        newest.get_by_role("link", name=SUBJECT).click()
+        expect(page.get_by_role("heading", level=2)).to_have_text(SUBJECT)
         button = page.get_by_role("link", name="Activate account", exact=True)
         expect(button).to_be_visible()
         assert button.get_attribute("href") == link

@@ -429,6 +429,7 @@ class Browserless:
         self.location: str | None = None  # the last redirect that left Keycloak
         self.visited: list[str] = []  # every URL requested
         self.seen: list[str] = []  # every page's data-page-id, e.g. "login-login-otp"
+        self.pages: list[Page] = []  # every HTML page seen, in order
         self.totp: TotpSecret | None = None  # the secret enrolled last
         self._request: _Request | None = None
         self._discovery: dict[str, dict[str, Any]] = {}
@@ -606,6 +607,7 @@ class Browserless:
                 continue
             self.page = parse_page(answer.text, answer.url, answer.status_code)
             self.seen.append(self.page.page_id or self.page.template or "?")
+            self.pages.append(self.page)
             return self.page
         raise FlowError(f"too many redirects from {url}")
 

@@ -104,7 +104,7 @@ def test_invitation_refuses_what_keycloak_refuses_before_any_write(api: Api,
 
 @pytest.mark.parametrize(("extra", "words"), [
     ({"lifespan": "soon"}, "lifespan: must be an integer"),
-    ({"language": "de"}, "language: must be 'en' or 'fr'"),
+    ({"language": "de"}, "language: must be 'en', 'fr' or 'ro'"),
     ({"lifespan": 0}, "lifespan: must be at least 1"),
     ({"first_name": 3}, "first_name: must be a string"),
 ])
