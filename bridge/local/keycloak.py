@@ -46,16 +46,23 @@ MAVEN_ARTIFACT = f"org.keycloak:keycloak-quarkus-dist:{KEYCLOAK_VERSION}:zip"
 # Fine-Grained Admin Permissions v2 (``admin-fine-grained-authz:v2``), which the bridge's
 # service account relies on (realm-config/clients/bridge.yaml), is a default feature of
 # 26.7.5 (measured: server info lists it enabled with these options): never disable it.
+# Health (``/health/ready``, ``/health/live``) and Prometheus metrics (``/metrics``) are
+# served on the management port (``--http-management-port``, 9000 by default), never on the
+# public one; both are build options in 26.x.
+OBSERVABILITY_OPTIONS: tuple[str, ...] = (
+    "--health-enabled=true",
+    "--metrics-enabled=true",
+)
 BUILD_OPTIONS: tuple[str, ...] = (
     "--db=dev-file",
-    "--health-enabled=true",
+    *OBSERVABILITY_OPTIONS,
     "--features=organization",
 )
 # The production build: PostgreSQL and Infinispan caches shared by the cluster's nodes.
 PRODUCTION_BUILD_OPTIONS: tuple[str, ...] = (
     "--db=postgres",
     "--cache=ispn",
-    "--health-enabled=true",
+    *OBSERVABILITY_OPTIONS,
     "--features=organization",
 )
 # ``cache=local`` is a runtime option in 26.x: without it a single node still runs JGroups
@@ -128,11 +135,14 @@ def ensure_distribution(log: Callable[[str], None] = lambda _msg: None, *,
                         flavour: str = "") -> Path:
     """Download, unpack and build the pinned distribution once; return its home directory.
 
-    ``kc.sh build`` writes into the distribution, so each set of build options (``flavour``)
-    is its own unpacked copy of the one downloaded archive.
+    ``kc.sh build`` writes into the distribution, so each set of build options is its own
+    unpacked copy of the one downloaded archive, named by ``flavour`` and by the options'
+    stamp: a change of options builds a new copy, never rebuilds one a running server
+    (another test session, a dev instance) is using.
     """
     root = cache_dir() / "keycloak"
-    home = root / f"keycloak-{KEYCLOAK_VERSION}{'-' + flavour if flavour else ''}"
+    home = root / (f"keycloak-{KEYCLOAK_VERSION}{'-' + flavour if flavour else ''}"
+                   f"-{_build_stamp(build_options)[:12]}")
     stamp = home / ".bridge-build"
     with _locked(root / ".lock"):
         if stamp.is_file() and stamp.read_text() == _build_stamp(build_options):
@@ -227,6 +237,11 @@ class LocalKeycloak:
     @property
     def ready_url(self) -> str:
         return f"http://{self.host}:{self.management_port}/health/ready"
+
+    @property
+    def metrics_url(self) -> str:
+        """Keycloak's own Prometheus metrics (management port, ``--metrics-enabled``)."""
+        return f"http://{self.host}:{self.management_port}/metrics"
 
     @property
     def _pid_file(self) -> Path:
