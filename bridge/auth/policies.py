@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from bridge.auth.faults import InvalidToken
+
+# The syntax of BRIDGE_SCIM_STATIC_TOKENS is a setting's: read and checked in bridge.config.
+from bridge.config import StaticToken, parse_static_tokens  # noqa: F401 (re-exported)
 from scim.backend import Subject
 
 logger = logging.getLogger(__name__)
@@ -36,28 +39,6 @@ class TokenPolicy(Protocol[P]):
     def static_caller(self, token: str) -> P:
         """The caller of a non-JWT token; raises :class:`InvalidToken` to refuse."""
         ...
-
-
-@dataclass(frozen=True)
-class StaticToken:
-    name: str
-    sha256: str
-    tenant: str | None = None
-
-
-def parse_static_tokens(value: str | None) -> tuple[StaticToken, ...]:
-    """``name=<sha256 hex>[@tenant]`` entries separated by commas."""
-    tokens = []
-    for entry in filter(None, (part.strip() for part in (value or "").split(","))):
-        name, sep, rest = entry.partition("=")
-        digest, _, tenant = rest.partition("@")
-        digest = digest.strip().lower()
-        if not sep or not name or len(digest) != 64 or not all(c in "0123456789abcdef"
-                                                                for c in digest):
-            raise ValueError(f"BRIDGE_SCIM_STATIC_TOKENS entry {name or '?'!r} is not "
-                             "name=<sha256 hex>[@tenant]")
-        tokens.append(StaticToken(name.strip(), digest, tenant.strip() or None))
-    return tuple(tokens)
 
 
 @dataclass(frozen=True)
