@@ -107,16 +107,17 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
             for line in report.lines():
                 echo(line)
         dev_token = env["BRIDGE_SCIM_DEV_TOKEN"]
-        from bridge.app import create_app
-
-        app = create_app(dev_settings(env, keycloak_url=instance.url, realm=config.realm,
-                                      catalog_dir=catalog_dir, dev_token=dev_token))
+        settings = dev_settings(env, keycloak_url=instance.url, realm=config.realm,
+                                catalog_dir=catalog_dir, dev_token=dev_token)
         echo("")
         echo(f"Keycloak admin console  {instance.url}/admin/  "
              f"(user {env['KC_BOOTSTRAP_ADMIN_USERNAME']}, password in {dev_env_file()})")
         echo(f"Realm {config.realm} account  {instance.url}/realms/{config.realm}/account/")
         echo(f"Activation mails        {sink.http_url}")
-        echo(f"Bridge                  http://127.0.0.1:{bridge_port}/healthz  /readyz")
+        echo(f"Bridge                  http://127.0.0.1:{bridge_port}/healthz  /readyz  "
+             "/metrics")
+        echo(f"Keycloak health         {instance.ready_url}  (metrics: "
+             f"{instance.metrics_url})")
         echo(f"SCIM base URL           http://127.0.0.1:{bridge_port}/scim/v2")
         echo(f"SCIM bearer token       {dev_token}")
         echo(f"  e.g. curl -H 'Authorization: Bearer {dev_token}' "
@@ -126,7 +127,10 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
              f"{instance.url}/realms/{config.realm}/protocol/openid-connect/token")
         echo("Ctrl-C stops the bridge and the mail sink"
              + (" and Keycloak." if started else "; Keycloak was already running."))
-        app.run(host="127.0.0.1", port=bridge_port)
+        # The production server, as `bridge serve` and the image run it (bridge.server).
+        from bridge.server import serve
+
+        serve("127.0.0.1", bridge_port, settings=settings, echo=echo)
     except KeyboardInterrupt:
         echo("stopping")
     finally:

@@ -45,8 +45,11 @@ class CatalogAccess:
     tenant_attribute = TENANTS
     group_root = GROUP_ROOT
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, *,
+                 on_refusal: Callable[[str], None] | None = None) -> None:
         self.catalog = catalog
+        # Told the rule's name of each refused write (the server counts them: /metrics).
+        self._on_refusal = on_refusal or (lambda _rule: None)
 
     def attribute_names(self) -> set[str]:
         return set(managed_attributes(self.catalog))
@@ -81,6 +84,7 @@ class CatalogAccess:
         try:
             check_assignment(self.catalog, assignment)
         except RuleViolation as exc:
+            self._on_refusal(exc.rule)
             # The rule's name leads the message: what an operator reads in the SCIM error.
             raise errors.InvalidValue(str(exc)) from None
         return user_state(self.catalog, assignment)
@@ -103,6 +107,7 @@ class CatalogAccess:
         try:
             check_scim_client(self.catalog, client_id, tenant, target, now)
         except RuleViolation as exc:
+            self._on_refusal(exc.rule)
             raise errors.Forbidden(str(exc)) from None
 
     def to_attributes(self, extension: Mapping[str, Any] | None) -> dict[str, list[str]]:
