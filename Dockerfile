@@ -1,7 +1,11 @@
 # Image for the bridge (Flask app served by gunicorn, `bridge serve`) and its `bridge` CLI.
 #   docker build -t saas-access-bridge:local .
 # Used by docker-compose.yml for the `bridge` and `realm-apply` services.
-FROM python:3.11-slim
+#
+# The base image is an exact version, not a digest: no container registry was reachable
+# where this file is maintained to read one. Pin it as python:3.11.13-slim-bookworm@sha256:...
+# (`docker buildx imagetools inspect` prints it) where a registry is at hand.
+FROM python:3.11.13-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -14,10 +18,12 @@ RUN groupadd --system --gid 10001 bridge \
 
 # Install the package (and its console script `bridge`) from a throw-away copy of the
 # sources, so that only the installed package ends up importable. README.md is optional.
-COPY pyproject.toml README.md* /tmp/src/
+# No extras: the dev mail sink (aiosmtpd) and the test tools stay out of the image; every
+# version is the one constraints.txt pins (the versions the tests ran with).
+COPY pyproject.toml constraints.txt README.md* /tmp/src/
 COPY bridge /tmp/src/bridge
 COPY scim /tmp/src/scim
-RUN pip install /tmp/src && rm -rf /tmp/src
+RUN pip install --constraint /tmp/src/constraints.txt /tmp/src && rm -rf /tmp/src
 
 WORKDIR /app
 # Realm configuration as code, applied by `bridge realm apply /app/realm-config`.

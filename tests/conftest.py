@@ -7,6 +7,7 @@ loopback ports with a fresh database and stopped at the end. Unit tests never to
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import uuid
@@ -15,12 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import requests
 
 from bridge.keycloak import realm as kc_realm
 from bridge.keycloak.client import AdminGateway
-from bridge.local.keycloak import LocalKeycloak, free_port
+from bridge.local.keycloak import VERSION_OVERRIDE, LocalKeycloak, free_port, keycloak_version
 from bridge.local.mailsink import MailSink
 from bridge.realm import desired, engine
+from tests.support.progress import terminal_progress
 
 ROOT = Path(__file__).resolve().parent.parent
 REALM_CONFIG = ROOT / "realm-config"
@@ -49,18 +52,41 @@ class KeycloakUnderTest:
     def admin(self) -> AdminGateway:
         return AdminGateway.with_password(self.url, self.admin_username, self.admin_password)
 
+    @functools.cached_property
+    def version(self) -> str:
+        """The release the server under test runs (its server info), e.g. "26.7.5"."""
+        token = requests.post(
+            f"{self.url}/realms/master/protocol/openid-connect/token",
+            data={"grant_type": "password", "client_id": "admin-cli",
+                  "username": self.admin_username, "password": self.admin_password},
+            timeout=30)
+        token.raise_for_status()
+        info = requests.get(f"{self.url}/admin/serverinfo", timeout=30, headers={
+            "Authorization": f"Bearer {token.json()['access_token']}"})
+        info.raise_for_status()
+        return str(info.json()["systemInfo"]["version"])
+
 
 @pytest.fixture(scope="session")
-def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeycloakUnderTest]:
+def keycloak(tmp_path_factory: pytest.TempPathFactory,
+             pytestconfig: pytest.Config) -> Iterator[KeycloakUnderTest]:
     url = os.environ.get("KEYCLOAK_URL")
     if url:
-        yield KeycloakUnderTest(url.rstrip("/"), os.environ["KEYCLOAK_ADMIN_USERNAME"],
-                                os.environ["KEYCLOAK_ADMIN_PASSWORD"])
+        running = KeycloakUnderTest(url.rstrip("/"), os.environ["KEYCLOAK_ADMIN_USERNAME"],
+                                    os.environ["KEYCLOAK_ADMIN_PASSWORD"])
+        wanted = os.environ.get(VERSION_OVERRIDE)
+        if wanted and running.version != keycloak_version():
+            pytest.exit(f"{VERSION_OVERRIDE}={wanted} but KEYCLOAK_URL={url} runs "
+                        f"{running.version}: unset KEYCLOAK_URL to test {wanted}", returncode=4)
+        yield running
         return
     local = LocalKeycloak(state_dir=tmp_path_factory.mktemp("keycloak"),
                           http_port=free_port(), management_port=free_port())
     password = secrets.token_urlsafe(18)
-    local.start("admin", password, log=print)
+    # The download, the build and the start take from 20 s to minutes: say so on the
+    # terminal as it goes (BRIDGE_KEYCLOAK_VERSION picks another release than the pinned).
+    say = terminal_progress(pytestconfig, prefix=f"[keycloak {keycloak_version()}] ")
+    local.start("admin", password, log=say)
     try:
         yield KeycloakUnderTest(local.url, "admin", password, local)
     finally:

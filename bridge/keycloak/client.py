@@ -34,14 +34,15 @@ _ROUTE_WORDS = frozenset("""
     users groups children members count profile clients client-scopes roles roles-by-id
     role-mappings realm composite composites protocol-mappers models add-models
     authentication flows executions execution config required-actions components
-    identity-provider instances organizations invite-user invite-existing-user invitations
+    identity-provider instances mappers organizations invite-user invite-existing-user invitations
     partialImport partial-export logout sessions credentials reset-password
     execute-actions-email send-verify-email service-account-user client-secret
     default-client-scopes optional-client-scopes default-default-client-scopes
     default-optional-client-scopes attack-detection brute-force events admin-events keys
     localization impersonation federated-identity consents offline-sessions available
     effective scope-mappings management permissions lower-priority raise-priority
-    attributes domains metadata group-by-path
+    attributes domains metadata group-by-path default-groups
+    unregistered-required-actions register-required-action
     authz resource-server permission policy scope client resources scopes associatedPolicies
 """.split())
 

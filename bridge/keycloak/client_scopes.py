@@ -21,6 +21,17 @@ def list_all(gw: AdminGateway, realm: str) -> list[dict[str, Any]]:
     return found
 
 
+def create(gw: AdminGateway, realm: str, rep: dict[str, Any]) -> str | None:
+    """``POST /client-scopes``; returns the new scope's id."""
+    return gw.post(realm_path(realm, "client-scopes"), rep)
+
+
+def update(gw: AdminGateway, realm: str, scope_id: str, rep: dict[str, Any]) -> None:
+    """``PUT /client-scopes/{id}`` (name, description, protocol, attributes; Keycloak
+    ignores the mappers in this body: they have endpoints of their own)."""
+    gw.put(realm_path(realm, "client-scopes", segment(scope_id)), rep)
+
+
 def ids_by_name(gw: AdminGateway, realm: str) -> dict[str, str]:
     return {s["name"]: s["id"] for s in list_all(gw, realm)}
 
@@ -62,3 +73,29 @@ def remove_realm_default(gw: AdminGateway, realm: str, scope_id: str,
 def delete(gw: AdminGateway, realm: str, scope_id: str) -> None:
     """``DELETE /client-scopes/{id}``: the scope, and its link to every client with it."""
     gw.delete(realm_path(realm, "client-scopes", segment(scope_id)))
+
+
+# -- a client scope's protocol mappers ------------------------------------------------------
+
+def _mappers(realm: str, scope_id: str, *parts: str) -> str:
+    return realm_path(realm, "client-scopes", segment(scope_id), "protocol-mappers", "models",
+                      *parts)
+
+
+def mappers(gw: AdminGateway, realm: str, scope_id: str) -> list[dict[str, Any]]:
+    """``GET /client-scopes/{id}/protocol-mappers/models``."""
+    found: list[dict[str, Any]] = gw.get(_mappers(realm, scope_id))
+    return found
+
+
+def create_mapper(gw: AdminGateway, realm: str, scope_id: str, rep: dict[str, Any]) -> None:
+    gw.post(_mappers(realm, scope_id), rep)
+
+
+def update_mapper(gw: AdminGateway, realm: str, scope_id: str, mapper_id: str,
+                  rep: dict[str, Any]) -> None:
+    gw.put(_mappers(realm, scope_id, segment(mapper_id)), rep)
+
+
+def delete_mapper(gw: AdminGateway, realm: str, scope_id: str, mapper_id: str) -> None:
+    gw.delete(_mappers(realm, scope_id, segment(mapper_id)))

@@ -100,3 +100,19 @@ def add_member(gw: AdminGateway, realm: str, group_id: str, user_id: str) -> Non
 def remove_member(gw: AdminGateway, realm: str, group_id: str, user_id: str) -> None:
     """``DELETE /users/{uid}/groups/{gid}`` (a no-op when the user is not a member)."""
     gw.delete(f"/{segment(realm)}/users/{segment(user_id)}/groups/{segment(group_id)}")
+
+
+# -- default groups (every new user joins them) ----------------------------------------------
+
+def default_groups(gw: AdminGateway, realm: str) -> list[dict[str, Any]]:
+    """``GET /default-groups``: id, name and path of each default group."""
+    found: list[dict[str, Any]] = gw.get(f"/{segment(realm)}/default-groups")
+    return found
+
+
+def add_default(gw: AdminGateway, realm: str, group_id: str) -> None:
+    gw.put(f"/{segment(realm)}/default-groups/{segment(group_id)}")
+
+
+def remove_default(gw: AdminGateway, realm: str, group_id: str) -> None:
+    gw.delete(f"/{segment(realm)}/default-groups/{segment(group_id)}")

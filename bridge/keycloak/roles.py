@@ -99,3 +99,27 @@ def add_mappings(gw: AdminGateway, realm: str, holder: Holder, roles: list[dict[
 def remove_mappings(gw: AdminGateway, realm: str, holder: Holder, roles: list[dict[str, Any]],
                     client: str | None = None) -> None:
     gw.delete(_mappings_path(realm, holder, client), roles)
+
+
+# -- composites -----------------------------------------------------------------------------
+
+def _composites_path(realm: str, role_id: str) -> str:
+    return realm_path(realm, "roles-by-id", segment(role_id), "composites")
+
+
+def composites(gw: AdminGateway, realm: str, role_id: str) -> list[dict[str, Any]]:
+    """``GET /roles-by-id/{id}/composites``: the roles ``role_id`` directly contains, realm
+    and client roles alike (a client role's ``containerId`` is its client's internal id)."""
+    found: list[dict[str, Any]] = gw.get(_composites_path(realm, role_id))
+    return found
+
+
+def add_composites(gw: AdminGateway, realm: str, role_id: str,
+                   roles: list[dict[str, Any]]) -> None:
+    """``POST /roles-by-id/{id}/composites``; ``roles`` as :func:`get` gives them."""
+    gw.post(_composites_path(realm, role_id), roles)
+
+
+def remove_composites(gw: AdminGateway, realm: str, role_id: str,
+                      roles: list[dict[str, Any]]) -> None:
+    gw.delete(_composites_path(realm, role_id), roles)

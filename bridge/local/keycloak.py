@@ -17,16 +17,19 @@ a separate build of the same distribution on PostgreSQL with distributed caches
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -41,6 +44,16 @@ import requests
 # (measured: ~15 ms per user create). docker-compose.yml uses the same version.
 KEYCLOAK_VERSION = "26.7.5"
 MAVEN_ARTIFACT = f"org.keycloak:keycloak-quarkus-dist:{KEYCLOAK_VERSION}:zip"
+
+# The range the bridge is tested on (README "Supported Keycloak versions"): the oldest
+# release line the integration suite passes on, and the pinned version. Any other one is
+# run with BRIDGE_KEYCLOAK_VERSION, fetched and cached like the pinned one.
+OLDEST_SUPPORTED_VERSION = "26.4.7"
+VERSION_OVERRIDE = "BRIDGE_KEYCLOAK_VERSION"
+_VERSION_FORMAT = re.compile(r"^\d+\.\d+\.\d+$")
+
+# A wait longer than this says it is still waiting (download, build, start).
+PROGRESS_EVERY = 5.0
 
 # Build-time options. ``dev-file`` is Keycloak's embedded H2 database (development only).
 # Fine-Grained Admin Permissions v2 (``admin-fine-grained-authz:v2``), which the bridge's
@@ -102,8 +115,28 @@ def java_command() -> str:
     return found
 
 
-def _build_stamp(options: tuple[str, ...] = BUILD_OPTIONS) -> str:
-    return hashlib.sha256(" ".join((KEYCLOAK_VERSION, *options)).encode()).hexdigest()
+def keycloak_version(env: Mapping[str, str] | None = None) -> str:
+    """The Keycloak version to run: ``$BRIDGE_KEYCLOAK_VERSION``, else the pinned one."""
+    env = os.environ if env is None else env
+    version = (env.get(VERSION_OVERRIDE) or "").strip() or KEYCLOAK_VERSION
+    if not _VERSION_FORMAT.match(version):
+        raise MissingPiece(f"{VERSION_OVERRIDE}={version!r} is not a Keycloak release "
+                           "number such as 26.4.7")
+    return version
+
+
+def maven_artifact(version: str) -> str:
+    return f"org.keycloak:keycloak-quarkus-dist:{version}:zip"
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """``"26.4.7"`` -> ``(26, 4, 7)``, for comparing release numbers."""
+    return tuple(int(part) for part in version.split("."))
+
+
+def _build_stamp(options: tuple[str, ...] = BUILD_OPTIONS,
+                 version: str = KEYCLOAK_VERSION) -> str:
+    return hashlib.sha256(" ".join((version, *options)).encode()).hexdigest()
 
 
 @contextlib.contextmanager
@@ -118,49 +151,118 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _run_quiet(cmd: list[str], what: str, env: Mapping[str, str] | None = None,
-               timeout: float = 900) -> None:
-    try:
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                                check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise MissingPiece(f"{what} timed out after {timeout:.0f}s") from exc
-    if result.returncode != 0:
-        tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
-        raise MissingPiece(f"{what} failed (exit {result.returncode}): {' | '.join(tail)}")
+def run_with_progress(cmd: list[str], what: str, log: Callable[[str], None], *,
+                      env: Mapping[str, str] | None = None, timeout: float = 900,
+                      every: float = PROGRESS_EVERY,
+                      shown: Callable[[str], bool] = lambda _line: False,
+                      detail: Callable[[], str] = lambda: "") -> None:
+    """Run ``cmd`` to its end, never silently for long: the output lines ``shown`` accepts
+    are logged as they come, and past ``every`` seconds without a line logged,
+    "<what>: still running (N s<, detail()>)" is. A failure or a time-out raises
+    :class:`MissingPiece` with the last lines of the output."""
+    began = time.monotonic()
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, text=True, errors="replace",
+                               env=env, start_new_session=True)
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line.rstrip())
+        lines.put(None)
+
+    reader = threading.Thread(target=read, name=f"output of {what}", daemon=True)
+    reader.start()
+    tail: collections.deque[str] = collections.deque(maxlen=3)
+    last_said = began
+    finished = False
+    while not finished:
+        now = time.monotonic()
+        if now - began > timeout:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise MissingPiece(f"{what} timed out after {timeout:.0f}s")
+        try:
+            line = lines.get(timeout=max(0.05, min(every - (now - last_said), 1.0)))
+        except queue.Empty:
+            line = ""
+        if line is None:
+            finished = True
+        elif line:
+            tail.append(line)
+            if shown(line):
+                log(line)
+                last_said = time.monotonic()
+        if not finished and time.monotonic() - last_said >= every:
+            extra = detail()
+            log(f"{what}: still running ({time.monotonic() - began:.0f} s"
+                f"{', ' + extra if extra else ''})")
+            last_said = time.monotonic()
+    returncode = process.wait()
+    reader.join(timeout=5)
+    if returncode != 0:
+        raise MissingPiece(f"{what} failed (exit {returncode}): {' | '.join(tail)}")
+
+
+def download_command(mvn: str, version: str, output_dir: Path) -> list[str]:
+    """``mvn dependency:copy`` of the distribution, batch mode but not quiet: Maven's
+    "Downloading from"/"Downloaded from" lines are what the progress shows."""
+    return [mvn, "-B", "dependency:copy", f"-Dartifact={maven_artifact(version)}",
+            f"-DoutputDirectory={output_dir}"]
+
+
+def _downloaded_so_far(version: str) -> Callable[[], str]:
+    """How much of the archive Maven has written to its local repository (a progress
+    figure: Maven's batch mode prints no percentage)."""
+    folder = (Path.home() / ".m2" / "repository" / "org" / "keycloak"
+              / "keycloak-quarkus-dist" / version)
+
+    def measure() -> str:
+        try:
+            size = sum(p.stat().st_size for p in folder.iterdir() if ".zip" in p.name)
+        except OSError:
+            return ""
+        return f"{size / 1e6:.0f} MB of the archive so far" if size else ""
+
+    return measure
 
 
 def ensure_distribution(log: Callable[[str], None] = lambda _msg: None, *,
                         build_options: tuple[str, ...] = BUILD_OPTIONS,
-                        flavour: str = "") -> Path:
-    """Download, unpack and build the pinned distribution once; return its home directory.
+                        flavour: str = "", version: str | None = None) -> Path:
+    """Download, unpack and build a distribution once; return its home directory.
 
-    ``kc.sh build`` writes into the distribution, so each set of build options is its own
-    unpacked copy of the one downloaded archive, named by ``flavour`` and by the options'
-    stamp: a change of options builds a new copy, never rebuilds one a running server
-    (another test session, a dev instance) is using.
+    ``version`` defaults to :func:`keycloak_version` (the pinned one unless
+    ``$BRIDGE_KEYCLOAK_VERSION`` says another). ``kc.sh build`` writes into the
+    distribution, so each set of build options is its own unpacked copy of the one
+    downloaded archive, named by ``flavour`` and by the options' stamp: a change of options
+    builds a new copy, never rebuilds one a running server (another test session, a dev
+    instance) is using. Each step longer than a few seconds reports progress to ``log``.
     """
+    version = version or keycloak_version()
+    artifact = maven_artifact(version)
     root = cache_dir() / "keycloak"
-    home = root / (f"keycloak-{KEYCLOAK_VERSION}{'-' + flavour if flavour else ''}"
-                   f"-{_build_stamp(build_options)[:12]}")
+    home = root / (f"keycloak-{version}{'-' + flavour if flavour else ''}"
+                   f"-{_build_stamp(build_options, version)[:12]}")
     stamp = home / ".bridge-build"
     with _locked(root / ".lock"):
-        if stamp.is_file() and stamp.read_text() == _build_stamp(build_options):
+        if stamp.is_file() and stamp.read_text() == _build_stamp(build_options, version):
             return home
         java = java_command()
-        archive = root / "dl" / f"keycloak-quarkus-dist-{KEYCLOAK_VERSION}.zip"
+        archive = root / "dl" / f"keycloak-quarkus-dist-{version}.zip"
         if not archive.is_file():
             mvn = shutil.which("mvn")
             if not mvn:
-                raise MissingPiece("mvn not found: install Maven to fetch " + MAVEN_ARTIFACT)
-            log(f"downloading {MAVEN_ARTIFACT} with mvn dependency:copy")
-            _run_quiet(
-                [mvn, "-B", "-q", "dependency:copy", f"-Dartifact={MAVEN_ARTIFACT}",
-                 f"-DoutputDirectory={archive.parent}"],
-                f"download of {MAVEN_ARTIFACT}",
-            )
+                raise MissingPiece("mvn not found: install Maven to fetch " + artifact)
+            log(f"downloading {artifact} (about 160 MB) with mvn dependency:copy")
+            run_with_progress(
+                download_command(mvn, version, archive.parent), f"download of {artifact}",
+                log, shown=lambda line: "keycloak-quarkus-dist" in line and "load" in line,
+                detail=_downloaded_so_far(version))
             if not archive.is_file():
-                raise MissingPiece(f"download of {MAVEN_ARTIFACT} produced no {archive.name}")
+                raise MissingPiece(f"download of {artifact} produced no {archive.name}")
         log(f"unpacking {archive.name}")
         staging = root / f".unpack-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
@@ -169,16 +271,18 @@ def ensure_distribution(log: Callable[[str], None] = lambda _msg: None, *,
                 zipped.extractall(staging)
         except zipfile.BadZipFile as exc:
             archive.unlink(missing_ok=True)
-            raise MissingPiece(f"download of {MAVEN_ARTIFACT} is corrupt; retry") from exc
+            raise MissingPiece(f"download of {artifact} is corrupt; retry") from exc
         shutil.rmtree(home, ignore_errors=True)
-        (staging / f"keycloak-{KEYCLOAK_VERSION}").rename(home)
+        (staging / f"keycloak-{version}").rename(home)
         shutil.rmtree(staging, ignore_errors=True)
         kc_sh = home / "bin" / "kc.sh"
         kc_sh.chmod(0o755)
-        log(f"building the distribution (kc.sh build {' '.join(build_options)})")
+        log(f"building the distribution (kc.sh build {' '.join(build_options)}; "
+            "about a minute)")
         env = {**os.environ, "JAVA_HOME": str(Path(java).resolve().parent.parent)}
-        _run_quiet([str(kc_sh), "build", *build_options], "kc.sh build", env=env)
-        stamp.write_text(_build_stamp(build_options))
+        run_with_progress([str(kc_sh), "build", *build_options], "kc.sh build", log, env=env,
+                          shown=lambda line: "Server configuration updated" in line)
+        stamp.write_text(_build_stamp(build_options, version))
         return home
 
 
@@ -284,14 +388,15 @@ class LocalKeycloak:
 
     def status(self) -> Status:
         pid = self.pid()
-        return Status(KEYCLOAK_VERSION, self.url, pid, pid is not None and self.is_ready())
+        return Status(keycloak_version(), self.url, pid,
+                      pid is not None and self.is_ready())
 
     def start(self, admin_username: str, admin_password: str, *, wait: float = 300,
               log: Callable[[str], None] = lambda _msg: None) -> bool:
         """Start the server and wait until ready. Returns False if it was already running."""
         if self.pid() is not None:
             if not self.is_ready():
-                self.wait_ready(wait)
+                self.wait_ready(wait, log=log)
             return False
         for port in self._ports():
             if port_in_use(port, self.host):
@@ -318,7 +423,7 @@ class LocalKeycloak:
             f"--http-management-port={self.management_port}",
             *self._start_options(),
         ]
-        log(f"starting Keycloak {KEYCLOAK_VERSION} on {self.url}")
+        log(f"starting Keycloak {keycloak_version()} on {self.url} (log: {self.log_file})")
         with self.log_file.open("ab") as out:
             process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, env=env,
@@ -326,7 +431,7 @@ class LocalKeycloak:
         self._pid_file.write_text(json.dumps({"pid": process.pid, "url": self.url}))
         _STARTED[self.state_dir] = process.pid
         try:
-            self.wait_ready(wait, process)
+            self.wait_ready(wait, process, log=log)
         except MissingPiece:
             self.stop()
             raise
@@ -349,8 +454,13 @@ class LocalKeycloak:
         (self.state_dir / "h2").mkdir(exist_ok=True)
         return (f"--db-url={self._db_marker}", *RUN_OPTIONS)
 
-    def wait_ready(self, wait: float, process: subprocess.Popen | None = None) -> None:
-        deadline = time.monotonic() + wait
+    def wait_ready(self, wait: float, process: subprocess.Popen | None = None, *,
+                   log: Callable[[str], None] = lambda _msg: None,
+                   every: float = PROGRESS_EVERY) -> None:
+        """Until ``/health/ready`` answers 200; every ``every`` seconds meanwhile, ``log``
+        says how long it has been waiting (a start takes 10 to 60 s)."""
+        began = time.monotonic()
+        deadline, said = began + wait, began
         while time.monotonic() < deadline:
             if process is not None and process.poll() is not None:
                 raise MissingPiece(
@@ -358,7 +468,13 @@ class LocalKeycloak:
                     + self._log_errors()
                 )
             if self.is_ready(timeout=1.0):
+                if time.monotonic() - began >= every:
+                    log(f"Keycloak ready after {time.monotonic() - began:.0f} s")
                 return
+            if time.monotonic() - said >= every:
+                log(f"waiting for Keycloak at {self.ready_url} "
+                    f"({time.monotonic() - began:.0f} s of at most {wait:.0f} s)")
+                said = time.monotonic()
             time.sleep(0.5)
         raise MissingPiece(f"Keycloak not ready after {wait:.0f}s; see {self.log_file}")
 

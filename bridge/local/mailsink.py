@@ -3,7 +3,8 @@
 ``MailSink`` runs an aiosmtpd server on 127.0.0.1 (by default) in a background thread and
 keeps every received message in memory (the most recent ``max_messages``), optionally also
 as ``.eml`` files in a directory so that another process can read them (see
-:func:`read_store_dir`). An optional read-only HTTP page lists the mails and serves
+:func:`read_store_dir`). An optional read-only HTTP page lists the mails (``/``), shows one
+(``/mail/<number>``: its body rendered, its links as buttons) and serves
 ``GET /api/messages`` as JSON.
 
 Nothing is printed: the module only logs through :mod:`logging`.
@@ -30,10 +31,12 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from aiosmtpd.controller import Controller
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
+
+from bridge.local.keycloak import MissingPiece
 
 __all__ = [
     "Mail",
@@ -203,18 +206,30 @@ def read_store_dir(store_dir: str | os.PathLike[str]) -> list[Mail]:
 # --------------------------------------------------------------------------- SMTP
 
 
-class _Controller(Controller):
-    """aiosmtpd controller that supports port 0 (the real port is set once bound)."""
+def _controller_class() -> type[Any]:
+    """aiosmtpd's controller, supporting port 0 (the real port is set once bound).
 
-    def _create_server(self) -> Awaitable[Any]:
-        create = super()._create_server()
+    aiosmtpd is a development dependency (the ``dev`` extra), absent from the runtime image:
+    it is imported when a sink starts, and its absence is one line naming the extra.
+    """
+    try:
+        from aiosmtpd.controller import Controller
+    except ImportError as exc:
+        raise MissingPiece("the mail sink needs the dev extra (aiosmtpd): "
+                           "pip install 'saas-access-bridge[dev]'") from exc
 
-        async def bind() -> Any:
-            server = await create
-            self.port = server.sockets[0].getsockname()[1]
-            return server
+    class _Controller(Controller):
+        def _create_server(self) -> Awaitable[Any]:
+            create = super()._create_server()
 
-        return bind()
+            async def bind() -> Any:
+                server = await create
+                self.port = server.sockets[0].getsockname()[1]
+                return server
+
+            return bind()
+
+    return _Controller
 
 
 class _Handler:
@@ -235,45 +250,140 @@ class _Handler:
 
 # --------------------------------------------------------------------------- HTTP
 
-_PAGE_STYLE = (
-    "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;width:100%}"
-    "td,th{border:1px solid #ccc;padding:.4em;vertical-align:top;text-align:left}"
-    "pre{white-space:pre-wrap;margin:0}"
-)
+# The page is for a person reading activation mails at a desk: a list that fits a 1280 px
+# window (long addresses and subjects are cut with an ellipsis, never widen the page), and
+# one page per mail with its HTML body rendered in a sandboxed frame (no script, no
+# same-origin access, nothing fetched: the page's CSP applies to it) and each link as a
+# button naming what it does, not its ~600-character URL. Only the list reloads itself; a
+# mail's page never does, so what its reader opened stays open.
+_PAGE_STYLE = """
+*{box-sizing:border-box}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
+ color:#1d2430;background:#f4f6f9}
+header{background:#243447;color:#fff;padding:.8rem 1.5rem;display:flex;gap:1rem;
+ align-items:baseline}
+header a{color:#cfe3ff}
+main{max-width:72rem;margin:1.2rem auto;padding:0 1.5rem}
+h1{font-size:1.25rem;margin:0}
+.muted{color:#5b6675}
+table{border-collapse:collapse;width:100%;table-layout:fixed;background:#fff;
+ box-shadow:0 1px 2px rgba(0,0,0,.08)}
+th,td{padding:.55rem .75rem;text-align:left;border-bottom:1px solid #e3e7ee;
+ overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+th{font-weight:600;background:#eef1f6}
+col.when{width:12.5rem}col.from{width:15rem}col.to{width:20rem}
+tbody tr:hover{background:#f0f5ff}
+td.subject a{display:block;overflow:hidden;text-overflow:ellipsis;color:#0b57d0;
+ text-decoration:none;font-weight:500}
+.card{background:#fff;padding:1rem 1.25rem;margin-bottom:1rem;
+ box-shadow:0 1px 2px rgba(0,0,0,.08)}
+dl{display:grid;grid-template-columns:6rem minmax(0,1fr);gap:.3rem 1rem;margin:.8rem 0 0}
+dt{color:#5b6675}dd{margin:0;overflow-wrap:anywhere}
+.actions{display:flex;flex-wrap:wrap;gap:.6rem;margin-top:1rem}
+a.button{display:inline-block;padding:.55rem 1.1rem;border-radius:6px;background:#0b57d0;
+ color:#fff;text-decoration:none;font-weight:600}
+a.button.secondary{background:#e8eefb;color:#0b57d0}
+iframe{display:block;width:100%;height:24rem;border:1px solid #e3e7ee;background:#fff;
+ resize:vertical}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:.5rem 0 0;font-size:13px}
+summary{cursor:pointer;color:#5b6675}
+"""
+
+# Keycloak's activation (execute-actions) links; any other link is shown by its host.
+_ACTION_TOKEN_PATH = "/login-actions/action-token"  # noqa: S105 - a URL path
 
 
-def _render_page(mails: list[Mail]) -> str:
+def _page(title: str, body: str, *, refresh: int | None = None) -> str:
+    meta = f'<meta http-equiv="refresh" content="{refresh}">' if refresh else ""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"{meta}<title>{html.escape(title)}</title><style>{_PAGE_STYLE}</style></head>"
+        '<body><header><h1>Mail sink</h1><a href="/">All mails</a>'
+        '<span class="muted">development only: nothing leaves this machine</span></header>'
+        f"<main>{body}</main></body></html>"
+    )
+
+
+def _when(mail: Mail) -> str:
+    return mail.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _render_page(mails: list[tuple[int, Mail]]) -> str:
+    """The list, newest first: when, from, to, subject (a link to the mail's page)."""
     esc = html.escape
     rows = []
-    for mail in mails:
-        links = "<br>".join(
-            f'<a href="{esc(link)}" rel="noreferrer noopener">{esc(link)}</a>'
-            for link in mail.links
-        )
+    for number, mail in mails:
+        to = ", ".join(mail.to)
         rows.append(
             "<tr>"
-            f"<td>{esc(mail.received_at.isoformat(timespec='seconds'))}</td>"
-            f"<td>{esc(', '.join(mail.to))}</td>"
-            f"<td>{esc(mail.sender)}</td>"
-            f"<td>{esc(mail.subject)}</td>"
-            f"<td>{links}</td>"
-            f"<td><details><summary>text</summary><pre>{esc(mail.text)}</pre></details></td>"
+            f'<td title="{esc(mail.received_at.isoformat())}">{esc(_when(mail))}</td>'
+            f'<td title="{esc(mail.sender)}">{esc(mail.sender)}</td>'
+            f'<td title="{esc(to)}">{esc(to)}</td>'
+            f'<td class="subject"><a href="/mail/{number}" title="{esc(mail.subject)}">'
+            f"{esc(mail.subject) or '(no subject)'}</a></td>"
             "</tr>"
         )
-    body = "\n".join(rows) or '<tr><td colspan="6">No mail yet.</td></tr>'
-    return (
-        '<!doctype html><html><head><meta charset="utf-8">'
-        '<meta http-equiv="refresh" content="5">'
-        f"<title>Mail sink ({len(mails)})</title><style>{_PAGE_STYLE}</style></head><body>"
-        f"<h1>Mail sink</h1><p>{len(mails)} message(s), newest first.</p>"
-        "<table><thead><tr><th>Received</th><th>To</th><th>From</th><th>Subject</th>"
-        f"<th>Links</th><th>Body</th></tr></thead><tbody>\n{body}\n</tbody></table>"
-        "</body></html>"
+    body = "\n".join(rows) or '<tr><td colspan="4">No mail yet.</td></tr>'
+    return _page(
+        f"Mail sink ({len(mails)})",
+        f'<p class="muted">{len(mails)} message(s), newest first; this list reloads every '
+        "5 seconds. Open a mail to read it.</p>"
+        '<table><colgroup><col class="when"><col class="from"><col class="to"><col>'
+        "</colgroup><thead><tr><th>Received</th><th>From</th><th>To</th><th>Subject</th>"
+        f"</tr></thead><tbody>\n{body}\n</tbody></table>",
+        refresh=5,
+    )
+
+
+def _link_label(link: str, index: int) -> str:
+    if _ACTION_TOKEN_PATH in link:
+        return "Activate account"
+    host = urlsplit(link).hostname or "link"
+    return f"Open link {index} ({host})"
+
+
+def _render_mail(mail: Mail) -> str:
+    """One mail: its headers, its links as buttons, its body rendered in a sandbox."""
+    esc = html.escape
+    buttons = "".join(
+        f'<a class="button{"" if _ACTION_TOKEN_PATH in link else " secondary"}" '
+        f'href="{esc(link)}" rel="noreferrer noopener" title="{esc(link)}">'
+        f"{esc(_link_label(link, index))}</a>"
+        for index, link in enumerate(mail.links, start=1)
+    )
+    if mail.html:
+        # Links inside the mail open a new tab, as in a mail client (the frame itself may
+        # not navigate: the page's CSP allows it no source).
+        srcdoc = '<base target="_blank">' + mail.html
+        rendered = (
+            '<iframe title="Mail body" sandbox="allow-popups '
+            f'allow-popups-to-escape-sandbox" referrerpolicy="no-referrer" '
+            f'srcdoc="{esc(srcdoc, quote=True)}"></iframe>'
+        )
+        text = (f"<details><summary>Plain-text part</summary><pre>{esc(mail.text)}</pre>"
+                "</details>" if mail.text else "")
+    else:
+        rendered, text = f"<pre>{esc(mail.text)}</pre>", ""
+    return _page(
+        mail.subject or "(no subject)",
+        '<section class="card">'
+        f'<h2 style="margin:0;font-size:1.15rem">{esc(mail.subject) or "(no subject)"}</h2>'
+        f"<dl><dt>From</dt><dd>{esc(mail.sender)}</dd>"
+        f"<dt>To</dt><dd>{esc(', '.join(mail.to))}</dd>"
+        f"<dt>Received</dt><dd>{esc(_when(mail))}</dd>"
+        + (f"<dt>Language</dt><dd>{esc(mail.language)}</dd>" if mail.language else "")
+        + "</dl>"
+        + (f'<div class="actions">{buttons}</div>' if buttons else "")
+        + "</section>"
+        f'<section class="card">{rendered}{text}</section>'
     )
 
 
 def _make_wsgi_app(sink: MailSink) -> Any:
     headers = {
+        # Nothing but the page's own inline style, for the page and the mail's frame
+        # (a srcdoc frame inherits it): no script, no image, no font, no request at all.
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
@@ -284,8 +394,8 @@ def _make_wsgi_app(sink: MailSink) -> Any:
     def app(request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
             return Response("method not allowed\n", 405, headers={"Allow": "GET, HEAD"})
-        newest_first = list(reversed(sink.messages()))
         if request.path == "/api/messages":
+            newest_first = list(reversed(sink.messages()))
             to = request.args.get("to")
             if to:
                 wanted = to.strip().casefold()
@@ -293,7 +403,16 @@ def _make_wsgi_app(sink: MailSink) -> Any:
             payload = json.dumps([m.to_json() for m in newest_first], ensure_ascii=False)
             return Response(payload, mimetype="application/json", headers=headers)
         if request.path == "/":
-            return Response(_render_page(newest_first), mimetype="text/html", headers=headers)
+            page = _render_page(list(reversed(sink.numbered())))
+            return Response(page, mimetype="text/html", headers=headers)
+        found = re.fullmatch(r"/mail/(\d{1,12})", request.path)
+        mail = sink.message(int(found.group(1))) if found else None
+        if mail is not None:
+            return Response(_render_mail(mail), mimetype="text/html", headers=headers)
+        if found:
+            gone = _page("Mail not kept", '<p>This mail is not kept (any more): the sink '
+                         'keeps the most recent ones. <a href="/">All mails</a></p>')
+            return Response(gone, 404, mimetype="text/html", headers=headers)
         return Response("not found\n", 404, mimetype="text/plain")
 
     return app
@@ -329,10 +448,13 @@ class MailSink:
         self._smtp_port = smtp_port
         self._http_port = http_port
         self.store_dir = Path(store_dir) if store_dir is not None else None
-        self._messages: collections.deque[Mail] = collections.deque(maxlen=max_messages)
+        # Each mail with its number (1, 2, ...: its page is /mail/<number>).
+        self._messages: collections.deque[tuple[int, Mail]] = collections.deque(
+            maxlen=max_messages)
+        self._numbers = itertools.count(1)
         self._cond = threading.Condition()
         self._seq = itertools.count()
-        self._controller: _Controller | None = None
+        self._controller: Any = None  # aiosmtpd's Controller once started
         self._http_server: BaseWSGIServer | None = None
         self._http_thread: threading.Thread | None = None
 
@@ -366,7 +488,7 @@ class MailSink:
             raise RuntimeError("mail sink already started")
         if self.store_dir is not None:
             self.store_dir.mkdir(parents=True, exist_ok=True)
-        controller = _Controller(
+        controller = _controller_class()(
             _Handler(self),
             hostname=self.host,
             port=self._smtp_port,
@@ -426,7 +548,7 @@ class MailSink:
         if self.store_dir is not None:
             self._write_eml(raw, mail)
         with self._cond:
-            self._messages.append(mail)
+            self._messages.append((next(self._numbers), mail))
             self._cond.notify_all()
         log.info("mailsink: mail to %s: %s", ", ".join(mail.to), mail.subject)
         return mail
@@ -446,7 +568,17 @@ class MailSink:
     def messages(self) -> list[Mail]:
         """All kept messages, oldest first."""
         with self._cond:
+            return [mail for _number, mail in self._messages]
+
+    def numbered(self) -> list[tuple[int, Mail]]:
+        """All kept messages with their numbers, oldest first."""
+        with self._cond:
             return list(self._messages)
+
+    def message(self, number: int) -> Mail | None:
+        """The kept message numbered ``number``, or None (never received, or dropped)."""
+        with self._cond:
+            return next((mail for n, mail in self._messages if n == number), None)
 
     def clear(self) -> None:
         """Forget the messages kept in memory (files in ``store_dir`` are kept)."""
@@ -462,7 +594,7 @@ class MailSink:
         wanted = to.strip().casefold()
 
         def find() -> Mail | None:
-            for mail in reversed(self._messages):
+            for _number, mail in reversed(self._messages):
                 if _addressed_to(mail, wanted) and (
                     subject_contains is None or subject_contains in mail.subject
                 ):
@@ -479,7 +611,8 @@ class MailSink:
                 if remaining <= 0:
                     break
                 self._cond.wait(min(remaining, 0.5))
-            seen = ", ".join(f"{'/'.join(m.to)}: {m.subject!r}" for m in list(self._messages)[-5:])
+            seen = ", ".join(f"{'/'.join(m.to)}: {m.subject!r}"
+                             for _n, m in list(self._messages)[-5:])
         what = f"no mail to {to}" + (
             f" with subject containing {subject_contains!r}" if subject_contains else ""
         )

@@ -19,8 +19,10 @@ from pydantic import ValidationError
 from bridge.catalog.load import parse as parse_catalog
 from bridge.catalog.model import Catalog
 from bridge.configfiles import ConfigError, substitute
+from bridge.realm.checks import kind_problems
 from bridge.realm.from_catalog import merge_into
 from bridge.realm.kinds.clients import BUILTIN_CLIENTS
+from bridge.realm.kinds.identity_providers import literal_secrets
 
 # The models, re-exported: callers read the configuration as ``desired.RealmConfig``...
 from bridge.realm.model import (
@@ -43,8 +45,11 @@ __all__ = [
     "config_files", "flow_aliases", "group_paths", "load", "load_with_catalog", "substitute",
 ]
 
-TOP_LEVEL_LISTS = ("roles", "clients", "groups", "flows")
-TOP_LEVEL_KEYS = ("realm", "settings", "userProfile", *TOP_LEVEL_LISTS)
+TOP_LEVEL_LISTS = ("roles", "clients", "groups", "flows", "defaultGroups", "requiredActions",
+                   "keys", "components", "userFederation", "clientScopes", "identityProviders")
+TOP_LEVEL_KEYS = ("realm", "settings", "userProfile", "defaultRoles", "otpPolicy",
+                  "webAuthnPolicy", "webAuthnPasswordlessPolicy", "events", "localization",
+                  *TOP_LEVEL_LISTS)
 CATALOG_KEY = "catalog"  # a document of its own, validated by bridge.catalog
 
 
@@ -118,6 +123,8 @@ def load_with_catalog(directory: Path | str | Sequence[Path | str],
                 problems.append(f"{shown}: {key}: unknown key (expected one of "
                                 f"{', '.join((*TOP_LEVEL_KEYS, CATALOG_KEY))})")
                 continue
+            if key == "identityProviders":
+                problems.extend(literal_secrets(value, str(shown)))
             value = substitute(value, env, str(key), file_problems := [])
             problems.extend(f"{shown}: {p}" for p in file_problems)
             if key in TOP_LEVEL_LISTS:
@@ -149,7 +156,8 @@ def load_with_catalog(directory: Path | str | Sequence[Path | str],
         raise ConfigError([_locate(err, origin, scalar_origin) for err in exc.errors()]) from None
     if catalog is not None:
         config = merge_into(config, catalog)
-    problems = [*_duplicates(config), *_admin_permission_problems(config)]
+    problems = [*_duplicates(config), *_admin_permission_problems(config),
+                *kind_problems(config, scalar_origin)]
     if problems:
         raise ConfigError(problems)
     return config, catalog
@@ -181,6 +189,13 @@ def _duplicates(config: RealmConfig) -> Iterable[str]:
     yield from dupes("realm role", (r.name for r in config.roles))
     yield from dupes("group", group_paths(config.groups))
     yield from dupes("flow", flow_aliases(config.flows))
+    yield from dupes("client scope", (s.name for s in config.clientScopes))
+    yield from dupes("identity provider", (p.alias for p in config.identityProviders))
+    for scope in config.clientScopes:
+        yield from dupes(f"mapper of client scope {scope.name}",
+                         (m.name for m in scope.protocolMappers))
+    for idp in config.identityProviders:
+        yield from dupes(f"mapper of identity provider {idp.alias}", (m.name for m in idp.mappers))
     for client in config.clients:
         yield from dupes(f"role of client {client.clientId}", (r.name for r in client.roles))
         yield from dupes(f"mapper of client {client.clientId}",

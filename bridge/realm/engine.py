@@ -43,6 +43,12 @@ def write_owned(ctx: RealmContext, owned: Mapping[str, set[str] | tuple[str, ...
     kc_realm.update(ctx.gateway, ctx.realm, {"attributes": {OWNERSHIP_ATTRIBUTE: record}})
 
 
+def _same_record(one: Mapping[str, set[str]], other: Mapping[str, set[str]]) -> bool:
+    """Equal as stored: a kind with no keys is not written (:func:`write_owned`), so an
+    empty plan writes nothing."""
+    return ({k: v for k, v in one.items() if v} == {k: v for k, v in other.items() if v})
+
+
 def plan(gateway: AdminGateway, config: RealmConfig, realm: str | None = None) -> Plan:
     """Compare the configuration with the live realm; reads only, writes nothing."""
     name = realm or config.realm
@@ -96,7 +102,7 @@ def apply(gateway: AdminGateway, the_plan: Plan, progress: Progress = lambda _m:
         kc_realm.create(gateway, the_plan.realm)
     owned = read_owned(kc_realm.get(gateway, the_plan.realm))
     widened = {k: set(owned.get(k, set())) | set(v) for k, v in the_plan.managed.items()}
-    if widened != owned:
+    if not _same_record(widened, owned):
         write_owned(ctx, widened)
     symbols = {"create": "+", "update": "~", "delete": "-"}
     ordered = [c for k in KINDS for c in the_plan.changes
@@ -114,5 +120,5 @@ def apply(gateway: AdminGateway, the_plan: Plan, progress: Progress = lambda _m:
         else:
             kind.delete(ctx, change.key, change.actual or {})
     narrowed = {k: set(v) for k, v in the_plan.managed.items()}
-    if narrowed != widened:
+    if not _same_record(narrowed, widened):
         write_owned(ctx, narrowed)

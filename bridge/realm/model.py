@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
@@ -61,23 +61,43 @@ class Settings(_Strict):
     registrationAllowed: bool | None = None
     editUsernameAllowed: bool | None = None
     sslRequired: Literal["all", "external", "none"] | None = None
+    accountTheme: str | None = None
+    adminTheme: str | None = None
     browserFlow: str | None = None
+    registrationFlow: str | None = None
     directGrantFlow: str | None = None
     resetCredentialsFlow: str | None = None
+    clientAuthenticationFlow: str | None = None
+    dockerAuthenticationFlow: str | None = None
+    firstBrokerLoginFlow: str | None = None
     # Fine-Grained Admin Permissions v2: makes Keycloak's admin-permissions client, which
     # holds the permissions of clients' ``serviceAccountPermissions``.
     adminPermissionsEnabled: bool | None = None
     # Not in Keycloak's realm representation: client scopes the realm must not have, planned
     # by their own kind (bridge.realm.kinds.client_scopes).
     removedClientScopes: list[str] | None = None
+    # The client scopes every new client starts with, as default or optional scopes (exact
+    # lists, by scope name), planned by their own kind (bridge.realm.kinds.client_scopes).
+    defaultDefaultClientScopes: list[str] | None = None
+    defaultOptionalClientScopes: list[str] | None = None
 
 
 # -- roles, clients, mappers ----------------------------------------------------------------
+
+class RoleSet(_Strict):
+    """Roles by name: the realm's, and per clientId that client's."""
+
+    realm: list[str] = Field(default_factory=list)
+    clients: dict[str, list[str]] = Field(default_factory=dict)
+
 
 class Role(_Strict):
     name: str
     description: str | None = None
     attributes: dict[str, list[str]] | None = None
+    # The roles this one contains (a composite role), planned by their own kind
+    # (bridge.realm.kinds.composites): only the members named here are managed.
+    composites: RoleSet | None = None
 
 
 class ProtocolMapper(_Strict):
@@ -112,6 +132,9 @@ class Client(_Strict):
     defaultClientScopes: list[str] | None = None
     optionalClientScopes: list[str] | None = None
     # Sub-resources, each planned as its own kind.
+    # Flows this client logs in with instead of the realm's, by flow alias
+    # (bridge.realm.kinds.flow_overrides).
+    authenticationFlowBindingOverrides: dict[Literal["browser", "direct_grant"], str] | None = None
     roles: list[Role] = Field(default_factory=list)
     protocolMappers: list[ProtocolMapper] = Field(default_factory=list)
     serviceAccountRoles: ServiceAccountRoles | None = None
@@ -160,7 +183,11 @@ class AuthenticatorConfig(_Strict):
 
 
 class Execution(_Strict):
-    """One step of a flow: an ``authenticator`` or a sub-``flow`` with its own steps."""
+    """One step of a flow: an ``authenticator`` or a sub-``flow`` with its own steps.
+
+    A sub-flow that also names an ``authenticator`` is a *form* flow (``form-flow``): the
+    authenticator is the form (``registration-page-form``) and the steps are its form
+    actions (``registration-user-creation``...), as Keycloak's own registration flow."""
 
     authenticator: str | None = None
     flow: str | None = None
@@ -169,11 +196,20 @@ class Execution(_Strict):
     config: AuthenticatorConfig | None = None
     executions: list[Execution] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _one_step(self) -> Execution:
+        if not self.authenticator and not self.flow:
+            raise ValueError("an execution names an authenticator or a flow")
+        if self.executions and not self.flow:
+            raise ValueError("only a sub-flow (flow) has executions")
+        return self
+
 
 class Flow(_Strict):
     alias: str
     description: str = ""
-    providerId: Literal["basic-flow"] = "basic-flow"
+    # client-flow: a flow of client authenticators (settings.clientAuthenticationFlow).
+    providerId: Literal["basic-flow", "client-flow"] = "basic-flow"
     executions: list[Execution] = Field(default_factory=list)
 
 
@@ -185,6 +221,149 @@ class UserProfile(_Strict):
     attributes: list[dict[str, Any]] = Field(default_factory=list)
 
 
+# -- client scopes and identity providers --------------------------------------------------
+
+class ClientScope(_Strict):
+    """A client scope with its protocol mappers; clients name it in their default or
+    optional scopes, the realm in ``settings.defaultDefaultClientScopes``."""
+
+    name: str
+    description: str | None = None
+    protocol: Literal["openid-connect", "saml"] = "openid-connect"
+    # e.g. include.in.token.scope, display.on.consent.screen, consent.screen.text
+    attributes: dict[str, str] | None = None
+    protocolMappers: list[ProtocolMapper] = Field(default_factory=list)
+
+
+class IdentityProviderMapper(_Strict):
+    name: str
+    identityProviderMapper: str
+    config: dict[str, str] = Field(default_factory=dict)
+
+
+class IdentityProvider(_Strict):
+    """An upstream IdP users sign in through (Entra ID, Okta, Google, another Keycloak...).
+    ``config`` is Keycloak's (issuer, clientId, clientSecret as ``${VAR}``, URLs...)."""
+
+    alias: str
+    displayName: str | None = None
+    providerId: Literal["oidc", "keycloak-oidc", "saml", "google", "microsoft"]
+    enabled: bool | None = True
+    trustEmail: bool | None = None
+    storeToken: bool | None = None
+    addReadTokenRoleOnCreate: bool | None = None
+    linkOnly: bool | None = None
+    hideOnLogin: bool | None = None
+    firstBrokerLoginFlowAlias: str | None = None
+    postBrokerLoginFlowAlias: str | None = None
+    config: dict[str, str] = Field(default_factory=dict)
+    mappers: list[IdentityProviderMapper] = Field(default_factory=list)
+
+
+# -- required actions, policies, events, texts, components ----------------------------------
+
+class RequiredAction(_Strict):
+    """A required action, by alias (``CONFIGURE_TOTP``, ``webauthn-register``...)."""
+
+    alias: str
+    name: str | None = None
+    enabled: bool | None = None
+    defaultAction: bool | None = None
+    priority: int | None = None
+    config: dict[str, str] | None = None
+
+
+class OtpPolicy(_Strict):
+    """The realm's OTP policy (realm fields ``otpPolicy<Name>``)."""
+
+    type: Literal["totp", "hotp"] | None = None
+    algorithm: Literal["HmacSHA1", "HmacSHA256", "HmacSHA512"] | None = None
+    digits: Literal[6, 8] | None = None
+    period: int | None = Field(default=None, ge=1)
+    initialCounter: int | None = Field(default=None, ge=0)
+    lookAheadWindow: int | None = Field(default=None, ge=0)
+    codeReusable: bool | None = None
+
+
+class WebAuthnPolicy(_Strict):
+    """A WebAuthn policy (realm fields ``webAuthnPolicy<Name>``, or
+    ``webAuthnPolicyPasswordless<Name>`` for the passwordless one)."""
+
+    rpEntityName: str | None = None
+    signatureAlgorithms: list[Literal["ES256", "ES384", "ES512", "RS256", "RS384", "RS512",
+                                      "RS1", "Ed25519"]] | None = None
+    rpId: str | None = None
+    attestationConveyancePreference: Literal["not specified", "none", "indirect",
+                                             "direct"] | None = None
+    authenticatorAttachment: Literal["not specified", "platform", "cross-platform"] | None = None
+    requireResidentKey: Literal["not specified", "Yes", "No"] | None = None
+    userVerificationRequirement: Literal["not specified", "required", "preferred",
+                                         "discouraged"] | None = None
+    createTimeout: int | None = Field(default=None, ge=0)
+    avoidSameAuthenticatorRegister: bool | None = None
+    acceptableAaguids: list[str] | None = None
+    extraOrigins: list[str] | None = None
+
+
+class Events(_Strict):
+    """What the realm records and who hears it (Keycloak's events config)."""
+
+    eventsListeners: list[str] | None = None
+    eventsEnabled: bool | None = None
+    eventsExpiration: int | None = Field(default=None, ge=1)
+    enabledEventTypes: list[str] | None = None
+    adminEventsEnabled: bool | None = None
+    adminEventsDetailsEnabled: bool | None = None
+
+
+ConfigValue = str | int | bool | list[str]
+
+
+class KeyProvider(_Strict):
+    """A realm key provider (``rsa-generated``, ``hmac-generated``, ``rsa``...), by name.
+    Secret config values (a private key, a keystore password) come from ``${VAR}``."""
+
+    name: str
+    providerId: str
+    config: dict[str, ConfigValue] = Field(default_factory=dict)
+
+
+class Component(_Strict):
+    """Any other realm component (e.g. a client registration policy), by type, sub-type
+    and name."""
+
+    name: str
+    providerId: str
+    providerType: str
+    subType: str | None = None
+    config: dict[str, ConfigValue] = Field(default_factory=dict)
+
+
+class LdapMapper(_Strict):
+    name: str
+    providerId: str
+    config: dict[str, ConfigValue] = Field(default_factory=dict)
+
+
+class UserFederation(_Strict):
+    """An LDAP user federation provider and its mappers. Only what is declared is applied;
+    the bridge never syncs users nor tests the connection (an operator's action)."""
+
+    name: str
+    providerId: Literal["ldap"] = "ldap"
+    config: dict[str, ConfigValue] = Field(default_factory=dict)
+    mappers: list[LdapMapper] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _connection(self) -> UserFederation:
+        if not self.config.get("connectionUrl"):
+            raise ValueError("config.connectionUrl is required (ldap:// or ldaps://)")
+        url = self.config["connectionUrl"]
+        if not isinstance(url, str) or not url.startswith(("ldap://", "ldaps://")):
+            raise ValueError("config.connectionUrl must be an ldap:// or ldaps:// URL")
+        return self
+
+
 class RealmConfig(_Strict):
     realm: str
     settings: Settings = Field(default_factory=Settings)
@@ -193,3 +372,19 @@ class RealmConfig(_Strict):
     clients: list[Client] = Field(default_factory=list)
     groups: list[Group] = Field(default_factory=list)
     flows: list[Flow] = Field(default_factory=list)
+    # Members of the realm's default-roles-<realm> composite, and groups every new user
+    # joins (by path): only the members named are managed.
+    defaultRoles: RoleSet | None = None
+    defaultGroups: list[str] = Field(default_factory=list)
+    requiredActions: list[RequiredAction] = Field(default_factory=list)
+    otpPolicy: OtpPolicy | None = None
+    webAuthnPolicy: WebAuthnPolicy | None = None
+    webAuthnPasswordlessPolicy: WebAuthnPolicy | None = None
+    events: Events | None = None
+    # Locale → message key → text (overrides the theme's messages).
+    localization: dict[str, dict[str, str]] | None = None
+    keys: list[KeyProvider] = Field(default_factory=list)
+    components: list[Component] = Field(default_factory=list)
+    userFederation: list[UserFederation] = Field(default_factory=list)
+    clientScopes: list[ClientScope] = Field(default_factory=list)
+    identityProviders: list[IdentityProvider] = Field(default_factory=list)

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 Action = Literal["create", "update", "delete"]
 
-SECRET_FIELDS = frozenset({"secret", "password", "smtpServer.password"})
+SECRET_FIELDS = frozenset({"secret", "password", "smtpServer.password", "clientSecret"})
 _MASK = "(secret)"
 
 

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from bridge.local.keycloak import (
 )
 from bridge.local.postgres import LocalPostgres
 from bridge.local.replica import BridgeReplica
+from tests.support.progress import terminal_progress
 
 ROOT = Path(__file__).resolve().parents[2]
 REALM_CONFIG = ROOT / "realm-config"
@@ -225,21 +226,23 @@ def replica_env(cluster_secrets: dict[str, str], node: ClusterNode, nodes: list[
     }
 
 
-def _start_nodes(nodes: list[ClusterNode], username: str, password: str) -> None:
+def _start_nodes(nodes: list[ClusterNode], username: str, password: str,
+                 say: Callable[[str], None]) -> None:
     """Start the nodes side by side; a node that lost the race of creating the empty
     database's first content (seen once: exit 1) is started again once the others are up."""
     with concurrent.futures.ThreadPoolExecutor(len(nodes)) as pool:
-        futures = {node: pool.submit(node.start, username, password, wait=420)
+        futures = {node: pool.submit(node.start, username, password, wait=420,
+                                     log=lambda m, n=node: say(f"{n.url}: {m}"))
                    for node in nodes}
         failed = []
         for node, future in futures.items():
             try:
                 future.result()
             except MissingPiece as exc:
-                print(f"first start of {node.url} failed, starting it again: {exc}")
+                say(f"first start of {node.url} failed, starting it again: {exc}")
                 failed.append(node)
     for node in failed:
-        node.start(username, password, wait=420)
+        node.start(username, password, wait=420, log=say)
 
 
 # Package scope: the cluster is stopped once its tests are done, not kept running through
@@ -248,14 +251,16 @@ def _start_nodes(nodes: list[ClusterNode], username: str, password: str) -> None
 def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     began = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="bridge-cluster-"))
-    ensure_production_distribution(print)
+    # The build, PostgreSQL and two nodes take minutes: progress on the terminal meanwhile.
+    say = terminal_progress(request.config, prefix="[cluster] ")
+    ensure_production_distribution(say)
     postgres = LocalPostgres(free_port())
     nodes: list[ClusterNode] = []
     replicas: list[BridgeReplica] = []
     balancer: RoundRobinBalancer | None = None
     username, password = "admin", secrets.token_urlsafe(18)
     try:
-        postgres.start(log=print)
+        postgres.start(log=say)
         database = DatabaseLogin(postgres.jdbc_url, postgres.username, postgres.password)
         first = free_jgroups_port()
         second = free_jgroups_port(first + 1)
@@ -263,7 +268,7 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
             nodes.append(ClusterNode(state_dir=work / f"node{index}", http_port=free_port(),
                                      management_port=free_port(), database=database,
                                      jgroups_port=jgroups))
-        _start_nodes(nodes, username, password)
+        _start_nodes(nodes, username, password, say)
         for node in nodes:
             node.wait_cluster_size(2, wait=120)
         cluster_secrets = realm_secrets()

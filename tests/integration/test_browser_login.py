@@ -21,6 +21,7 @@ from bridge.local.mailsink import MailSink
 from tests.conftest import RealmUnderTest
 from tests.integration.test_invitations import NEW_PASSWORD, _bridge
 from tests.support.chromium import chromium, field, heading, portal_stand_in
+from tests.support.keycloak_pages import account_updated
 from tests.support.login import TotpSecret, verified_claims
 
 TECHNICIAN = ["boards.manage", "doors.manage", "tv.manage"]
@@ -87,7 +88,10 @@ def _signs_up_and_in(fresh_realm: RealmUnderTest, mail_sink: MailSink, tmp_path:
         field(page, "Confirm password").fill(NEW_PASSWORD)
         page.get_by_role("button", name="Submit").click()
 
-        expect(heading(page, "Account updated")).to_be_visible()
+        # "Account updated" on 26.7+, "Your account has been updated." as heading before.
+        updated, updated_message = account_updated(fresh_realm.keycloak.version)
+        expect(heading(page, updated)).to_be_visible()
+        expect(page.locator("#kc-info-message")).to_contain_text(updated_message)
         back = page.get_by_role("link", name="Back to Application")
         assert back.get_attribute("href") == redirect_uri
 

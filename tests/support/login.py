@@ -485,6 +485,21 @@ class Browserless:
         self._raise_if_error(where)
         return where
 
+    def choose_identity_provider(self, alias: str) -> Page:
+        """On the sign-in page :meth:`authorize` returned, take the link of the identity
+        provider ``alias`` (``/broker/{alias}/login``), as a person clicks "Sign in with
+        ..."; return the upstream's first page (its own sign-in page), for :meth:`login`."""
+        if self._request is None or self.page is None:
+            raise FlowError("call authorize() first")
+        link = self.page.link_containing(f"/broker/{alias}/login")
+        if link is None:
+            raise FlowError(f"no sign-in link for identity provider {alias!r}", self.page)
+        where = self._visit("GET", urljoin(self.page.url, link.href))
+        if isinstance(where, str):
+            raise FlowError(f"the identity provider redirected at once to {where}")
+        self._raise_if_error(where)
+        return where
+
     def login(self, username: str, password: str, *, new_password: str | None = None,
               enrol_totp: bool = True, totp: TotpSecret | str | None = None,
               otp_code: str | None = None, profile: dict[str, str] | None = None) -> Tokens:

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,10 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 ENV_EXAMPLE = REPO / ".env.example"
 KEYCLOAK_MODULE = REPO / "bridge" / "local" / "keycloak.py"
+DOCKERFILE = REPO / "Dockerfile"
+PYPROJECT = REPO / "pyproject.toml"
+# The seed catalog compose serves and applies unless BRIDGE_CATALOG says otherwise.
+DEFAULT_CATALOG = "/app/realm-config/examples/004-accounting-portal"
 
 SECRET_VARIABLES = (
     "POSTGRES_PASSWORD",
@@ -121,12 +126,13 @@ def test_services_and_startup_order(config: dict[str, Any]) -> None:
     probe = " ".join(keycloak["healthcheck"]["test"])
     assert "/dev/tcp/127.0.0.1/9000" in probe and "GET /health/ready " in probe
     realm_apply = services["realm-apply"]
-    assert realm_apply["command"] == ["bridge", "realm", "apply", "/app/realm-config"]
+    assert realm_apply["command"] == ["bridge", "realm", "apply", "/app/realm-config",
+                                      DEFAULT_CATALOG]
     assert realm_apply["depends_on"]["keycloak"]["condition"] == "service_healthy"
     assert realm_apply["restart"] == "no"
     bridge = services["bridge"]
     assert bridge["depends_on"]["realm-apply"]["condition"] == ("service_completed_successfully")
-    assert "/healthz" in " ".join(bridge["healthcheck"]["test"])
+    assert "/readyz" in " ".join(bridge["healthcheck"]["test"])
     assert bridge["environment"]["BRIDGE_REALM"] == "access"
     assert bridge["environment"]["KEYCLOAK_URL"] == "http://keycloak:8080"
 
@@ -138,8 +144,13 @@ def test_secrets_come_from_the_env_file(config: dict[str, Any]) -> None:
         if line.strip() and not line.lstrip().startswith("#")
     )
     env = config["services"]["bridge"]["environment"]
+    assert env["BRIDGE_CLIENT_SECRET"] == example["BRIDGE_CLIENT_SECRET"]
+    assert env["BRIDGE_CATALOG"] == DEFAULT_CATALOG
+    for name in ("KEYCLOAK_ADMIN_USERNAME", "KEYCLOAK_ADMIN_PASSWORD", "HR_SCIM_CLIENT_SECRET"):
+        assert name not in env  # the server's own service account only
+    apply_env = config["services"]["realm-apply"]["environment"]
     for name in ("KEYCLOAK_ADMIN_PASSWORD", "BRIDGE_CLIENT_SECRET", "HR_SCIM_CLIENT_SECRET"):
-        assert env[name] == example[name]
+        assert apply_env[name] == example[name]
     kc_env = config["services"]["keycloak"]["environment"]
     assert kc_env["KC_DB_PASSWORD"] == example["POSTGRES_PASSWORD"]
     assert kc_env["KC_BOOTSTRAP_ADMIN_PASSWORD"] == example["KEYCLOAK_ADMIN_PASSWORD"]
@@ -168,7 +179,7 @@ def test_missing_variables_make_config_fail(tmp_path: Path) -> None:
 
 def test_dockerfile_runs_the_production_server_as_non_root() -> None:
     text = (REPO / "Dockerfile").read_text(encoding="utf-8")
-    assert re.search(r"^FROM python:3\.11-slim\b", text, re.MULTILINE)
+    assert re.search(r"^FROM python:3\.11\.\d+-slim", text, re.MULTILINE)
     users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
     assert users and users[-1].split(":")[0] not in ("root", "0")
     # `bridge serve` is gunicorn configured by bridge/server.py (tests/integration/test_server.py).
@@ -294,3 +305,139 @@ def test_keycloak_writes_one_issuer_whoever_reaches_it() -> None:
     bridge_env = compose["x-bridge-environment"]
     assert bridge_env["KEYCLOAK_URL"] == "http://keycloak:8080"
     assert "BRIDGE_TOKEN_ISSUERS" not in bridge_env  # discovered from the realm: one issuer
+
+
+# -- packaging: pinned images, readiness probes, least secret, a catalog, no dev deps ------
+# Read from the files themselves (YAML, TOML, Dockerfile text), so they run where `docker`
+# is missing, as here.
+
+# An exact release (v1.22.3, 1.27.5, 26.7.5; PostgreSQL numbers its releases MAJOR.MINOR:
+# 16.10), optionally with a variant (-bookworm) and its digest.
+_EXACT_TAG = re.compile(r"^(postgres:\d+\.\d+|[\w./-]+:v?\d+\.\d+\.\d+)(-[a-z0-9.]+)*"
+                        r"(@sha256:[0-9a-f]{64})?$")
+LOCAL_IMAGE = "saas-access-bridge:local"  # built from the Dockerfile, whose FROM is pinned
+BRIDGE_SERVERS = ("bridge", "bridge-1", "bridge-2")
+
+
+def _referenced_variables(environment: dict[str, Any]) -> set[str]:
+    """The compose variables (``${NAME...}``) a service's environment is filled from."""
+    return {name for value in environment.values()
+            for name in re.findall(r"\$\{(\w+)", str(value))}
+
+
+def test_every_image_is_an_exact_version() -> None:
+    services = _raw_compose()["services"]
+    images = {name: s["image"] for name, s in services.items() if "image" in s}
+    assert set(images) == set(services)  # every service names its image
+    for name, image in images.items():
+        if image == LOCAL_IMAGE:
+            assert services[name].get("build") or name.startswith("bridge-"), name
+            continue
+        assert _EXACT_TAG.match(image), f"{name}: {image} is not an exact version"
+    [base] = re.findall(r"^FROM\s+(\S+)", DOCKERFILE.read_text(encoding="utf-8"), re.MULTILINE)
+    assert _EXACT_TAG.match(base), f"Dockerfile FROM {base} is not an exact version"
+
+
+def test_healthchecks_probe_readiness() -> None:
+    services = _raw_compose()["services"]
+    for name in BRIDGE_SERVERS:
+        probe = " ".join(services[name]["healthcheck"]["test"])
+        assert "http://127.0.0.1:8000/readyz" in probe, name
+        assert "/healthz" not in probe, name
+    for name in ("keycloak", "keycloak-2"):
+        service = services[name]
+        assert "--health-enabled=true" in service["command"], name
+        probe = " ".join(service["healthcheck"]["test"])
+        assert "/dev/tcp/127.0.0.1/9000" in probe and "GET /health/ready " in probe, name
+        assert '" 200 "' in probe, name  # a 503 (not ready) fails the probe
+    # Who waits on whom: the apply job on a ready Keycloak, the balancer on ready bridges.
+    assert services["realm-apply"]["depends_on"]["keycloak"]["condition"] == "service_healthy"
+    assert {c["condition"] for c in services["lb"]["depends_on"].values()} == {
+        "service_healthy"}
+
+
+def test_the_bridge_gets_only_its_own_service_account_secret() -> None:
+    services = _raw_compose()["services"]
+    for name in BRIDGE_SERVERS:
+        env = services[name]["environment"]
+        assert not any(key.startswith("KEYCLOAK_ADMIN") or key.startswith("KC_BOOTSTRAP")
+                       for key in env), name
+        secrets_given = _referenced_variables(env) & set(SECRET_VARIABLES)
+        # Replicas also share the lock database (BRIDGE_LOCK_URL): its password, nothing more.
+        allowed = {"BRIDGE_CLIENT_SECRET"} | ({"POSTGRES_PASSWORD"} if name != "bridge"
+                                              else set())
+        assert secrets_given <= allowed, (name, secrets_given)
+        assert "BRIDGE_CLIENT_SECRET" in secrets_given, name
+    apply_env = services["realm-apply"]["environment"]
+    assert {"KEYCLOAK_ADMIN_USERNAME", "KEYCLOAK_ADMIN_PASSWORD", "BRIDGE_CLIENT_SECRET",
+            "HR_SCIM_CLIENT_SECRET"} <= _referenced_variables(apply_env)
+    assert services["realm-apply"]["restart"] == "no"  # one shot, then the admin login is gone
+
+
+def test_a_catalog_is_served_and_applied() -> None:
+    services = _raw_compose()["services"]
+    default = "${BRIDGE_CATALOG:-" + DEFAULT_CATALOG + "}"
+    for name in BRIDGE_SERVERS:
+        assert services[name]["environment"]["BRIDGE_CATALOG"] == default, name
+    # realm-apply applies the same catalog's groups and roles as the realm's.
+    assert services["realm-apply"]["command"] == [
+        "bridge", "realm", "apply", "/app/realm-config", default]
+    # The image copies realm-config/ to /app/realm-config: the default seed is in it.
+    assert "COPY realm-config /app/realm-config" in DOCKERFILE.read_text(encoding="utf-8")
+    in_repo = REPO / Path(DEFAULT_CATALOG).relative_to("/app")
+    assert (in_repo / "catalog.yaml").is_file(), in_repo
+
+
+def _pyproject() -> dict[str, Any]:
+    import tomllib
+
+    return tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[\s<>=!~\[;]", r, maxsplit=1)[0].lower() for r in requirements}
+
+
+def test_dev_and_test_dependencies_are_extras_out_of_the_image() -> None:
+    project = _pyproject()["project"]
+    runtime = _names(project["dependencies"])
+    assert not runtime & {"aiosmtpd", "authlib", "pytest", "ruff", "playwright"}, runtime
+    assert "joserfc" in runtime  # bridge/auth validates tokens with it at run time
+    extras = project["optional-dependencies"]
+    assert "aiosmtpd" in _names(extras["dev"])
+    assert "authlib" in _names(extras["test"])
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    [install] = re.findall(r"^RUN pip install .*$", text, re.MULTILINE)
+    assert "[" not in install  # no extras in the runtime image
+    assert "--constraint /tmp/src/constraints.txt" in install
+
+
+def test_runtime_modules_import_without_the_dev_extras() -> None:
+    # Every module of the shipped packages imports with aiosmtpd and authlib absent, the CLI
+    # answers --help, and the mail sink says in one line what it lacks.
+    script = r"""
+import importlib, pkgutil, sys
+class Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("aiosmtpd", "authlib"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+sys.meta_path.insert(0, Absent())
+import bridge, scim
+for package in (bridge, scim):
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        if not info.name.endswith(".__main__"):  # runs the CLI when imported
+            importlib.import_module(info.name)
+from bridge.local.keycloak import MissingPiece
+from bridge.local.mailsink import MailSink
+try:
+    MailSink().start()
+except MissingPiece as exc:
+    print("sink:", exc)
+from bridge.cli import cli
+cli.main(["--help"], prog_name="bridge")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=REPO, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "sink: the mail sink needs the dev extra" in result.stdout
+    assert "Usage: bridge" in result.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -189,3 +190,99 @@ def test_a_change_of_build_options_never_rebuilds_a_distribution_in_use(
         root / f"keycloak-{local.KEYCLOAK_VERSION}-{local._build_stamp()[:12]}"
     assert local.ensure_distribution(build_options=("--db=dev-file",)) == \
         root / f"keycloak-{local.KEYCLOAK_VERSION}-{local._build_stamp(('--db=dev-file',))[:12]}"
+
+
+# -- progress on long waits (download, build, start) ----------------------------------------
+
+def test_a_long_command_reports_progress_and_the_lines_asked_for() -> None:
+    said: list[str] = []
+    script = ("echo 'Downloading from central: x/keycloak-quarkus-dist-1.zip'; echo noise; "
+              "sleep 1; echo 'Downloaded from central: x/keycloak-quarkus-dist-1.zip'")
+    local.run_with_progress(["sh", "-c", script], "download", said.append, every=0.2,
+                            shown=lambda line: "keycloak-quarkus-dist" in line,
+                            detail=lambda: "12 MB so far")
+    assert said[0] == "Downloading from central: x/keycloak-quarkus-dist-1.zip"
+    assert said[-1] == "Downloaded from central: x/keycloak-quarkus-dist-1.zip"
+    assert "noise" not in said
+    beats = said[1:-1]
+    assert beats, said  # a one-second silence is not silent
+    assert all(re.fullmatch(r"download: still running \(\d+ s, 12 MB so far\)", b) for b in beats)
+
+
+def test_a_failing_command_is_one_line_with_its_last_output() -> None:
+    with pytest.raises(MissingPiece, match=r"^kc.sh build failed \(exit 3\): one \| two$"):
+        local.run_with_progress(["sh", "-c", "echo one; echo two; exit 3"], "kc.sh build",
+                                lambda _msg: None)
+
+
+def test_the_download_is_not_quiet() -> None:
+    command = local.download_command("mvn", "26.4.7", Path("/tmp/dl"))
+    assert "-q" not in command and "--quiet" not in command
+    assert "-Dartifact=org.keycloak:keycloak-quarkus-dist:26.4.7:zip" in command
+
+
+def test_waiting_for_keycloak_reports_progress(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter([False, False, False, True])
+    monkeypatch.setattr(LocalKeycloak, "is_ready", lambda self, timeout=2.0: next(answers))
+    said: list[str] = []
+    LocalKeycloak(tmp_path, http_port=18123, management_port=19123).wait_ready(
+        60, log=said.append, every=0.2)  # three 0.5 s pauses before it is ready
+    assert said[0].startswith("waiting for Keycloak at http://127.0.0.1:19123/health/ready (")
+    assert said[-1].startswith("Keycloak ready after ")
+
+
+def test_session_progress_reaches_the_terminal_through_capture(tmp_path: Path) -> None:
+    # What the session's Keycloak fixture uses: shown while pytest captures, unlike print.
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "test_progress_probe.py").write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(root)!r})\n"
+        "from tests.support.progress import terminal_progress\n"
+        "def test_probe(pytestconfig):\n"
+        "    print('captured print')\n"
+        "    terminal_progress(pytestconfig, prefix='[kc] ')('starting Keycloak')\n",
+        encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir",
+         str(tmp_path), str(tmp_path / "test_progress_probe.py")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[kc] starting Keycloak" in result.stderr
+    assert "captured print" not in result.stdout + result.stderr  # capture was on
+
+
+# -- the Keycloak version under test (BRIDGE_KEYCLOAK_VERSION) -----------------------------
+
+def test_version_override_is_fetched_and_cached_apart(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    monkeypatch.delenv(local.VERSION_OVERRIDE, raising=False)
+    assert local.keycloak_version() == local.KEYCLOAK_VERSION
+    monkeypatch.setenv(local.VERSION_OVERRIDE, "26.4.7")
+    assert local.keycloak_version() == "26.4.7"
+    assert local._build_stamp(version="26.4.7") != local._build_stamp()
+    # Fetched like the pinned one: the same Maven download, into its own cache entry.
+    monkeypatch.setenv("BRIDGE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(local, "java_command", lambda: "/usr/bin/java")
+    monkeypatch.setattr(local.shutil, "which", lambda _name: "/usr/bin/mvn")
+    ran: list[list[str]] = []
+
+    def fake_download(cmd: list[str], *_args: object, **_kw: object) -> None:
+        ran.append(cmd)
+
+    monkeypatch.setattr(local, "run_with_progress", fake_download)
+    with pytest.raises(MissingPiece, match=r"produced no keycloak-quarkus-dist-26\.4\.7\.zip"):
+        local.ensure_distribution()
+    assert ran[0][-2:] == ["-Dartifact=org.keycloak:keycloak-quarkus-dist:26.4.7:zip",
+                           f"-DoutputDirectory={tmp_path / 'keycloak' / 'dl'}"]
+
+
+def test_a_malformed_version_override_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(local.VERSION_OVERRIDE, "latest")
+    with pytest.raises(MissingPiece, match=r"^BRIDGE_KEYCLOAK_VERSION='latest' is not a "):
+        local.keycloak_version()
+
+
+def test_supported_range_is_ordered_and_ends_at_the_pin() -> None:
+    assert (local.version_key(local.OLDEST_SUPPORTED_VERSION)
+            < local.version_key(local.KEYCLOAK_VERSION))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import html
 import http.client
 import json
+import re
 import smtplib
 import threading
 import time
@@ -242,9 +244,17 @@ def test_http_page_escapes_and_api_lists_mails() -> None:
         assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
         assert "<img" not in page
         assert "Invitation à rejoindre" in page
-        assert f'href="{LONG_LINK.replace("&", "&amp;")}"' in page
         # newest first
         assert page.index("mallory@example.test") < page.index("elodie@example.test")
+        # The list links each mail's page; the mail's links are buttons on that page.
+        assert 'href="/mail/1"' in page and 'href="/mail/2"' in page
+        assert LONG_LINK.replace("&", "&amp;") not in page
+        status, ctype, first = _http(port, "/mail/1")
+        assert status == 200 and ctype == "text/html"
+        assert f'href="{LONG_LINK.replace("&", "&amp;")}"' in first
+        status, _, second = _http(port, "/mail/2")
+        assert "<script>" not in second and "<img" not in second
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in second
 
         status, ctype, body = _http(port, "/api/messages")
         assert status == 200 and ctype == "application/json"
@@ -259,7 +269,43 @@ def test_http_page_escapes_and_api_lists_mails() -> None:
         assert [m["to"] for m in json.loads(filtered)] == [["elodie@example.test"]]
 
         assert _http(port, "/nope")[0] == 404
+        assert _http(port, "/mail/3")[0] == 404
         assert _http(port, "/", method="POST")[0] == 405
+
+
+def test_mail_page_renders_html_in_a_sandbox_and_links_as_buttons() -> None:
+    hostile = (
+        "<html><body><h2>Welcome</h2><script>parent.document.title='owned'</script>"
+        f'<p><a href="{LONG_LINK.replace("&", "&amp;")}">Link to account update</a></p>'
+        '<img src="https://tracker.example.test/pixel.gif"></body></html>')
+    msg = EmailMessage()
+    msg["From"] = "noreply@example.test"
+    msg["To"] = "tina@example.test"
+    msg["Subject"] = "Update Your Account"
+    msg.set_content(f"Click {LONG_LINK}\n")
+    msg.add_alternative(hostile, subtype="html")
+    with MailSink(smtp_port=0, http_port=0) as sink:
+        with smtplib.SMTP("127.0.0.1", sink.smtp_port, timeout=10) as smtp:
+            smtp.send_message(msg)
+        sink.wait_for("tina@example.test", timeout=5)
+        assert sink.numbered()[0][0] == 1 and sink.message(1) is sink.messages()[0]
+        status, _, page = _http(sink.http_port or 0, "/mail/1")
+    assert status == 200
+    # The HTML body only inside the frame's srcdoc (escaped), in a sandbox without scripts
+    # or same-origin access; the page itself runs and loads nothing (CSP).
+    frame = re.search(r"<iframe [^>]*>", page)
+    assert frame is not None
+    assert re.search(r'sandbox="[^"]*"', frame.group(0))
+    sandbox = re.search(r'sandbox="([^"]*)"', frame.group(0)).group(1).split()  # type: ignore[union-attr]
+    assert "allow-scripts" not in sandbox and "allow-same-origin" not in sandbox
+    assert "<script" not in page.replace(frame.group(0), "")
+    assert "&lt;script&gt;" in frame.group(0)
+    # The activation link is a button naming what it does, not the raw URL as text.
+    button = re.search(r'<a class="button"[^>]*href="([^"]+)"[^>]*>([^<]+)</a>', page)
+    assert button is not None
+    assert html.unescape(button.group(1)) == LONG_LINK
+    assert button.group(2) == "Activate account"
+    assert "refresh" not in page  # a mail's page never reloads under its reader
 
 
 def test_stop_releases_ports() -> None:

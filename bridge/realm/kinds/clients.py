@@ -22,7 +22,8 @@ BUILTIN_CLIENTS = frozenset({
     # admin permissions (bridge.realm.kinds.admin_permissions).
     "admin-permissions",
 })
-SUB_RESOURCES = ("roles", "protocolMappers", "serviceAccountRoles", "serviceAccountPermissions")
+SUB_RESOURCES = ("roles", "protocolMappers", "serviceAccountRoles", "serviceAccountPermissions",
+                 "authenticationFlowBindingOverrides")
 SCOPE_LISTS: dict[str, kc_scopes.ScopeKind] = {"defaultClientScopes": "default",
                                                "optionalClientScopes": "optional"}
 
@@ -105,7 +106,7 @@ class ClientRoles(KindBase):
     name = "client-role"
 
     def desired(self, config: RealmConfig) -> dict[str, dict[str, Any]]:
-        return {f"{c.clientId}/{r.name}": drop_none(r.model_dump(), ("name",))
+        return {f"{c.clientId}/{r.name}": drop_none(r.model_dump(), ("name", "composites"))
                 for c in config.clients for r in c.roles}
 
     def actual(self, ctx: RealmContext, keys: set[str]) -> dict[str, dict[str, Any]]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bridge.keycloak import clients as kc_clients
 from bridge.keycloak import flows as kc_flows
 from bridge.keycloak import realm as kc_realm
+from bridge.realm.kinds import identity_providers
 from bridge.realm.kinds.base import KindBase, RealmContext
 from bridge.realm.model import Execution, RealmConfig
 from bridge.realm.plan import FieldChange
@@ -19,6 +21,16 @@ from bridge.realm.plan import FieldChange
 BINDINGS = ("browserFlow", "registrationFlow", "directGrantFlow", "resetCredentialsFlow",
             "clientAuthenticationFlow", "dockerAuthenticationFlow", "firstBrokerLoginFlow")
 NEXT = "--next"
+OVERRIDES = "authenticationFlowBindingOverrides"
+
+
+def _form_flows(nodes: Iterable[Mapping[str, Any]]) -> Iterable[str]:
+    """Aliases of the form flows in a tree (sub-flows that name a form authenticator)."""
+    for node in nodes:
+        if "flow" in node:
+            if node.get("authenticator"):
+                yield node["flow"]
+            yield from _form_flows(node["executions"])
 
 
 def _execution_tree(executions: Iterable[Execution]) -> list[dict[str, Any]]:
@@ -28,6 +40,8 @@ def _execution_tree(executions: Iterable[Execution]) -> list[dict[str, Any]]:
         if execution.flow:
             node["flow"] = execution.flow
             node["executions"] = _execution_tree(execution.executions)
+            if execution.authenticator:  # a form flow and its form
+                node["authenticator"] = execution.authenticator
         else:
             node["authenticator"] = execution.authenticator
         if execution.config is not None:
@@ -53,7 +67,7 @@ class Flows(KindBase):
     name = "flow"
 
     def desired(self, config: RealmConfig) -> dict[str, dict[str, Any]]:
-        return {f.alias: {"description": f.description,
+        return {f.alias: {"description": f.description, "providerId": f.providerId,
                           "executions": _execution_tree(f.executions)}
                 for f in config.flows}
 
@@ -61,7 +75,8 @@ class Flows(KindBase):
         found = {}
         for flow in kc_flows.list_all(ctx.gateway, ctx.realm):
             rep: dict[str, Any] = {"_id": flow["id"], "_builtIn": flow.get("builtIn", False),
-                                   "description": flow.get("description") or ""}
+                                   "description": flow.get("description") or "",
+                                   "providerId": flow.get("providerId", "basic-flow")}
             if flow["alias"] in keys:
                 flat = kc_flows.executions(ctx.gateway, ctx.realm, flow["alias"])
                 rep["executions"] = self._tree(ctx, flat)
@@ -79,6 +94,8 @@ class Flows(KindBase):
             if item.get("authenticationFlow"):
                 node["flow"] = item.get("displayName")
                 node["executions"] = []
+                if item.get("providerId"):  # a form flow: its form authenticator
+                    node["authenticator"] = item["providerId"]
             else:
                 node["authenticator"] = item.get("providerId")
             if item.get("authenticationConfig"):
@@ -96,6 +113,9 @@ class Flows(KindBase):
         if desired.get("description", "") != actual.get("description", ""):
             changes.append(FieldChange("description", actual.get("description"),
                                        desired.get("description")))
+        if desired.get("providerId", "basic-flow") != actual.get("providerId", "basic-flow"):
+            changes.append(FieldChange("providerId", actual.get("providerId"),
+                                       desired.get("providerId")))
         want = _comparable(desired["executions"])
         have = _comparable(actual.get("executions", []))
         if want != have:
@@ -115,7 +135,18 @@ class Flows(KindBase):
         rebind = {b: f"{key}{NEXT}" for b in BINDINGS if realm.get(b) == key}
         if rebind:
             kc_realm.update(ctx.gateway, ctx.realm, rebind)
+        # Clients overriding a realm flow with this one follow it too (Keycloak refuses to
+        # delete a flow a client uses).
+        for client in kc_clients.list_all(ctx.gateway, ctx.realm):
+            overrides = client.get(OVERRIDES) or {}
+            if actual["_id"] in overrides.values():
+                body = {k: v for k, v in client.items() if k != "protocolMappers"}
+                body[OVERRIDES] = {k: built[key] if v == actual["_id"] else v
+                                   for k, v in overrides.items()}
+                kc_clients.update(ctx.gateway, ctx.realm, client["id"], body)
+        identity_providers.rebind_flow(ctx, key, f"{key}{NEXT}")
         kc_flows.delete(ctx.gateway, ctx.realm, actual["_id"])
+        forms = set(_form_flows(desired["executions"]))
         for alias, flow_id in built.items():
             if alias.startswith("config:"):
                 config_alias = alias.removeprefix("config:")
@@ -123,9 +154,11 @@ class Flows(KindBase):
                 kc_flows.update_config(ctx.gateway, ctx.realm, flow_id,
                                        {**config, "alias": config_alias})
                 continue
+            provider = (desired.get("providerId", "basic-flow") if alias == key
+                        else "form-flow" if alias in forms else "basic-flow")
             kc_flows.update(ctx.gateway, ctx.realm, flow_id,
                             {"alias": alias, "description": desired["description"]
-                             if alias == key else "", "providerId": "basic-flow",
+                             if alias == key else "", "providerId": provider,
                              "topLevel": alias == key, "builtIn": False})
 
     def delete(self, ctx: RealmContext, key: str, actual: Mapping[str, Any]) -> None:
@@ -137,7 +170,8 @@ class Flows(KindBase):
         ``config:<alias>`` → id for every authenticator config when building aside."""
         top_id = kc_flows.create(ctx.gateway, ctx.realm, {
             "alias": alias + suffix, "description": desired["description"],
-            "providerId": "basic-flow", "topLevel": True, "builtIn": False})
+            "providerId": desired.get("providerId", "basic-flow"), "topLevel": True,
+            "builtIn": False})
         created = {alias: top_id}
         self._add(ctx, alias + suffix, suffix, desired["executions"], created)
         return created
@@ -147,9 +181,12 @@ class Flows(KindBase):
         gw, realm = ctx.gateway, ctx.realm
         for node in nodes:
             if "flow" in node:
+                form = node.get("authenticator")
                 kc_flows.add_subflow(gw, realm, parent, {
-                    "alias": node["flow"] + suffix, "type": "basic-flow",
-                    "provider": "registration-page-form",
+                    "alias": node["flow"] + suffix,
+                    "type": "form-flow" if form else "basic-flow",
+                    # Keycloak wants a provider even for a basic sub-flow, and ignores it.
+                    "provider": form or "registration-page-form",
                     "description": node.get("_description", "")})
             else:
                 kc_flows.add_execution(gw, realm, parent, node["authenticator"])

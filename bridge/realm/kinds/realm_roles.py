@@ -17,7 +17,9 @@ class RealmRoles(KindBase):
     name = "realm-role"
 
     def desired(self, config: RealmConfig) -> dict[str, dict[str, Any]]:
-        return {r.name: drop_none(r.model_dump(), ("name",)) for r in config.roles}
+        # Composites are a kind of their own (bridge.realm.kinds.composites).
+        return {r.name: drop_none(r.model_dump(), ("name", "composites"))
+                for r in config.roles}
 
     def actual(self, ctx: RealmContext, keys: set[str]) -> dict[str, dict[str, Any]]:
         return {r["name"]: r for r in kc_roles.list_all(ctx.gateway, ctx.realm)}

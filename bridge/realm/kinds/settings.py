@@ -13,13 +13,17 @@ from bridge.realm.plan import FieldChange, diff
 KEY = "settings"
 # Keycloak never returns a stored SMTP password; it shows this mask instead.
 MASKED = "**********"
+# Settings of the configuration that are not fields of the realm representation Keycloak
+# takes in an update; each is planned by its own kind (bridge.realm.kinds.client_scopes).
+PLANNED_ELSEWHERE = ("removedClientScopes", "defaultDefaultClientScopes",
+                     "defaultOptionalClientScopes")
 
 
 class Settings(KindBase):
     name = "realm"
 
     def desired(self, config: RealmConfig) -> dict[str, dict[str, Any]]:
-        return {KEY: drop_none(config.settings.model_dump(), ("removedClientScopes",))}
+        return {KEY: drop_none(config.settings.model_dump(), PLANNED_ELSEWHERE)}
 
     def actual(self, ctx: RealmContext, keys: set[str]) -> dict[str, dict[str, Any]]:
         return {KEY: kc_realm.get(ctx.gateway, ctx.realm)}

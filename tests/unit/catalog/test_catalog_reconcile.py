@@ -333,9 +333,10 @@ def test_a_user_deleted_during_the_pass_is_skipped(seed: Callable[[str], Catalog
 
 def _cli(monkeypatch: pytest.MonkeyPatch, directory: MemoryDirectory, *args: str) -> Any:
     import bridge.cli as cli_module
+    from bridge.cli import common
 
-    monkeypatch.setattr(cli_module, "_admin", lambda: None)
-    monkeypatch.setattr(cli_module, "_catalog_directory", lambda _gw, _realm: directory)
+    monkeypatch.setattr(common, "admin", lambda: None)
+    monkeypatch.setattr(common, "catalog_directory", lambda _gw, _realm: directory)
     env = {"KEYCLOAK_ADMIN_USERNAME": "root", "KEYCLOAK_ADMIN_PASSWORD": "x",
            "BRIDGE_CLIENT_SECRET": "s", "HR_SCIM_CLIENT_SECRET": "s", "SMTP_HOST": "h",
            "SMTP_PORT": "25", "SMTP_FROM": "a@b.c", "PORTAL_URL": "http://127.0.0.1:3000"}
