@@ -4,7 +4,9 @@ missing one stops startup. A malformed value stops it too, in one line naming th
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +37,23 @@ class StaticToken:
 
 
 STATIC_TOKEN_SYNTAX = "name=<sha256 hex>[@tenant]"  # noqa: S105 (a syntax, no secret)
+STATIC_TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+"""A static token's name (and its tenant's): what the setting's syntax cannot confuse."""
+
+
+def token_digest(token: str) -> str:
+    """The SHA-256 hex digest a static token is configured by (never the token itself)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def static_token_entry(name: str, token: str, tenant: str | None = None) -> str:
+    """The ``BRIDGE_SCIM_STATIC_TOKENS`` entry of ``token`` (``name=<sha256 hex>[@tenant]``,
+    what :func:`parse_static_tokens` reads); entries are joined with commas."""
+    for label, value in (("name", name), ("tenant", tenant)):
+        if value is not None and not STATIC_TOKEN_NAME.match(value):
+            raise ValueError(f"a static token's {label} is 1 to 64 letters, digits, '.', '_' "
+                             f"or '-', starting with a letter or digit, not {value!r}")
+    return f"{name}={token_digest(token)}" + (f"@{tenant}" if tenant else "")
 
 
 def parse_static_tokens(value: str | None) -> tuple[StaticToken, ...]:

@@ -30,7 +30,7 @@ when the groups differ, one ``set_groups``. Each write is audited on ``bridge.au
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bridge.catalog.apply import StatePlan, apply_user_state, plan_user_state
@@ -187,8 +187,10 @@ class CatalogReconciler:
         self.lock_scope = lock_scope
         self._busy: list[str] = []
 
-    def run(self, actor: Actor, *, dry_run: bool = False) -> Report:
-        """Check every account; write those that differ (none with ``dry_run``)."""
+    def run(self, actor: Actor, *, dry_run: bool = False,
+            progress: Callable[[str], None] | None = None) -> Report:
+        """Check every account; write those that differ (none with ``dry_run``).
+        ``progress`` gets one line per page read (the CLI prints it on stderr)."""
         checked = 0
         results: list[UserResult] = []
         complete = True
@@ -199,7 +201,7 @@ class CatalogReconciler:
             # those past the bound are reported (complete=False) for a second run.
             max_pages = total // self.page_size + 1
             first = 0
-            for _ in range(max_pages):
+            for page_number in range(max_pages):
                 page = self.directory.with_attribute(USER_TYPE, user_type, first,
                                                      self.page_size)
                 left = 0  # accounts this page rewrote out of the search (a stray user_type)
@@ -216,6 +218,9 @@ class CatalogReconciler:
                 # The next page starts where the search now stands: an account that left
                 # it would otherwise shift the offsets and hide the one after it.
                 first += len(page) - left
+                if progress is not None and (page or total):
+                    progress(f"reconcile: {user_type} users, page {page_number + 1} of "
+                             f"~{max_pages}: {checked} checked, {len(results)} to report")
                 if len(page) < self.page_size:
                     break
             else:
@@ -361,7 +366,9 @@ class _ReconcileAudit(Audited):
 
 def reconcile(directory: Directory, catalog: Catalog, actor: Actor, *,
               dry_run: bool = False, page_size: int = PAGE,
-              locks: ResourceLocks | None = None, lock_scope: str = "") -> Report:
+              locks: ResourceLocks | None = None, lock_scope: str = "",
+              progress: Callable[[str], None] | None = None) -> Report:
     """Convenience: one pass of :class:`CatalogReconciler`."""
     return CatalogReconciler(directory, catalog, page_size=page_size, locks=locks,
-                             lock_scope=lock_scope).run(actor, dry_run=dry_run)
+                             lock_scope=lock_scope).run(actor, dry_run=dry_run,
+                                                        progress=progress)

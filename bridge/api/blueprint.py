@@ -18,7 +18,9 @@ result. Errors go through one funnel and always read ``{"error": code, "detail":
 409   ``already-active``, ``already-invited``, ``not-pending``, ``lifecycle.self``,
       ``conflict``
 413   ``payload-too-large``: a body over :data:`MAX_PAYLOAD_SIZE` bytes, on every route
-503   Keycloak (or its mail server) unavailable, with ``Retry-After``
+503   Keycloak (or its mail server) unavailable, with ``Retry-After``; or
+      ``catalog-not-configured`` (no ``Retry-After``): the bridge runs without
+      ``BRIDGE_CATALOG``, so every route but the document and its docs page answers this
 ====  ==========================================================================
 
 No traceback, token, link or Keycloak text ever leaves (Keycloak's messages are logged and
@@ -63,7 +65,6 @@ from bridge.invitations import (
     InvalidRequest,
     LifecycleError,
     RuleRefused,
-    Unavailable,
 )
 from bridge.keycloak import errors as kc
 from scim.payload import BodyTooLarge, PayloadError, parse_json
@@ -85,6 +86,12 @@ class PayloadTooLarge(Exception):
 
 
 AUTH_REALM = "bridge"  # the protection space named in WWW-Authenticate
+NO_CATALOG = ("this bridge serves no access catalog, so it has no invitations or users to "
+              "manage: start it with BRIDGE_CATALOG naming a catalog.yaml or its directory "
+              "(e.g. realm-config/examples/004-accounting-portal), applied to the realm "
+              "with `bridge realm apply realm-config <that directory>`; SCIM works without "
+              "one")
+"""The detail of every ``/api/v1`` answer (503 ``catalog-not-configured``) without a catalog."""
 
 
 def create_api_blueprint(service: AccessAdministration | None,
@@ -94,8 +101,9 @@ def create_api_blueprint(service: AccessAdministration | None,
     """The blueprint. ``authenticate`` maps the Authorization header to the caller (None:
     401), or raises a :class:`bridge.auth.AuthFault` answered as on every surface;
     :meth:`bridge.api.auth.ActorAuthenticator.authenticate` in production. ``service`` None (no
-    catalog configured) answers 503 on every route but the OpenAPI document. ``on_refusal``
-    is told the rule's name of each write a catalog rule refuses (the server's /metrics)."""
+    catalog configured) answers 503 ``catalog-not-configured`` (:data:`NO_CATALOG`) on every
+    route but the OpenAPI document and its docs page. ``on_refusal`` is told the rule's name
+    of each write a catalog rule refuses (the server's /metrics)."""
     bp = Blueprint("api_v1", __name__, url_prefix=PREFIX)
     public: set[str] = set()  # endpoints served without a token
 
@@ -154,15 +162,15 @@ def create_api_blueprint(service: AccessAdministration | None,
         return error(500, "internal", f"internal error (request {request_id})")
 
     @bp.before_request
-    def authenticate_caller() -> None:
+    def authenticate_caller() -> Response | None:
         # Every route, before anything else: a body over the limit is never read whole.
         if (request.content_length or 0) > MAX_PAYLOAD_SIZE:
             raise PayloadTooLarge
         if request.endpoint in public:
             return
         if service is None:
-            raise Unavailable("no access catalog is configured (BRIDGE_CATALOG)",
-                              code="catalog-not-configured")
+            # A deployment without a catalog, not a passing fault: no Retry-After.
+            return error(503, "catalog-not-configured", NO_CATALOG)
         header = request.headers.get("Authorization")
         caller = authenticate(header)
         if caller is None:
@@ -207,14 +215,16 @@ def create_api_blueprint(service: AccessAdministration | None,
         description=(
             "Creates the user with the required actions the catalog implies and has Keycloak "
             "mail the activation link in the invitee's language. An e-mail that already has "
-            "an account gets no second one: 200 `already-invited` (pending) or 409 "
-            "`already-active`."),
+            "an account gets no second one: 200 `already-invited` (pending, with the same "
+            "access), 409 `already-invited` (pending with other access: nothing is changed, "
+            "change the user instead) or 409 `already-active`."),
         replies={201: Reply("Invited; mail sent", InvitationOutcome,
                             headers={"Location": {"schema": {"type": "string"},
                                                   "description": "the invitation"}}),
                  200: Reply("`already-invited`: the pending invitation", InvitationOutcome),
                  409: refused("`already-active`, `already-invited` outside the actor's "
-                              "reach, or `already-exists` (created meanwhile)")}))
+                              "reach or with other access than asked, or `already-exists` "
+                              "(created meanwhile)")}))
     def invite(body: InvitationBody) -> tuple[Response, int]:
         result = svc().invite(g.actor, body.request())
         response = _json(InvitationOutcome.of(result))

@@ -55,8 +55,9 @@ ERRORS: Mapping[int, Reply] = {
     404: refused("No such user or invitation"),
     413: refused("`payload-too-large`: the body exceeds 1 MiB (every route)"),
     500: refused("An unexpected error; `detail` carries the request id the log line has"),
-    503: refused("Keycloak or its mail server unavailable (or no catalog configured)",
-                 retry=True),
+    503: refused("Keycloak or its mail server unavailable (retry after `Retry-After`); or "
+                 "`catalog-not-configured`: the bridge runs without an access catalog "
+                 "(`BRIDGE_CATALOG`), no retry helps", retry=True),
 }
 """What every authenticated operation may answer besides its own replies."""
 NOT_PUBLIC = frozenset({400, 401, 403, 404, 503})

@@ -64,6 +64,8 @@ from bridge.auth.policies import (
     StaticToken,
     TokenPolicy,
     parse_static_tokens,
+    static_token_entry,
+    token_digest,
 )
 from bridge.auth.validator import (
     ActorAuthenticator,
@@ -96,4 +98,6 @@ __all__ = [
     "as_scim_error",
     "bearer_token",
     "parse_static_tokens",
+    "static_token_entry",
+    "token_digest",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 from collections.abc import Mapping
@@ -12,7 +11,13 @@ from typing import Any, Protocol, TypeVar
 from bridge.auth.faults import InvalidToken
 
 # The syntax of BRIDGE_SCIM_STATIC_TOKENS is a setting's: read and checked in bridge.config.
-from bridge.config import StaticToken, parse_static_tokens  # noqa: F401 (re-exported)
+from bridge.config import (  # noqa: F401 (re-exported)
+    STATIC_TOKEN_NAME,
+    StaticToken,
+    parse_static_tokens,
+    static_token_entry,
+    token_digest,
+)
 from scim.backend import Subject
 
 logger = logging.getLogger(__name__)
@@ -64,7 +69,7 @@ class ScimPolicy:
                        claims.get(TENANT_CLAIM) or None)
 
     def static_caller(self, token: str) -> Subject:
-        digest = hashlib.sha256(token.encode()).hexdigest()
+        digest = token_digest(token)
         for static in self.static_tokens:
             if hmac.compare_digest(digest, static.sha256):
                 return Subject(f"static:{static.name}", static.tenant)

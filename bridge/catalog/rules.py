@@ -15,6 +15,7 @@ change a target; operator writes (HR provisioning, the CLI) are not delegated.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from bridge.catalog.load import entry_problem
 from bridge.catalog.model import ANY, Assignment, Catalog, Delegation, ScimClientRule
@@ -46,13 +47,12 @@ def check_known(catalog: Catalog, a: Assignment) -> None:
     if a.status not in catalog.status_by_name:
         raise RuleViolation("unknown.status", f"unknown status {a.status!r} (known: "
                             f"{_names(catalog.status_by_name)})")
-    for profile in a.profiles:
+    known_profiles = (_names(catalog.profile_by_name)
+                      or "none: the catalog has no profiles")
+    for profile in (*a.profiles, *(p for _tenant, p in a.tenant_profiles)):
         if profile not in catalog.profile_by_name:
             raise RuleViolation("unknown.profile", f"unknown profile {profile!r} (known: "
-                                f"{_names(catalog.profile_by_name)})")
-    for _tenant, profile in a.tenant_profiles:
-        if profile not in catalog.profile_by_name:
-            raise RuleViolation("unknown.profile", f"unknown profile {profile!r}")
+                                f"{known_profiles})")
     for toggle in sorted(a.toggles):
         if toggle not in catalog.toggle_by_name:
             raise RuleViolation("unknown.toggle", f"unknown toggle {toggle!r} (known: "
@@ -256,6 +256,36 @@ def effective_permissions(catalog: Catalog, a: Assignment) -> dict[str | None, f
     if catalog.tenancy is None:
         return {None: base}
     return {tenant: base & catalog.caps(tenant) for tenant in sorted(a.tenants)}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One effective permission and the catalog rule that grants it."""
+
+    permission: str
+    granted_by: str
+    """``status 'x'``, ``profile 'y'`` or ``toggle 'z'``: the first that grants it."""
+
+
+@dataclass(frozen=True)
+class TenantAccess:
+    """What the user may do in one tenant (``tenant`` None: a catalog without tenancy)."""
+
+    tenant: str | None
+    grants: tuple[Grant, ...]
+    withheld: tuple[str, ...]
+    """Permissions the user's facts grant that this tenant does not enable (its caps)."""
+
+
+def explain_permissions(catalog: Catalog, a: Assignment) -> tuple[TenantAccess, ...]:
+    """:func:`effective_permissions`, each permission with the rule that grants it, and per
+    tenant what its caps withhold: what ``bridge user show`` prints (one computation)."""
+    base = base_permissions(catalog, a)
+    return tuple(
+        TenantAccess(tenant,
+                     tuple(Grant(p, _granted_by(catalog, a, p)) for p in sorted(permissions)),
+                     tuple(sorted(base - permissions)))
+        for tenant, permissions in effective_permissions(catalog, a).items())
 
 
 def holds(catalog: Catalog, a: Assignment, permission: str, tenant: str | None = None) -> bool:

@@ -8,8 +8,8 @@ import sys
 
 import click
 
-from bridge.cli import access, local, realm
-from bridge.cli.common import EXPECTED, say
+from bridge.cli import access, local, realm, scim
+from bridge.cli.common import EXIT_CODES, EXIT_USAGE, EXPECTED, say
 from bridge.config import MissingSetting
 from bridge.realm.desired import ConfigError
 
@@ -20,6 +20,9 @@ def main() -> None:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:  # 2 means "changes pending" here
+        exc.show()
+        sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -34,11 +37,24 @@ def main() -> None:
         sys.exit(1)
 
 
-@click.group()
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from bridge.local.keycloak import KEYCLOAK_VERSION
+
+    try:
+        mine = version("saas-access-bridge")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree, not installed
+        mine = "unknown"
+    return f"bridge {mine} (Keycloak {KEYCLOAK_VERSION})"
+
+
+@click.group(epilog=EXIT_CODES)
+@click.version_option(version=_version(), message="%(version)s")
 def cli() -> None:
     """Keycloak-backed identity bridge: SCIM, invitations and realm config as code."""
 
 
-for _module in (local, realm, access):
+for _module in (local, realm, access, scim):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

@@ -3,6 +3,7 @@ gateways, the configuration directories, and the operator's use-cases."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,3 +78,43 @@ def administration(catalog_path: str | None) -> tuple[Any, Any]:
         locks=locks.from_settings(settings.lock_url, settings.lock_timeout),
         lock_scope=settings.realm)
     return the_administration, Actor.operator(f"cli:{settings.client_id}")
+
+
+# -- exit codes and output (documented in `bridge --help` and the README) ----------------
+
+EXIT_DONE = 0
+"""The command did what was asked (a change was made, or the answer is printed)."""
+EXIT_ERROR = 1
+"""An error or a refusal (one line on stderr naming the rule or the setting)."""
+EXIT_PENDING = 2
+"""``realm plan`` / ``catalog reconcile --dry-run``: changes are pending."""
+EXIT_UNCHANGED = 3
+"""A change command found nothing to change: already as asked, nothing written."""
+EXIT_USAGE = 64
+"""A command line that cannot be run (unknown option, missing argument): EX_USAGE."""
+
+EXIT_CODES = f"""\b
+Exit codes:
+  {EXIT_DONE}   done (a change made, or the answer printed)
+  {EXIT_ERROR}   error or refusal (one line on stderr)
+  {EXIT_PENDING}   changes pending (realm plan, catalog reconcile --dry-run)
+  {EXIT_UNCHANGED}   nothing to change: the user already is as asked (invite, user set,
+      user deactivate/reactivate); nothing was written
+  {EXIT_USAGE}  usage error"""
+
+output_option = click.option(
+    "--output", "-o", "output", type=click.Choice(["text", "json"]), default="text",
+    show_default=True, help="text for people, json for scripts (one JSON document).")
+
+
+def emit_json(document: Any) -> None:
+    click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Columns padded to their widest cell, under a header line."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows,
+                                                                          strict=False)]
+    for row in (headers, *rows):
+        click.echo("  ".join(str(cell).ljust(width) for cell, width in
+                             zip(row, widths, strict=True)).rstrip())

@@ -94,11 +94,18 @@ def mailsink(host: str, smtp_port: int, http_port: int, store_dir: str | None) -
 
 
 @click.command()
-def dev() -> None:
-    """Run the whole product locally (README command 1)."""
-    from bridge.local.devstack import run
+@click.option("--print-env", is_flag=True,
+              help="Print the dev stack's settings for the CLI as export lines, for "
+                   "eval \"$(bridge dev --print-env)\" (README, \"Try it\"), and exit.")
+def dev(print_env: bool) -> None:
+    """Run the whole product locally (README command 1), with the access catalog of seed
+    004 (or BRIDGE_CATALOG's) applied to the realm and served."""
+    from bridge.local import devstack
 
-    run(echo=click.echo)
+    if print_env:
+        devstack.print_env(click.echo)
+        return
+    devstack.run(echo=click.echo)
 
 
 COMMANDS = (keycloak, serve, mailsink, dev)

@@ -96,7 +96,7 @@ def reconcile_users(gateway: AdminGateway, realm_name: str, the_catalog: Catalog
     # With BRIDGE_LOCK_URL the pass takes the replicas' user locks, as every writer does.
     report = reconcile(common.catalog_directory(gateway, realm_name), the_catalog, actor,
                        dry_run=dry_run, lock_scope=realm_name,
-                       locks=locks.from_settings(*lock_backend()))
+                       locks=locks.from_settings(*lock_backend()), progress=common.say)
     for line in report.lines():
         click.echo(line)
     return report

@@ -50,6 +50,7 @@ from bridge.invitations.audit import Audited
 from bridge.invitations.directory import Directory, DirectoryWriter, KeycloakDirectory
 from bridge.invitations.errors import (
     AccessDenied,
+    CatalogNotApplied,
     Conflict,
     InvalidRequest,
     LifecycleError,
@@ -88,7 +89,8 @@ __all__ = [
     "CLIENT_ID", "DEFAULT_LIFESPAN", "EXPIRES_AT", "INVITATION_ATTRIBUTES", "INVITED_BY",
     "LANGUAGES", "LOCALE", "MAX_LIFESPAN", "PENDING", "REDIRECT_URI", "SENT_AT",
     "UPDATE_PASSWORD", "VERIFY_EMAIL",
-    "AccessAdministration", "AccessDenied", "Account", "Actor", "Audited", "Conflict",
+    "AccessAdministration", "AccessDenied", "Account", "Actor", "Audited",
+    "CatalogNotApplied", "Conflict",
     "Directory", "DirectoryWriter", "Facts", "InvalidRequest", "Invitation",
     "InvitationRequest", "InviteResult", "KeycloakDirectory", "LifecycleError", "NewAccount",
     "NotFound", "Page", "Profile", "RuleRefused", "Unavailable", "User",

@@ -58,6 +58,19 @@ class Unavailable(LifecycleError):
     status, code = 503, "unavailable"
 
 
+class CatalogNotApplied(Unavailable):
+    """The realm lacks what the access catalog needs (its groups): the catalog in use was
+    never applied to this realm. An operator's fix, named in ``detail``."""
+
+    code = "catalog-not-applied"
+
+    @classmethod
+    def of(cls, realm: str, paths: tuple[str, ...]) -> CatalogNotApplied:
+        return cls(f"realm {realm!r} has no group {', '.join(paths)}: the access catalog in "
+                   "use (BRIDGE_CATALOG) is not applied to it; apply it with `bridge realm "
+                   "apply realm-config <the catalog's directory>`")
+
+
 def refusal(exc: RuleViolation) -> LifecycleError:
     """A catalog rule's refusal as the use-cases raise it."""
     if exc.rule.startswith("delegation."):

@@ -24,6 +24,7 @@ from bridge.invitations.audit import Audited
 from bridge.invitations.directory import Directory, DirectoryWriter
 from bridge.invitations.errors import (
     AccessDenied,
+    CatalogNotApplied,
     Conflict,
     InvalidRequest,
     LifecycleError,
@@ -134,7 +135,7 @@ class AccessAdministration:
             self._check(actor, assignment)
             existing = self.directory.find_by_email(email)
             if existing:
-                return audit.done(self._existing(actor, existing[0]))
+                return audit.done(self._existing(actor, existing[0], assignment))
             state = user_state(self.catalog, assignment)
             now = self.clock()
             client_id = request.client_id or self.catalog.client
@@ -150,6 +151,8 @@ class AccessAdministration:
             except kc.Conflict:
                 raise Conflict("an account with this e-mail was created meanwhile",
                                code="already-exists") from None
+            except kc.MissingGroups as exc:
+                raise CatalogNotApplied.of(exc.realm, exc.paths) from None
             target["id"] = user_id
             self._send(user_id, list(actions), client_id, request.redirect_uri,
                        request.lifespan, rollback=True)
@@ -211,20 +214,24 @@ class AccessAdministration:
         target = {"id": user_id}
         with Audited(actor, "user.deactivate", target) as audit, self._user_lock(user_id):
             account = self._manageable(actor, user_id, target, not_self=True)
-            if account.enabled:
+            changed = account.enabled
+            if changed:
                 account = replace(account, enabled=False)
                 self.directory.update(account)
             self.directory.logout(user_id)
-            return audit.done(self._user(account), outcome="deactivated")
+            return audit.done(self._user(account, changed=changed),
+                              outcome="deactivated" if changed else "unchanged")
 
     def reactivate(self, actor: Actor, user_id: str) -> User:
         target = {"id": user_id}
         with Audited(actor, "user.reactivate", target) as audit, self._user_lock(user_id):
             account = self._manageable(actor, user_id, target)
-            if not account.enabled:
+            changed = not account.enabled
+            if changed:
                 account = replace(account, enabled=True)
                 self.directory.update(account)
-            return audit.done(self._user(account), outcome="reactivated")
+            return audit.done(self._user(account, changed=changed),
+                              outcome="reactivated" if changed else "unchanged")
 
     def delete(self, actor: Actor, user_id: str) -> None:
         target = {"id": user_id}
@@ -263,12 +270,19 @@ class AccessAdministration:
             if UPDATE_PASSWORD not in plan.required_actions:
                 attributes.pop(PENDING, None)
             plan = replace(plan, attributes=attributes)
+            before = account
             account = replace(
                 account, attributes=attributes, required_actions=plan.required_actions,
                 first_name=account.first_name if change.first_name is None
                 else change.first_name,
                 last_name=account.last_name if change.last_name is None else change.last_name)
-            apply_user_state(DirectoryWriter(self.directory, account), user_id, plan)
+            if _same_account(before, account) and not plan.catalog_changed:
+                # Nothing to write: the user already is as asked (the CLI's exit 3).
+                return audit.done(self._user(account, changed=False), outcome="unchanged")
+            try:
+                apply_user_state(DirectoryWriter(self.directory, account), user_id, plan)
+            except kc.MissingGroups as exc:
+                raise CatalogNotApplied.of(exc.realm, exc.paths) from None
             return audit.done(self._user(account), outcome="updated")
 
     # -- helpers
@@ -363,10 +377,18 @@ class AccessAdministration:
                            "invited)", code="not-pending")
         return account
 
-    def _existing(self, actor: Actor, account: Account) -> InviteResult:
+    def _existing(self, actor: Actor, account: Account, wanted: Assignment) -> InviteResult:
         """The answer for an e-mail that already has an account: never a second one."""
         visible = self._may_manage(actor, account)
         if self._is_pending(account) and visible:
+            differences = _differences(self._assignment(account), wanted)
+            if differences:
+                # Never answer "already invited" while dropping the access asked for.
+                raise Conflict(
+                    "this e-mail already has a pending invitation with other access ("
+                    + "; ".join(differences) + "): change it with `bridge user set` (PATCH "
+                    f"/api/v1/users/{account.id}), or revoke the invitation and invite again",
+                    code="already-invited", body={"id": account.id})
             return InviteResult("already-invited", self._invitation(account))
         if self._is_pending(account):
             raise Conflict("this e-mail has already been invited", code="already-invited")
@@ -424,7 +446,7 @@ class AccessAdministration:
             client_id=account.first(CLIENT_ID), redirect_uri=account.first(REDIRECT_URI),
             assignment=self._assignment(account))
 
-    def _user(self, account: Account) -> User:
+    def _user(self, account: Account, *, changed: bool = True) -> User:
         a = self._assignment(account)
         permissions: tuple[str, ...] = ()
         if a is not None:
@@ -437,4 +459,37 @@ class AccessAdministration:
                     enabled=account.enabled,
                     activated=UPDATE_PASSWORD not in account.required_actions,
                     language=account.first(LOCALE), first_name=account.first_name,
-                    last_name=account.last_name, assignment=a, permissions=permissions)
+                    last_name=account.last_name, assignment=a, permissions=permissions,
+                    required_actions=tuple(account.required_actions), changed=changed)
+
+
+def _same_account(before: Account, after: Account) -> bool:
+    """The same stored account (attribute values and required actions in any order)."""
+    def attributes(account: Account) -> dict[str, frozenset[str]]:
+        return {k: frozenset(v) for k, v in account.attributes.items() if v}
+
+    return (attributes(before) == attributes(after)
+            and set(before.required_actions) == set(after.required_actions)
+            and (before.first_name, before.last_name) == (after.first_name, after.last_name))
+
+
+def _differences(current: Assignment | None, wanted: Assignment) -> list[str]:
+    """What a repeated invitation asks for that the pending one does not hold, in words."""
+    if current is None:
+        return ["the pending account holds no catalog status"]
+
+    def show(values: Iterable[str]) -> str:
+        return ", ".join(sorted(values)) or "none"
+
+    said = []
+    for name, now, asked in (
+            ("user type", {current.user_type}, {wanted.user_type}),
+            ("status", {current.status}, {wanted.status}),
+            ("profiles", set(current.profiles), set(wanted.profiles)),
+            ("toggles", set(current.toggles), set(wanted.toggles)),
+            ("perimeter", {f"{e.dimension}={e.value}" for e in current.perimeter},
+             {f"{e.dimension}={e.value}" for e in wanted.perimeter}),
+            ("tenants", set(current.tenants), set(wanted.tenants))):
+        if now != asked:
+            said.append(f"{name}: pending {show(now)}, asked {show(asked)}")
+    return said

@@ -156,6 +156,10 @@ class User:
     last_name: str | None
     assignment: Assignment | None
     permissions: tuple[str, ...]
+    required_actions: tuple[str, ...] = ()
+    changed: bool = True
+    """False when the action found the user already as asked and wrote nothing (the CLI's
+    exit 3)."""
 
 
 @dataclass(frozen=True)

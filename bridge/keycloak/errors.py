@@ -16,6 +16,18 @@ class NotFound(GatewayError):
     """The resource does not exist (404)."""
 
 
+class MissingGroups(GatewayError):
+    """A user was to join groups the realm does not have (``paths``): Keycloak answers a
+    create naming one with a bare 500 (the cause only in its own log). Not a NotFound: the
+    resource asked for exists or is being made; the realm lacks its configuration."""
+
+    def __init__(self, realm: str, paths: list[str]) -> None:
+        super().__init__(f"realm {realm!r} has no group {', '.join(paths)}",
+                         detail=", ".join(paths))
+        self.realm = realm
+        self.paths = tuple(paths)
+
+
 class Conflict(GatewayError):
     """Keycloak refused a duplicate (409)."""
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from bridge.keycloak import groups as kc_groups
 from bridge.keycloak.client import AdminGateway
-from bridge.keycloak.errors import NotFound
+from bridge.keycloak.errors import GatewayError, MissingGroups, NotFound
 from bridge.keycloak.limits import check_user
 from bridge.keycloak.paths import PAGE, segment
 
@@ -37,10 +37,27 @@ def create(gw: AdminGateway, realm: str, rep: dict[str, Any]) -> str:
     Raises :class:`bridge.keycloak.errors.Refused`, before the call, for a value Keycloak
     would refuse (:mod:`bridge.keycloak.limits`)."""
     check_user(rep, creating=True)
-    user_id = gw.post(_base(realm), rep)
+    try:
+        user_id = gw.post(_base(realm), rep)
+    except GatewayError as exc:
+        # Keycloak answers a user naming a group it lacks with a bare 500 (the cause only in
+        # its own log): on that failure only, one read per group says which is missing.
+        missing = [path for path in rep.get("groups") or () if exc.status == 500
+                   and not _group_exists(gw, realm, path)]
+        if missing:
+            raise MissingGroups(realm, missing) from None
+        raise
     if not user_id:
         raise ValueError("Keycloak created a user without a Location header")
     return user_id
+
+
+def _group_exists(gw: AdminGateway, realm: str, path: str) -> bool:
+    try:
+        kc_groups.get_by_path(gw, realm, path)
+    except NotFound:
+        return False
+    return True
 
 
 def get(gw: AdminGateway, realm: str, user_id: str) -> dict[str, Any]:
@@ -138,7 +155,10 @@ def set_groups_under(gw: AdminGateway, realm: str, user_id: str, root: str,
     for path in sorted(set(wanted) - set(current)):
         known = ids.get(path)
         if known is None:
-            ids[path] = kc_groups.get_by_path(gw, realm, path)["id"]
+            try:
+                ids[path] = kc_groups.get_by_path(gw, realm, path)["id"]
+            except NotFound:
+                raise MissingGroups(realm, [path]) from None
         try:
             kc_groups.add_member(gw, realm, ids[path], user_id)
         except NotFound:

@@ -7,19 +7,31 @@ secrets are generated once and kept in ``<cache>/dev.env`` (mode 600), never in 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
+import shlex
 import signal
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from bridge.auth import static_token_entry
 from bridge.config import Settings
 from bridge.keycloak.client import AdminGateway
 from bridge.local.keycloak import DEV_FILE_WARNING, cache_dir, dev_instance
 from bridge.local.mailsink import MailSink
 from bridge.realm import desired, engine
+from bridge.realm.model import RealmConfig
+
+DEFAULT_CATALOG = Path("realm-config/examples/004-accounting-portal")
+"""The seed ``./dev up`` shows by default (README "Try it"): seed 004, an accounting firm's
+client portal, has staff (``firm-staff``) and clients (``client-user``), six profiles,
+dossiers (tenants) whose configuration caps what their users may do, and delegation. Pick
+another with ``BRIDGE_CATALOG`` (seed 003 has the MFA-bound outside technician)."""
+
+if TYPE_CHECKING:
+    from bridge.catalog.model import Catalog
 
 GENERATED = ("KC_BOOTSTRAP_ADMIN_PASSWORD", "BRIDGE_CLIENT_SECRET", "HR_SCIM_CLIENT_SECRET",
              "BRIDGE_SCIM_DEV_TOKEN")
@@ -49,6 +61,13 @@ def load_dev_env() -> dict[str, str]:
     return {**stored, **os.environ}
 
 
+def dev_catalog_dir(env: Mapping[str, str]) -> Path:
+    """The access catalog ``./dev up`` applies and serves: ``BRIDGE_CATALOG`` (a
+    ``catalog.yaml`` or its directory), else :data:`DEFAULT_CATALOG`."""
+    chosen = Path(env.get("BRIDGE_CATALOG") or DEFAULT_CATALOG)
+    return chosen if chosen.is_dir() else chosen.parent
+
+
 def dev_settings(env: Mapping[str, str], *, keycloak_url: str, realm: str,
                  catalog_dir: Path | None, dev_token: str) -> Settings:
     """The server's settings for the dev stack: what the stack started (its Keycloak, the
@@ -58,7 +77,7 @@ def dev_settings(env: Mapping[str, str], *, keycloak_url: str, realm: str,
         Settings.from_env(env), keycloak_url=keycloak_url, realm=realm,
         catalog_path=None if catalog_dir is None else str(catalog_dir),
         # The server only ever sees the digest of the static token.
-        scim_static_tokens=f"dev={hashlib.sha256(dev_token.encode()).hexdigest()}")
+        scim_static_tokens=static_token_entry("dev", dev_token))
 
 
 def _stop_on_sigterm() -> None:
@@ -69,6 +88,54 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def load_dev_realm(env: Mapping[str, str], config_dir: Path = Path("realm-config")
+                   ) -> tuple[RealmConfig, Catalog | None, Path]:
+    """The realm ``./dev up`` builds: ``config_dir`` plus the dev catalog's directory, read
+    as one configuration (validated before anything starts). The realm is built from the
+    catalog the bridge then serves, so here they can never disagree."""
+    catalog_dir = dev_catalog_dir(env)
+    config, the_catalog = desired.load_with_catalog([config_dir, catalog_dir], env)
+    return config, the_catalog, catalog_dir
+
+
+def apply_dev_realm(admin: AdminGateway, config: RealmConfig, the_catalog: Catalog | None,
+                    echo: Callable[[str], None], realm_name: str | None = None) -> None:
+    """Converge the realm on :func:`load_dev_realm`'s configuration, then (as `bridge realm
+    apply` does) bring its users' stored permissions in line with the catalog."""
+    the_plan = engine.plan(admin, config, realm_name)
+    if not the_plan.empty:
+        engine.apply(admin, the_plan, progress=echo)
+    if the_catalog is not None:
+        from bridge.invitations import Actor, KeycloakDirectory
+        from bridge.reconcile import reconcile
+
+        report = reconcile(KeycloakDirectory(admin, the_plan.realm), the_catalog,
+                           Actor.operator("dev"))
+        for line in report.lines():
+            echo(line)
+
+
+def cli_env(env: Mapping[str, str], keycloak_url: str) -> dict[str, str]:
+    """What the CLI needs to act on the dev stack (``bridge dev --print-env``, README "Try
+    it"): its Keycloak, realm and catalog, the bridge's and the admin's dev secrets."""
+    config, _, catalog_dir = load_dev_realm(env)
+    return {"KEYCLOAK_URL": keycloak_url, "BRIDGE_REALM": config.realm,
+            "BRIDGE_CATALOG": str(catalog_dir.resolve()),
+            "BRIDGE_CLIENT_SECRET": env["BRIDGE_CLIENT_SECRET"],
+            "HR_SCIM_CLIENT_SECRET": env["HR_SCIM_CLIENT_SECRET"],
+            "BRIDGE_SCIM_DEV_TOKEN": env["BRIDGE_SCIM_DEV_TOKEN"],
+            "KEYCLOAK_ADMIN_USERNAME": env["KC_BOOTSTRAP_ADMIN_USERNAME"],
+            "KEYCLOAK_ADMIN_PASSWORD": env["KC_BOOTSTRAP_ADMIN_PASSWORD"]}
+
+
+def print_env(echo: Callable[[str], None]) -> None:
+    """``export`` lines of :func:`cli_env` for ``eval "$(bridge dev --print-env)"``."""
+    env = load_dev_env()
+    url = env.get("KEYCLOAK_URL") or dev_instance().url
+    for name, value in cli_env(env, url).items():
+        echo(f"export {name}={shlex.quote(value)}")
+
+
 def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) -> None:
     _stop_on_sigterm()
     env = load_dev_env()
@@ -76,13 +143,7 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
     http_port = int(env.get("BRIDGE_MAIL_HTTP_PORT", "8025"))
     bridge_port = int(env.get("BRIDGE_PORT", "8000"))
     env.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)})
-    directories = [config_dir]
-    catalog = env.get("BRIDGE_CATALOG")
-    catalog_dir = None
-    if catalog:  # e.g. realm-config/examples/004-accounting-portal
-        catalog_dir = Path(catalog) if Path(catalog).is_dir() else Path(catalog).parent
-        directories.append(catalog_dir)
-    config, the_catalog = desired.load_with_catalog(directories, env)  # validate first
+    config, the_catalog, catalog_dir = load_dev_realm(env, config_dir)  # validate first
 
     instance = dev_instance()
     echo(DEV_FILE_WARNING)
@@ -93,19 +154,7 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
     try:
         admin = AdminGateway.with_password(instance.url, env["KC_BOOTSTRAP_ADMIN_USERNAME"],
                                            env["KC_BOOTSTRAP_ADMIN_PASSWORD"])
-        the_plan = engine.plan(admin, config)
-        if not the_plan.empty:
-            engine.apply(admin, the_plan, progress=echo)
-        if the_catalog is not None:
-            # As `bridge realm apply` does: users of an existing realm follow an edited
-            # catalog (their stored permissions), not only its groups and roles.
-            from bridge.invitations import Actor, KeycloakDirectory
-            from bridge.reconcile import reconcile
-
-            report = reconcile(KeycloakDirectory(admin, config.realm), the_catalog,
-                               Actor.operator("dev"))
-            for line in report.lines():
-                echo(line)
+        apply_dev_realm(admin, config, the_catalog, echo)
         dev_token = env["BRIDGE_SCIM_DEV_TOKEN"]
         settings = dev_settings(env, keycloak_url=instance.url, realm=config.realm,
                                 catalog_dir=catalog_dir, dev_token=dev_token)
@@ -114,10 +163,15 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
              f"(user {env['KC_BOOTSTRAP_ADMIN_USERNAME']}, password in {dev_env_file()})")
         echo(f"Realm {config.realm} account  {instance.url}/realms/{config.realm}/account/")
         echo(f"Activation mails        {sink.http_url}")
+        echo(f"Access catalog          {catalog_dir}  ({the_catalog.name if the_catalog else '-'}"
+             "; BRIDGE_CATALOG picks another)")
+        echo(f"Keycloak log            {instance.log_file}")
         echo(f"Bridge                  http://127.0.0.1:{bridge_port}/healthz  /readyz  "
              "/metrics")
         echo(f"Keycloak health         {instance.ready_url}  (metrics: "
              f"{instance.metrics_url})")
+        echo(f"Invitations API         http://127.0.0.1:{bridge_port}/api/v1/docs  "
+             "(README: a portal token in dev)")
         echo(f"SCIM base URL           http://127.0.0.1:{bridge_port}/scim/v2")
         echo(f"SCIM bearer token       {dev_token}")
         echo(f"  e.g. curl -H 'Authorization: Bearer {dev_token}' "

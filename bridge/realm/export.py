@@ -1,7 +1,8 @@
 """``bridge realm export``: the live realm written back in ``realm-config/``'s YAML shape.
 
-Secrets are never written: a client secret becomes ``${<CLIENT>_CLIENT_SECRET}`` and the SMTP
-password ``${SMTP_PASSWORD}``, so an export can be committed and applied elsewhere.
+Secrets are never written: a client secret becomes ``${<CLIENT>_CLIENT_SECRET}``, an
+identity provider's ``${<ALIAS>_IDP_CLIENT_SECRET}`` and the SMTP password
+``${SMTP_PASSWORD}``, so an export can be committed and applied elsewhere.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from bridge.keycloak import groups as kc_groups
 from bridge.keycloak import realm as kc_realm
 from bridge.keycloak import roles as kc_roles
 from bridge.keycloak.client import AdminGateway
-from bridge.realm import model
-from bridge.realm.kinds import RealmContext, client_scopes
+from bridge.realm import export_kinds, model
+from bridge.realm.kinds import RealmContext, client_scopes, identity_providers
 from bridge.realm.kinds.admin_permissions import AdminPermissions
 from bridge.realm.kinds.clients import (
     BUILTIN_CLIENTS,
@@ -48,16 +49,23 @@ def export(gateway: AdminGateway, realm: str, directory: Path) -> list[Path]:
     settings = _settings(realm_rep)
     if gone := client_scopes.removed(ctx):
         settings["removedClientScopes"] = gone
+    scopes, realm_defaults = client_scopes.export(ctx)
+    settings.update(realm_defaults)
     files: dict[Path, dict[str, Any]] = {
         Path("realm.yaml"): {"realm": realm, "settings": settings, "roles": _roles(ctx)},
         Path("groups.yaml"): {"groups": _groups(ctx)},
         Path("flows.yaml"): {"flows": _flows(ctx)},
     }
+    if scopes:
+        files[Path("client-scopes.yaml")] = {"clientScopes": scopes}
+    if idps := identity_providers.export(ctx):
+        files[Path("identity-providers.yaml")] = {"identityProviders": idps}
     clients, builtin = _clients(ctx)
     for client in clients:
         files[Path("clients") / f"{client['clientId']}.yaml"] = {"clients": [client]}
     if builtin:
         files[Path("clients") / "keycloak.yaml"] = {"clients": builtin}
+    export_kinds.add_to(ctx, realm_rep, files)
     written = []
     for relative, content in files.items():
         path = directory / relative
@@ -180,6 +188,8 @@ def _flows(ctx: RealmContext) -> list[dict[str, Any]]:
     custom = {alias for alias, rep in every.items() if not kind.builtin(alias, rep)}
     flows = kind.actual(ctx, custom)
     return [{"alias": alias, "description": flows[alias]["description"],
+             **({"providerId": flows[alias]["providerId"]}
+                if flows[alias].get("providerId", "basic-flow") != "basic-flow" else {}),
              "executions": _executions(flows[alias]["executions"])}
             for alias in sorted(custom)]
 
@@ -190,6 +200,8 @@ def _executions(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         item: dict[str, Any] = {}
         if "flow" in node:
             item["flow"] = node["flow"]
+            if node.get("authenticator"):  # a form flow's form
+                item["authenticator"] = node["authenticator"]
         else:
             item["authenticator"] = node["authenticator"]
         item["requirement"] = node["requirement"]

@@ -247,7 +247,10 @@ class IdentityProvider(_Strict):
 
     alias: str
     displayName: str | None = None
-    providerId: Literal["oidc", "keycloak-oidc", "saml", "google", "microsoft"]
+    # Keycloak 26's providers: generic OIDC and SAML, another Keycloak, the social ones.
+    providerId: Literal["oidc", "keycloak-oidc", "saml", "google", "microsoft", "github",
+                        "gitlab", "bitbucket", "facebook", "linkedin-openid-connect",
+                        "instagram", "paypal", "stackoverflow", "twitter", "openshift-v4"]
     enabled: bool | None = True
     trustEmail: bool | None = None
     storeToken: bool | None = None

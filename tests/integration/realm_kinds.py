@@ -15,19 +15,22 @@ from tests.conftest import REALM_CONFIG, RealmUnderTest
 
 
 def config_with(tmp_path: Path, files: dict[str, Any],
-                edit_realm: dict[str, Any] | None = None) -> Path:
+                edit_realm: dict[str, Any] | None = None,
+                drop_settings: tuple[str, ...] = ()) -> Path:
     """realm-config/ (without examples) plus ``files`` (relative path → YAML document);
-    ``edit_realm`` is laid over realm.yaml's settings."""
+    ``edit_realm`` is laid over realm.yaml's settings, ``drop_settings`` taken out."""
     target = tmp_path / "realm-config"
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(REALM_CONFIG, target, ignore=shutil.ignore_patterns("examples"))
     for relative, document in files.items():
         (target / relative).write_text(yaml.safe_dump(document, sort_keys=False))
-    if edit_realm:
+    if edit_realm or drop_settings:
         realm_file = target / "realm.yaml"
         realm = yaml.safe_load(realm_file.read_text())
-        realm["settings"].update(edit_realm)
+        realm["settings"].update(edit_realm or {})
+        for name in drop_settings:
+            realm["settings"].pop(name, None)
         realm_file.write_text(yaml.safe_dump(realm, sort_keys=False))
     return target
 

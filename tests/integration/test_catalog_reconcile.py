@@ -114,7 +114,10 @@ def test_a_permission_removed_from_a_profile_leaves_the_next_token(
 
     again = _bridge(fresh_realm, "catalog", "reconcile", *map(str, dirs))
     assert again.exit_code == 0, again.output
-    assert again.output.splitlines() == ["1 users checked, 0 changed, 0 violating"]
+    assert again.stdout.splitlines() == ["1 users checked, 0 changed, 0 violating"]
+    # Paging progress goes to stderr (stdout stays the result).
+    assert again.stderr.splitlines() == [
+        "reconcile: internal users, page 1 of ~1: 1 checked, 0 to report"]
     dry = _bridge(fresh_realm, "catalog", "reconcile", *map(str, dirs), "--dry-run")
     assert dry.exit_code == 0, dry.output
 

@@ -26,7 +26,12 @@ IDPS: dict[str, Any] = {
         "executions": [
             {"authenticator": "idp-detect-existing-broker-user", "requirement": "REQUIRED"},
             {"authenticator": "idp-auto-link", "requirement": "REQUIRED"},
-        ]}],
+        ]},
+        # Partner staff come from an IdP whose MFA is not ours to trust: a one-time code
+        # after every brokered login.
+        {"alias": "partner post broker login",
+         "description": "A one-time code after every login through the partner's IdP",
+         "executions": [{"authenticator": "auth-otp-form", "requirement": "REQUIRED"}]}],
     "identityProviders": [
         {"alias": "entra", "displayName": "Staff (Entra ID)", "providerId": "oidc",
          "enabled": True, "trustEmail": True, "hideOnLogin": False,
@@ -46,7 +51,7 @@ IDPS: dict[str, Any] = {
               "config": {"claim": "employeeid", "user.attribute": "employee_id",
                          "syncMode": "FORCE"}}]},
         {"alias": "okta-saml", "displayName": "Partner staff (Okta SAML)", "providerId": "saml",
-         "enabled": True,
+         "enabled": True, "postBrokerLoginFlowAlias": "partner post broker login",
          "config": {
              "singleSignOnServiceUrl": "https://partner.okta.com/app/x/sso/saml",
              "idpEntityId": "http://www.okta.com/exk1partner",
@@ -104,6 +109,7 @@ def test_idps_apply_then_plan_is_empty(fresh_realm: RealmUnderTest,
     assert _mappers(fresh_realm, "entra")["employee id"]["config"]["claim"] == "employeeid"
     saml = _idp(fresh_realm, "okta-saml")
     assert saml["providerId"] == "saml"
+    assert saml["postBrokerLoginFlowAlias"] == "partner post broker login"
     assert saml["config"]["idpEntityId"] == "http://www.okta.com/exk1partner"
     assert _mappers(fresh_realm, "okta-saml")["department"]["identityProviderMapper"] == \
         "saml-user-attribute-idp-mapper"
@@ -119,12 +125,15 @@ def test_idp_drift_is_planned_and_reverted(fresh_realm: RealmUnderTest,
     mapper = _mappers(fresh_realm, "entra")["employee id"]
     fresh_realm.admin.put(f"{base}/entra/mappers/{mapper['id']}", {
         **mapper, "config": {**mapper["config"], "syncMode": "IMPORT"}})
+    saml = _idp(fresh_realm, "okta-saml")
+    fresh_realm.admin.put(f"{base}/okta-saml", {**saml, "postBrokerLoginFlowAlias": ""})
     saml_mapper = _mappers(fresh_realm, "okta-saml")["department"]
     fresh_realm.admin.delete(f"{base}/okta-saml/mappers/{saml_mapper['id']}")
     plan = fresh_realm.plan(with_idps)
     assert _changes(plan) == [
         ("identity-provider", "entra", "update",
          ["config.clientId", "displayName", "firstBrokerLoginFlowAlias"]),
+        ("identity-provider", "okta-saml", "update", ["postBrokerLoginFlowAlias"]),
         ("identity-provider-mapper", "entra/employee id", "update", ["config.syncMode"]),
         ("identity-provider-mapper", "okta-saml/department", "create", []),
     ]
@@ -136,6 +145,8 @@ def test_idp_drift_is_planned_and_reverted(fresh_realm: RealmUnderTest,
     assert entra["config"]["clientId"] == "5b7c0d3e-product"
     assert _mappers(fresh_realm, "entra")["employee id"]["config"]["syncMode"] == "FORCE"
     assert "department" in _mappers(fresh_realm, "okta-saml")
+    assert _idp(fresh_realm, "okta-saml")["postBrokerLoginFlowAlias"] == \
+        "partner post broker login"
 
 
 def test_hand_made_idp_and_mapper_are_kept(fresh_realm: RealmUnderTest,
@@ -172,7 +183,7 @@ def test_changing_the_bound_first_broker_login_flow_keeps_the_binding(
          "config": {"alias": "staff review profile", "config": {"update.profile.on.first.login":
                                                                  "missing"}}},
         *IDPS["flows"][0]["executions"]]}
-    config = [REALM_CONFIG, _overlay(tmp_path, {**IDPS, "flows": [flow]})]
+    config = [REALM_CONFIG, _overlay(tmp_path, {**IDPS, "flows": [flow, IDPS["flows"][1]]})]
     assert [(c.kind, c.key, c.action) for c in fresh_realm.plan(config).changes] == [
         ("flow", "staff first broker login", "update")]
     fresh_realm.apply(config)
@@ -210,3 +221,26 @@ def test_invalid_idp_names_file_and_key_and_writes_nothing(
     flows = {f["alias"] for f in fresh_realm.admin.get(
         f"/{fresh_realm.name}/authentication/flows")}
     assert "staff first broker login" not in flows
+
+
+def test_export_writes_idps_with_secret_variables_and_round_trips(
+        fresh_realm: RealmUnderTest, with_idps: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "exported"
+    result = subprocess.run(
+        [sys.executable, "-m", "bridge", "realm", "export", str(out), "--realm",
+         fresh_realm.name], capture_output=True, text=True, env=fresh_realm.cli_env(),
+        timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    exported = {p["alias"]: p for p in yaml.safe_load(
+        (out / "identity-providers.yaml").read_text())["identityProviders"]}
+    assert set(exported) == {"entra", "okta-saml"}
+    assert exported["entra"]["config"]["clientSecret"] == "${ENTRA_IDP_CLIENT_SECRET}"
+    assert exported["entra"]["firstBrokerLoginFlowAlias"] == "staff first broker login"
+    assert exported["okta-saml"]["postBrokerLoginFlowAlias"] == "partner post broker login"
+    assert [m["name"] for m in exported["entra"]["mappers"]] == ["employee id"]
+    for path in out.rglob("*.yaml"):
+        assert fresh_realm.env["ENTRA_CLIENT_SECRET"] not in path.read_text()
+    fresh_realm.env["HR_SYSTEM_CLIENT_SECRET"] = fresh_realm.env["HR_SCIM_CLIENT_SECRET"]
+    fresh_realm.env["ENTRA_IDP_CLIENT_SECRET"] = fresh_realm.env["ENTRA_CLIENT_SECRET"]
+    plan = fresh_realm.plan(out)
+    assert plan.empty, [(c.kind, c.key, c.fields) for c in plan.changes]

@@ -4,6 +4,7 @@ apply, drift, hand-made scopes kept, invalid input refused before any write."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -45,7 +46,6 @@ def _overlay(tmp_path: Path, scopes: dict[str, Any], portal_scopes: bool = True)
     """realm-config with its realm defaults and portal's scopes edited, plus the scopes."""
     config = tmp_path / "realm-config"
     if not config.exists():
-        import shutil
         shutil.copytree(REALM_CONFIG, config, ignore=shutil.ignore_patterns("examples"))
     realm = yaml.safe_load((config / "realm.yaml").read_text())
     realm["settings"].update(REALM_DEFAULTS)
@@ -203,3 +203,25 @@ def test_invalid_scope_names_file_and_key_and_writes_nothing(
     assert "perimeter" not in _scopes(fresh_realm)
     assert "perimeter" not in _names(fresh_realm.admin.get(
         f"/{fresh_realm.name}/default-default-client-scopes"))
+
+
+def test_export_writes_scopes_and_realm_defaults_and_round_trips(
+        fresh_realm: RealmUnderTest, with_scopes: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "exported"
+    result = subprocess.run(
+        [sys.executable, "-m", "bridge", "realm", "export", str(out), "--realm",
+         fresh_realm.name], capture_output=True, text=True, env=fresh_realm.cli_env(),
+        timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    scopes = {s["name"]: s for s in yaml.safe_load(
+        (out / "client-scopes.yaml").read_text())["clientScopes"]}
+    assert set(scopes) == {"perimeter", "reports:read"}
+    assert [m["name"] for m in scopes["perimeter"]["protocolMappers"]] == ["perimeter"]
+    settings = yaml.safe_load((out / "realm.yaml").read_text())["settings"]
+    assert settings["defaultDefaultClientScopes"] == REALM_DEFAULTS["defaultDefaultClientScopes"]
+    assert settings["defaultOptionalClientScopes"] == ["phone", "reports:read"]
+    portal = yaml.safe_load((out / "clients" / "portal.yaml").read_text())["clients"][0]
+    assert portal["optionalClientScopes"] == ["reports:read"]
+    fresh_realm.env["HR_SYSTEM_CLIENT_SECRET"] = fresh_realm.env["HR_SCIM_CLIENT_SECRET"]
+    plan = fresh_realm.plan(out)
+    assert plan.empty, [(c.kind, c.key, c.fields) for c in plan.changes]

@@ -49,3 +49,28 @@ def test_dev_settings_carry_the_stack_and_the_environment(tmp_path: Path) -> Non
     assert devstack.dev_settings(env, keycloak_url="http://k", realm="r", catalog_dir=None,
                                  dev_token="tok").catalog_path is None
     assert dict(os.environ) == before
+
+
+def test_the_dev_stack_applies_and_serves_seed_004_unless_told_otherwise() -> None:
+    """``./dev up`` shows the product with a catalog: the one its realm is built from."""
+    assert devstack.dev_catalog_dir({}) == devstack.DEFAULT_CATALOG
+    assert devstack.DEFAULT_CATALOG == Path("realm-config/examples/004-accounting-portal")
+    root = Path(__file__).resolve().parents[2]
+    assert (root / devstack.DEFAULT_CATALOG / "catalog.yaml").is_file()
+    other = root / "realm-config" / "examples" / "003-childcare-technician"
+    assert devstack.dev_catalog_dir({"BRIDGE_CATALOG": str(other)}) == other
+    assert devstack.dev_catalog_dir({"BRIDGE_CATALOG": str(other / "catalog.yaml")}) == other
+    # The realm applied and the catalog served come from that one directory.
+    env = {"BRIDGE_CLIENT_SECRET": "s", "HR_SCIM_CLIENT_SECRET": "s", "SMTP_HOST": "h",
+           "SMTP_PORT": "25", "SMTP_FROM": "a@b.test"}
+    config, the_catalog, catalog_dir = devstack.load_dev_realm(env, root / "realm-config")
+    assert catalog_dir == devstack.DEFAULT_CATALOG
+    assert the_catalog is not None and the_catalog.name == "accounting-portal"
+    (bridge,) = [group for group in config.groups if group.name == "bridge"]
+    (tree,) = [group for group in bridge.subGroups or () if group.name == "catalog"]
+    tenants = next(group for group in tree.subGroups or () if group.name == "tenant")
+    assert {group.name for group in tenants.subGroups or ()} == {
+        "dossier-acme", "dossier-bakery", "dossier-carpentry"}  # seed 004's, in the realm
+    source = inspect.getsource(devstack.run)
+    assert "load_dev_realm(env, config_dir)" in source
+    assert "catalog_dir=catalog_dir" in source

@@ -192,6 +192,11 @@ def test_without_a_catalog_only_the_document_answers() -> None:
     assert http.get("/api/v1/openapi.json").status_code == 200
     answer = http.get("/api/v1/invitations", headers={"Authorization": "Bearer x"})
     assert (answer.status_code, answer.get_json()["error"]) == (503, "catalog-not-configured")
+    # Explained (what to set, and that SCIM does not need it); no retry would help.
+    assert "BRIDGE_CATALOG" in answer.get_json()["detail"]
+    assert "SCIM works without one" in answer.get_json()["detail"]
+    assert "Retry-After" not in answer.headers
+    assert http.get("/api/v1/docs").status_code == 200
 
 
 def test_openapi_describes_exactly_the_routes(api: Api) -> None:

@@ -201,3 +201,26 @@ class RealmDefaultScopes(KindBase):
 
     def delete(self, ctx: RealmContext, key: str, actual: Mapping[str, Any]) -> None:
         raise AssertionError("the realm's default scopes are never deleted")
+
+
+def export(ctx: RealmContext) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """The realm's own client scopes (not Keycloak's) with their mappers, and the realm's
+    default and optional scopes as ``settings`` fields."""
+    scopes = []
+    for rep in sorted(kc_scopes.list_all(ctx.gateway, ctx.realm), key=lambda s: s["name"]):
+        if rep["name"] in KEYCLOAK_SCOPES:
+            continue
+        scope: dict[str, Any] = {"name": rep["name"]}
+        scope.update({k: rep[k] for k in ("description", "protocol", "attributes")
+                      if rep.get(k) not in (None, "", {})})
+        mappers = sorted(rep.get("protocolMappers") or (), key=lambda m: m["name"])
+        if mappers:
+            scope["protocolMappers"] = [
+                {"name": m["name"], "protocol": m.get("protocol", "openid-connect"),
+                 "protocolMapper": m["protocolMapper"], "config": m.get("config") or {}}
+                for m in mappers]
+        scopes.append(scope)
+    defaults = {field: sorted(s["name"] for s in kc_scopes.realm_defaults(
+                    ctx.gateway, ctx.realm, kind))
+                for field, kind in RealmDefaultScopes.FIELDS.items()}
+    return scopes, defaults

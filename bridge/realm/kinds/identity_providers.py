@@ -122,3 +122,33 @@ class IdentityProviderMappers(KindBase):
             kc_idps.delete_mapper(ctx.gateway, ctx.realm, alias, actual["id"])
         except NotFound:
             pass  # went with its IdP
+
+
+def secret_variable(alias: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", alias.upper()) + "_IDP_CLIENT_SECRET"
+
+
+EXPORTED_FIELDS = ("displayName", "providerId", "enabled", "trustEmail", "storeToken",
+                   "addReadTokenRoleOnCreate", "linkOnly", "hideOnLogin",
+                   "firstBrokerLoginFlowAlias", "postBrokerLoginFlowAlias")
+
+
+def export(ctx: RealmContext) -> list[dict[str, Any]]:
+    """Every IdP of the realm in the configuration's shape, with its mappers; a client
+    secret becomes ``${<ALIAS>_IDP_CLIENT_SECRET}`` (Keycloak never shows it anyway)."""
+    out = []
+    for rep in sorted(kc_idps.list_all(ctx.gateway, ctx.realm), key=lambda p: p["alias"]):
+        idp: dict[str, Any] = {"alias": rep["alias"]}
+        idp.update({k: rep[k] for k in EXPORTED_FIELDS if rep.get(k) not in (None, "")})
+        config = dict(sorted((rep.get("config") or {}).items()))
+        for key in SECRET_CONFIG & set(config):
+            config[key] = "${" + secret_variable(rep["alias"]) + "}"
+        idp["config"] = config
+        mappers = kc_idps.mappers(ctx.gateway, ctx.realm, rep["alias"])
+        if mappers:
+            idp["mappers"] = [{"name": m["name"],
+                               "identityProviderMapper": m["identityProviderMapper"],
+                               "config": dict(sorted((m.get("config") or {}).items()))}
+                              for m in sorted(mappers, key=lambda m: m["name"])]
+        out.append(idp)
+    return out

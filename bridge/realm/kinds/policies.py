@@ -37,12 +37,17 @@ class _RealmFields(KindBase):
         return True
 
     def create(self, ctx: RealmContext, key: str, desired: Mapping[str, Any]) -> None:
-        self.update(ctx, key, desired, {})
+        self.update(ctx, key, desired, {})  # planned before the realm existed
 
     def update(self, ctx: RealmContext, key: str, desired: Mapping[str, Any],
                actual: Mapping[str, Any]) -> None:
-        kc_realm.update(ctx.gateway, ctx.realm,
-                        {self.field(name): value for name, value in desired.items()})
+        # Keycloak rebuilds a policy whole from the fields a realm update carries (a field
+        # left out falls back to its default; OTP fields without the type are ignored): the
+        # live policy is sent with the configured fields laid over it.
+        if not actual:
+            actual = self.actual(ctx, {self.key})[self.key]
+        kc_realm.update(ctx.gateway, ctx.realm, {self.field(name): value for name, value
+                                                 in {**actual, **desired}.items()})
 
     def delete(self, ctx: RealmContext, key: str, actual: Mapping[str, Any]) -> None:
         raise AssertionError("a realm policy is never deleted")

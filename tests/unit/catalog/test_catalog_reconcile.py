@@ -364,18 +364,21 @@ def test_the_command_dry_run_exits_2_then_applies_then_exits_0(
     dirs = (str(REALM_CONFIG), str(edited))
     dry = _cli(monkeypatch, directory, *dirs, "--dry-run")
     assert dry.exit_code == 2, dry.output
-    assert dry.output.splitlines() == ["una: permissions -payments.view",
+    assert dry.stdout.splitlines() == ["una: permissions -payments.view",
                                        "1 users checked, 1 would change, 0 violating"]
+    # Progress per page goes to stderr, so stdout stays the result.
+    assert "reconcile: internal users, page 1 of ~1: 1 checked, 1 to report" \
+        in dry.stderr.splitlines()
     assert directory.writes == []
 
     applied = _cli(monkeypatch, directory, *dirs)
     assert applied.exit_code == 0, applied.output
-    assert applied.output.splitlines()[-1] == "1 users checked, 1 changed, 0 violating"
+    assert applied.stdout.splitlines()[-1] == "1 users checked, 1 changed, 0 violating"
     assert "payments.view" not in directory.accounts[uid].attributes[PERMISSIONS]
 
     again = _cli(monkeypatch, directory, *dirs, "--dry-run")
     assert again.exit_code == 0, again.output
-    assert again.output.splitlines() == ["1 users checked, 0 would change, 0 violating"]
+    assert again.stdout.splitlines() == ["1 users checked, 0 would change, 0 violating"]
 
 
 def test_the_command_without_a_catalog_is_one_line_and_exit_1(

@@ -1,0 +1,80 @@
+"""Protected accounts are out of SCIM's reach (issue 9): service accounts (username prefix
+``service-account-``, which SCIM may not create either) and users holding a
+``realm-management`` role or an admin realm role, however held (see
+:mod:`bridge.keycloak.protected`). They answer 404 by id and are absent from every filter,
+list, total, sort, group member list and Bulk operation.
+
+Reads hide them through the protected set, read from the role side and cached
+``protected_cache_ttl`` seconds (so a user made administrator disappears from reads within
+that bound); that cache only ever hides: every write to a user re-checks it freshly and
+answers 404 for a protected one (:meth:`ProtectedAccounts._protected_for_write`).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from bridge.keycloak import protected as kc_protected
+from bridge.provisioning.state import BackendState
+from scim import errors
+from scim.backend import (
+    Subject,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class ProtectedAccounts(BackendState):
+    """The protected set and the checks that keep SCIM away from protected accounts."""
+
+    def _admin_client_id(self) -> str:
+        if self._admin_client is None:  # the id of realm-management never changes
+            self._admin_client = kc_protected.admin_client_id(self.gw, self.realm)
+        return self._admin_client
+
+    def _admin_realm_roles(self) -> tuple[str, ...]:
+        """The admin realm roles this realm defines, as last read with the protected set
+        (roles are configuration; a realm without one costs a write no second check)."""
+        cached = self._protected
+        return cached[1].admin_realm_roles if cached is not None else ()
+
+    def _protected_set(self) -> kc_protected.ProtectedSet:
+        """The protected users, read from the role side at most every
+        ``protected_cache_ttl`` seconds (one refresh at a time). It only ever HIDES: a user
+        made administrator is hidden from reads within that bound, and every write re-checks
+        the user freshly (:meth:`_user_rep` with ``for_write``)."""
+        with self._protected_lock:
+            cached = self._protected
+            if cached is None or time.monotonic() - cached[0] > self.protected_cache_ttl:
+                found = kc_protected.holders(self.gw, self.realm, self._admin_client_id())
+                cached = self._protected = (time.monotonic(), found)
+            return cached[1]
+
+    def _hidden(self, rep: dict[str, Any]) -> bool:
+        return kc_protected.is_service_account_name(rep.get("username")) or \
+            rep.get("id") in self._protected_set().ids
+
+    def _refused_protected(self, subject: Subject, user_id: str) -> None:
+        logger.warning("SCIM client %r refused a write to protected account %r (a service "
+                       "account or an administrator); answered 404", subject.client_id, user_id)
+
+    def _hidden_listed(self, subject: Subject, params: dict[str, str]) -> list[dict[str, Any]]:
+        """The protected users that Keycloak's listing with ``params`` (``enabled``, the
+        tenant ``q``) would show and count (Keycloak shows service accounts only to a
+        filtered listing; see :mod:`bridge.keycloak.protected`)."""
+        enabled = params.get("enabled")
+        protected = self._protected_set()
+        candidates = list(protected.listed.values())
+        if set(params) - {"exact"}:  # a filtered listing shows service accounts too
+            candidates += protected.service_accounts.values()
+        return [rep for rep in candidates
+                if self._user_visible(subject, rep)
+                and (enabled is None or str(bool(rep.get("enabled", True))).lower() == enabled)]
+
+
+def check_not_reserved(user_name: str | None) -> None:
+    if kc_protected.is_service_account_name(user_name):
+        raise errors.InvalidValue(
+            f"userName may not start with {kc_protected.SERVICE_ACCOUNT_PREFIX!r}: Keycloak "
+            "names its service accounts so, and SCIM never reaches them")
