@@ -20,6 +20,7 @@ class _Keycloak:
     url: str = "http://127.0.0.1:18999"
     ready_url: str = "http://127.0.0.1:19999/health/ready"
     metrics_url: str = "http://127.0.0.1:19999/metrics"
+    log_file: Path = Path("keycloak.log")
 
     def start(self, *_args: Any, **_kwargs: Any) -> bool:
         return False
@@ -35,10 +36,6 @@ class _Sink:
         pass
 
 
-class _Plan:
-    empty = True
-
-
 def test_dev_up_serves_with_the_production_server(monkeypatch: pytest.MonkeyPatch,
                                                   tmp_path: Path) -> None:
     monkeypatch.setenv("BRIDGE_CACHE_DIR", str(tmp_path))
@@ -46,7 +43,7 @@ def test_dev_up_serves_with_the_production_server(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(devstack, "dev_instance", _Keycloak)
     monkeypatch.setattr(devstack, "MailSink", lambda **_kwargs: _Sink())
     monkeypatch.setattr(devstack.AdminGateway, "with_password", lambda *_a, **_k: object())
-    monkeypatch.setattr(devstack.engine, "plan", lambda *_a, **_k: _Plan())
+    monkeypatch.setattr(devstack, "apply_dev_realm", lambda *_a, **_k: None)
     monkeypatch.setattr(devstack, "_stop_on_sigterm", lambda: None)
 
     def development_server(*_args: Any, **_kwargs: Any) -> None:
