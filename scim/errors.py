@@ -1,24 +1,29 @@
-"""The SCIM error family (RFC 7644 §3.12).
+"""The SCIM errors (RFC 7644 §3.12): scim2-models' exception family, in this server's words.
 
-Every error carries its wire identity (``status``, ``scim_type``) as class
-attributes and renders once, through :meth:`ScimError.render`, to a neutral
-``(status, body, headers)`` triple that the Flask adapter wraps. Nothing here
-imports Flask.
+Every class here is a thin subclass of the scim2-models exception of the same status and
+``scimType`` (``InvalidFilter`` is an ``InvalidFilterException``...); the wire identity
+comes from there, and the body from its :meth:`~scim2_models.SCIMException.to_error`.
+What a subclass adds is only what the library has no place for: a positional detail,
+the server's own default wording, the headers a response carries (``WWW-Authenticate``,
+``Retry-After``) and the statuses RFC 7644 §3.12 leaves out (405, 415, 429, 500, 503).
+Each renders once, through :meth:`ScimError.render`, to a neutral ``(status, body,
+headers)`` triple that the Flask adapter wraps. Nothing here imports Flask.
 
-Backends raise these classes. Exceptions of scim2-models (``SCIMException``) and
-pydantic ``ValidationError`` are translated by :func:`from_exception` at the
+Backends raise these classes. An exception scim2-models raises itself (``SCIMException``)
+and a pydantic ``ValidationError`` are translated by :func:`from_exception` at the
 protocol boundary, so a backend reusing scim2-models helpers need not catch them.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import scim2_models
 from pydantic import ValidationError
-from scim2_models import Error, SCIMException
+from scim2_models import ComplexAttribute, Error, Extension, SCIMException
 
 try:  # the attribute path of a pydantic error location, as scim2-models writes it
     from scim2_models.messages.error import _attribute_path
@@ -26,19 +31,23 @@ except ImportError:  # pragma: no cover - a future scim2-models; details then na
     def _attribute_path(loc: Any) -> str:
         return ""
 
-ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+ERROR_SCHEMA = str(Error.__schema__)
 
 
-class ScimError(Exception):
+class ScimError(SCIMException):
     """Base of every error the SCIM layer turns into a SCIM Error response."""
 
-    status: ClassVar[int] = 400
-    scim_type: ClassVar[str | None] = None
-    default_detail: ClassVar[str] = "The request could not be processed"
+    _default_detail = "The request could not be processed"
 
-    def __init__(self, detail: str | None = None) -> None:
-        self.detail = detail or self.default_detail
-        super().__init__(self.detail)
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # scim2-models writes "no scimType" as ""; this family has always said None
+        # (``error.scim_type is None``), and the body leaves the member out either way.
+        if not cls.scim_type:
+            cls.scim_type = None  # type: ignore[assignment]
+
+    def __init__(self, detail: str | None = None, **context: Any) -> None:
+        super().__init__(detail=detail, **context)
 
     def headers(self) -> dict[str, str]:
         """Extra HTTP headers the response carries."""
@@ -46,125 +55,114 @@ class ScimError(Exception):
 
     def body(self) -> dict[str, Any]:
         """The SCIM Error body (RFC 7644 §3.12): status is a JSON string."""
-        body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(self.status)}
-        if self.scim_type:
-            body["scimType"] = self.scim_type
-        body["detail"] = self.detail
-        return body
+        return self.to_error().model_dump()
 
     def render(self) -> tuple[int, dict[str, Any], dict[str, str]]:
         """Render once to ``(status, body, headers)``."""
         return self.status, self.body(), self.headers()
 
 
-# -- 400 with a scimType (RFC 7644 §3.12, table 9) -----------------------------
+# -- scim2-models' family: the status and scimType are the library's ------------------
 
 
-class InvalidFilter(ScimError):
-    status, scim_type = 400, "invalidFilter"
-    default_detail = "The filter syntax is invalid or the comparison is not supported"
+class InvalidFilter(ScimError, scim2_models.InvalidFilterException):
+    _default_detail = "The filter syntax is invalid or the comparison is not supported"
 
 
-class TooMany(ScimError):
+class TooMany(ScimError, scim2_models.TooManyException):
     """A filter yields more results than the server will compute (400, RFC 7644 §3.12)."""
 
-    status, scim_type = 400, "tooMany"
-    default_detail = "The request yields more results than the server will process"
+    _default_detail = "The request yields more results than the server will process"
 
 
-class Uniqueness(ScimError):
-    status, scim_type = 409, "uniqueness"
-    default_detail = "One or more attribute values are already in use"
+class Uniqueness(ScimError, scim2_models.UniquenessException):
+    _default_detail = "One or more attribute values are already in use"
 
 
-class Mutability(ScimError):
-    status, scim_type = 400, "mutability"
-    default_detail = "The modification is incompatible with the attribute's mutability"
+class Mutability(ScimError, scim2_models.MutabilityException):
+    _default_detail = "The modification is incompatible with the attribute's mutability"
 
 
-class InvalidSyntax(ScimError):
-    status, scim_type = 400, "invalidSyntax"
-    default_detail = "The request body is not valid SCIM"
+class InvalidSyntax(ScimError, scim2_models.InvalidSyntaxException):
+    _default_detail = "The request body is not valid SCIM"
 
 
-class InvalidPath(ScimError):
-    status, scim_type = 400, "invalidPath"
-    default_detail = "The path attribute is invalid or malformed"
+class InvalidPath(ScimError, scim2_models.InvalidPathException):
+    _default_detail = "The path attribute is invalid or malformed"
 
 
-class NoTarget(ScimError):
-    status, scim_type = 400, "noTarget"
-    default_detail = "The path did not yield an attribute or value to operate on"
+class NoTarget(ScimError, scim2_models.NoTargetException):
+    _default_detail = "The path did not yield an attribute or value to operate on"
 
 
-class InvalidValue(ScimError):
-    status, scim_type = 400, "invalidValue"
-    default_detail = "A required value is missing or a value is not compatible"
+class InvalidValue(ScimError, scim2_models.InvalidValueException):
+    _default_detail = "A required value is missing or a value is not compatible"
 
 
-class InvalidVersion(ScimError):
-    status, scim_type = 400, "invalidVers"
-    default_detail = "The SCIM protocol version is not supported"
+class InvalidVersion(ScimError, scim2_models.InvalidVersionException):
+    _default_detail = "The SCIM protocol version is not supported"
 
 
-class Sensitive(ScimError):
-    status, scim_type = 400, "sensitive"
-    default_detail = "Sensitive information must not be passed in the request URI"
-
-
-# -- statuses without a scimType ------------------------------------------------
+class Sensitive(ScimError, scim2_models.SensitiveException):
+    _default_detail = "Sensitive information must not be passed in the request URI"
 
 
 class BadRequest(ScimError):
-    status = 400
+    """400 without a scimType (the library's bare :class:`SCIMException`)."""
 
 
-class Unauthorized(ScimError):
-    status = 401
-    default_detail = "Authorization failure: the bearer token is missing or invalid"
+class Unauthorized(ScimError, scim2_models.UnauthorizedException):
+    _default_detail = "Authorization failure: the bearer token is missing or invalid"
 
     def headers(self) -> dict[str, str]:
         # RFC 7644 §2 / RFC 6750 §3: a 401 names the scheme the client must use.
         return {"WWW-Authenticate": 'Bearer realm="SCIM"'}
 
 
-class Forbidden(ScimError):
-    status = 403
-    default_detail = "The operation is not permitted for this client"
+class Forbidden(ScimError, scim2_models.ForbiddenException):
+    _default_detail = "The operation is not permitted for this client"
 
 
-class NotFound(ScimError):
-    status = 404
-    default_detail = "Resource not found"
+class NotFound(ScimError, scim2_models.NotFoundException):
+    _default_detail = "Resource not found"
 
 
-class MethodNotAllowed(ScimError):
-    status = 405
-    default_detail = "Method not allowed on this endpoint"
+class Conflict(ScimError, scim2_models.ConflictException):
+    _default_detail = "The request conflicts with the current state of the resource"
 
 
-class Conflict(ScimError):
-    status = 409
-    default_detail = "The request conflicts with the current state of the resource"
+class PreconditionFailed(ScimError, scim2_models.PreconditionFailedException):
+    _default_detail = "Failed to update: the resource has changed on the server"
 
 
-class PreconditionFailed(ScimError):
-    status = 412
-    default_detail = "Failed to update: the resource has changed on the server"
-
-
-class PayloadTooLarge(ScimError):
+class PayloadTooLarge(ScimError, scim2_models.PayloadTooLargeException):
     """413 without scimType: the bulk payload exceeds maxPayloadSize (RFC 7644 §3.7.4)."""
 
-    status = 413
-    default_detail = "The request exceeds the maximum payload size"
+    _default_detail = "The request exceeds the maximum payload size"
 
 
 class TooManyOperations(PayloadTooLarge):
     """413 with scimType tooMany: the bulk request exceeds maxOperations."""
 
     scim_type = "tooMany"
-    default_detail = "The bulk request exceeds the maximum number of operations"
+    _default_detail = "The bulk request exceeds the maximum number of operations"
+
+
+class NotImplementedOperation(ScimError, scim2_models.NotImplementedException):
+    _default_detail = "The service provider does not support this operation"
+
+
+# -- statuses the library has no class for --------------------------------------------
+
+
+class MethodNotAllowed(ScimError):
+    status = 405
+    _default_detail = "Method not allowed on this endpoint"
+
+
+class UnsupportedMediaType(ScimError):
+    status = 415
+    _default_detail = "The request body must be application/scim+json"
 
 
 class NotRun(ScimError):
@@ -172,24 +170,14 @@ class NotRun(ScimError):
     it did nothing and may be sent again."""
 
     status = 429
-    default_detail = "The operation was not run: the bulk request used up its time budget"
-
-
-class UnsupportedMediaType(ScimError):
-    status = 415
-    default_detail = "The request body must be application/scim+json"
-
-
-class NotImplementedOperation(ScimError):
-    status = 501
-    default_detail = "The service provider does not support this operation"
+    _default_detail = "The operation was not run: the bulk request used up its time budget"
 
 
 class BackendUnavailable(ScimError):
     """The storage behind the SCIM layer cannot be reached; the client should retry."""
 
     status = 503
-    default_detail = "The service is temporarily unavailable, retry later"
+    _default_detail = "The service is temporarily unavailable, retry later"
 
     def __init__(self, detail: str | None = None, *, retry_after: int = 30) -> None:
         super().__init__(detail)
@@ -209,46 +197,53 @@ class InternalError(ScimError):
         self.request_id = request_id
 
 
-_BY_SCIM_TYPE: dict[str, type[ScimError]] = {
-    cls.scim_type: cls
-    for cls in (
-        InvalidFilter,
-        TooMany,
-        Uniqueness,
-        Mutability,
-        InvalidSyntax,
-        InvalidPath,
-        NoTarget,
-        InvalidValue,
-        InvalidVersion,
-        Sensitive,
-    )
-    if cls.scim_type
+_OURS: dict[type[SCIMException], type[ScimError]] = {
+    library: ours
+    for ours in (InvalidFilter, TooMany, Uniqueness, Mutability, InvalidSyntax, InvalidPath,
+                 NoTarget, InvalidValue, InvalidVersion, Sensitive, Unauthorized, Forbidden,
+                 NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
+                 NotImplementedOperation)
+    for library in ours.__bases__
+    if library is not ScimError
 }
-_BY_STATUS: dict[int, type[ScimError]] = {
-    400: BadRequest,
-    401: Unauthorized,
-    403: Forbidden,
-    404: NotFound,
-    409: Conflict,
-    412: PreconditionFailed,
-    413: PayloadTooLarge,
-    501: NotImplementedOperation,
-}
+"""Our class for each scim2-models class: what :meth:`SCIMException.from_error` picks for
+an Error (by scimType, else by status) is answered with ours; anything else is a 400."""
 
 
 _PYDANTIC_NOISE = re.compile(r"\s*\[type=[^\]]*\]|\n\s*For further information visit \S+")
 # Internal names a library message may carry: a parametrised class (``User[EnterpriseUser,
-# AccessExtension]``) and the model classes of scim2-models and of this package.
+# SomeExtension]``), the model classes of scim2-models, and the complex attributes and
+# extensions defined outside it (by this package, or registered by the application).
 _GENERIC_CLASS = re.compile(r"\b[A-Z]\w*\[[\w ,|\[\]]*\]")
 _LIBRARY_PREFIX = re.compile(r"^(?:Value error|Assertion failed), ", re.IGNORECASE)
-_MODEL_NAMES = re.compile(
-    r"\b(?:" + "|".join(sorted(
-        {name for name, obj in vars(scim2_models).items()
-         if isinstance(obj, type) and re.fullmatch(r"[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+", name)}
-        | {"AccessExtension", "Perimeter", "Path", "Name", "Email", "Manager", "Meta",
-           "Reference", "Resource", "Extension", "Attribute", "Message"},
-        key=len, reverse=True)) + r")\b")
+_LIBRARY_NAMES = frozenset(
+    {name for name, obj in vars(scim2_models).items()
+     if isinstance(obj, type) and re.fullmatch(r"[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+", name)}
+    | {"Path", "Name", "Email", "Manager", "Meta", "Reference", "Resource", "Extension",
+       "Attribute", "Message"})
+
+
+def _defined_outside_the_library(base: type) -> set[str]:
+    names: set[str] = set()
+    pending = list(base.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if not cls.__module__.startswith("scim2_models") and "[" not in cls.__name__:
+            names.add(cls.__name__)
+    return names
+
+
+@functools.lru_cache(maxsize=8)
+def _names_pattern(names: frozenset[str]) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(sorted(names, key=len, reverse=True)) + r")\b")
+
+
+def _model_names() -> re.Pattern[str]:
+    """The class names a detail must not show; read when an error is cleaned, so that the
+    models an application registers after this module is imported count too."""
+    return _names_pattern(_LIBRARY_NAMES | _defined_outside_the_library(ComplexAttribute)
+                          | _defined_outside_the_library(Extension))
 
 
 # scim2-models' "Expected str or Path, got int" (an attribute path of the wrong type), and
@@ -296,7 +291,7 @@ def _clean(detail: str | None) -> str | None:
     detail = _EXPECTED_PATH.sub("must be a string naming an attribute", detail)
     detail = _PYTHON_TYPES.sub(lambda m: _JSON_TYPES[m.group()], detail)
     detail = _GENERIC_CLASS.sub("the resource", detail)
-    detail = _MODEL_NAMES.sub("the value", detail)
+    detail = _model_names().sub("the value", detail)
     return detail.strip() or None
 
 
@@ -380,21 +375,21 @@ def from_validation_error(exc: ValidationError) -> ScimError:
         return InvalidValue()
     first = details[0]
     mapped = Error.from_validation_error(first)
-    kind = _BY_SCIM_TYPE.get(mapped.scim_type or "") or _BY_STATUS.get(
-        int(mapped.status or 400)) or BadRequest
+    kind = _ours(mapped)
     if str(first.get("type") or "").startswith("scim_"):
         return kind(_clean(mapped.detail))
     return kind(_validation_detail(first))
 
 
+def _ours(error: Error) -> type[ScimError]:
+    if int(error.status or 400) == 413 and error.scim_type == "tooMany":
+        return TooManyOperations
+    return _OURS.get(type(SCIMException.from_error(error)), BadRequest)
+
+
 def from_error(error: Error) -> ScimError:
     """Translate a scim2-models :class:`Error` into our family."""
-    status = int(error.status or 400)
-    detail = _clean(error.detail)
-    if status == 413 and error.scim_type == "tooMany":
-        return TooManyOperations(detail)
-    cls = _BY_SCIM_TYPE.get(error.scim_type or "") or _BY_STATUS.get(status) or BadRequest
-    return cls(detail)
+    return _ours(error)(_clean(error.detail))
 
 
 def from_exception(exc: BaseException) -> ScimError | None:

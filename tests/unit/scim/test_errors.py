@@ -4,6 +4,17 @@ import logging
 from typing import Any
 
 import pytest
+from scim2_models import (
+    ConflictException,
+    Error,
+    InvalidFilterException,
+    NotFoundException,
+    PathNotFoundException,
+    PayloadTooLargeException,
+    SCIMException,
+    UnauthorizedException,
+    UniquenessException,
+)
 from scim_helpers import (
     AUTH,
     BASE,
@@ -15,6 +26,7 @@ from scim_helpers import (
     make_app,
 )
 
+from scim import errors
 from scim.memory import MemoryBackend
 
 pytestmark = pytest.mark.unit
@@ -221,3 +233,95 @@ def test_error_schema_on_every_error(scim: Scim) -> None:
 def test_patch_body_needs_operations(scim: Scim, user: dict[str, Any]) -> None:
     response = scim._call("PATCH", f"/Users/{user['id']}", {"schemas": [PATCH_OP]})
     assert_error(response, 400, "invalidValue")
+
+
+# -- the family is scim2-models' own (issue 11) -------------------------------------------
+
+# Each class, what it answers with no detail of its own: (status, scimType, detail). These
+# are the answers the server gave before its errors became scim2-models' exceptions.
+WIRE = {
+    errors.InvalidFilter: (400, "invalidFilter",
+                           "The filter syntax is invalid or the comparison is not supported"),
+    errors.TooMany: (400, "tooMany", "The request yields more results than the server will "
+                                     "process"),
+    errors.Uniqueness: (409, "uniqueness", "One or more attribute values are already in use"),
+    errors.Mutability: (400, "mutability",
+                        "The modification is incompatible with the attribute's mutability"),
+    errors.InvalidSyntax: (400, "invalidSyntax", "The request body is not valid SCIM"),
+    errors.InvalidPath: (400, "invalidPath", "The path attribute is invalid or malformed"),
+    errors.NoTarget: (400, "noTarget",
+                      "The path did not yield an attribute or value to operate on"),
+    errors.InvalidValue: (400, "invalidValue",
+                          "A required value is missing or a value is not compatible"),
+    errors.InvalidVersion: (400, "invalidVers", "The SCIM protocol version is not supported"),
+    errors.Sensitive: (400, "sensitive",
+                       "Sensitive information must not be passed in the request URI"),
+    errors.BadRequest: (400, None, "The request could not be processed"),
+    errors.Unauthorized: (401, None,
+                          "Authorization failure: the bearer token is missing or invalid"),
+    errors.Forbidden: (403, None, "The operation is not permitted for this client"),
+    errors.NotFound: (404, None, "Resource not found"),
+    errors.MethodNotAllowed: (405, None, "Method not allowed on this endpoint"),
+    errors.Conflict: (409, None, "The request conflicts with the current state of the resource"),
+    errors.PreconditionFailed: (412, None,
+                                "Failed to update: the resource has changed on the server"),
+    errors.PayloadTooLarge: (413, None, "The request exceeds the maximum payload size"),
+    errors.TooManyOperations: (413, "tooMany",
+                               "The bulk request exceeds the maximum number of operations"),
+    errors.UnsupportedMediaType: (415, None, "The request body must be application/scim+json"),
+    errors.NotRun: (429, None,
+                    "The operation was not run: the bulk request used up its time budget"),
+    errors.NotImplementedOperation: (501, None,
+                                     "The service provider does not support this operation"),
+    errors.BackendUnavailable: (503, None, "The service is temporarily unavailable, retry later"),
+}
+
+
+def _family(cls: type) -> set[type]:
+    found = set()
+    for sub in cls.__subclasses__():
+        found |= {sub, *_family(sub)}
+    return found
+
+
+def test_every_scim_error_is_a_scim2_models_exception_that_answers_as_before() -> None:
+    served = {cls for cls in _family(errors.ScimError) if cls.__module__ == errors.__name__}
+    assert served == set(WIRE) | {errors.InternalError}
+    for cls, (status, scim_type, detail) in WIRE.items():
+        error = cls()
+        assert isinstance(error, SCIMException)
+        assert (error.status, error.scim_type, error.detail) == (status, scim_type, detail)
+        body = {"schemas": [ERROR], "status": str(status), "detail": detail}
+        if scim_type:
+            body["scimType"] = scim_type
+        assert error.render()[:2] == (status, body)
+        assert error.body() == error.to_error().model_dump()
+        assert cls("said otherwise").render()[1]["detail"] == "said otherwise"
+
+
+def test_status_and_scim_type_are_the_library_s() -> None:
+    """Where scim2-models has the class, ours is a thin subclass of it: the library's
+    ``from_error`` and ours pick the same class, the wire identity is the library's."""
+    pairs = {errors.InvalidFilter: InvalidFilterException, errors.NotFound: NotFoundException,
+             errors.Uniqueness: UniquenessException, errors.Unauthorized: UnauthorizedException,
+             errors.PayloadTooLarge: PayloadTooLargeException}
+    for ours, library in pairs.items():
+        assert issubclass(ours, library)
+        assert (ours.status, ours.scim_type or "") == (library.status, library.scim_type)
+        error = library(detail="from the library").to_error()
+        translated = errors.from_error(error)
+        assert type(translated) is ours and translated.detail == "from the library"
+    assert isinstance(errors.Uniqueness(), ConflictException)
+
+
+def test_an_exception_scim2_models_raises_is_answered_in_our_family() -> None:
+    raised = PathNotFoundException(field="nosuch")
+    translated = errors.from_exception(raised)
+    assert type(translated) is errors.InvalidPath
+    assert translated.render()[:2] == (400, {"schemas": [ERROR], "status": "400",
+                                             "scimType": "invalidPath",
+                                             "detail": "Field not found: nosuch"})
+    unknown = errors.from_error(Error(status=400, scim_type="invalidCursor", detail="c"))
+    assert (type(unknown), unknown.status, unknown.scim_type) == (errors.BadRequest, 400, None)
+    bulk = errors.from_error(Error(status=413, scim_type="tooMany", detail="n"))
+    assert type(bulk) is errors.TooManyOperations
