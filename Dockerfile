@@ -37,5 +37,6 @@ EXPOSE 8000
 # on SIGTERM, within 30 s). It checks every setting, the realm and the service-account
 # login before serving, each failure in one line. Override with GUNICORN_CMD_ARGS (e.g.
 # "--workers 2" on 2+ cores); more than one worker is more than one process: it refuses to
-# start without BRIDGE_LOCK_URL then (see README).
+# start without BRIDGE_LOCK_URL then (see README). Every line (gunicorn's, the requests',
+# the audit trail's) is JSON on stderr (README, "Logs and audit").
 CMD ["bridge", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -19,8 +19,8 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from bridge.config import Settings
+from bridge.errors import DirectoryError, Unavailable
 from bridge.keycloak.client import AdminGateway
-from bridge.keycloak.errors import GatewayError, Unavailable
 
 health = Blueprint("health", __name__)
 
@@ -75,12 +75,13 @@ def check(settings: Settings, gateway: AdminGateway, timeout: float = CHECK_TIME
         return Readiness(keycloak="unreachable", service_account="unknown",
                          reason=f"Keycloak unreachable at {settings.keycloak_url} for the "
                                 "service-account login")
-    except GatewayError as exc:
-        if exc.status is not None and exc.status >= 500:
-            return Readiness(keycloak=f"answered {exc.status}", service_account="unknown",
-                             reason=f"Keycloak answered {exc.status} to the service-account "
+    except DirectoryError as exc:
+        status = getattr(exc, "status", None)  # the gateway's errors carry Keycloak's
+        if status is not None and status >= 500:
+            return Readiness(keycloak=f"answered {status}", service_account="unknown",
+                             reason=f"Keycloak answered {status} to the service-account "
                                     "login")
-        why = " ".join(str(part) for part in (exc.status, exc.detail) if part)
+        why = " ".join(str(part) for part in (status, exc.detail) if part)
         return Readiness(service_account="refused", reason=(
             f"Keycloak refused the service-account login of client {settings.client_id!r} "
             f"in realm {realm!r} ({why or 'refused'}): check BRIDGE_CLIENT_ID and "

@@ -51,8 +51,8 @@ DEFAULTS: Mapping[str, Any] = {
     "graceful_timeout": GRACEFUL_TIMEOUT,
     # The app is built (and checked) once, before the workers fork.
     "preload_app": True,
-    # Errors and gunicorn's own lines on stderr; no access log (request lines are the
-    # application's logging's to write).
+    # gunicorn's own lines on stderr, as JSON (logconfig_dict, from the one logging
+    # configuration: bridge.observability.logs); no access log unless asked for.
     "errorlog": "-",
     "accesslog": None,
     "proc_name": "bridge",
@@ -77,7 +77,7 @@ class _Gunicorn(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
-        for key, value in DEFAULTS.items():
+        for key, value in configuration().items():
             self.cfg.set(key, value)
         env_args = self.cfg.parser().parse_args(self.cfg.get_cmd_args_from_env())
         for key, value in vars(env_args).items():
@@ -86,12 +86,19 @@ class _Gunicorn(BaseApplication):
         for key, value in self._options.items():
             if value is not None:
                 self.cfg.set(key, value)
-        self.cfg.set("child_exit", _worker_exited)
-        self.cfg.set("on_exit", _server_exited)
 
     def load(self) -> Flask:
         assert self.app is not None, "the app is built before gunicorn starts"
         return self.app
+
+
+def configuration() -> dict[str, Any]:
+    """:data:`DEFAULTS`, the JSON logging configuration (gunicorn's own lines too) and the
+    metrics hooks: every gunicorn setting of the bridge's server."""
+    from bridge.observability.logs import logging_config
+
+    return {**DEFAULTS, "logconfig_dict": logging_config(), "child_exit": _worker_exited,
+            "on_exit": _server_exited}
 
 
 def _worker_exited(_server: Any, worker: Any) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -149,8 +150,8 @@ def lock_server() -> Iterator[LocalPostgres]:
 
 
 def _workers(log: Path) -> set[int]:
-    return {int(line.split("pid: ")[1].split(")")[0]) for line in
-            log.read_text().splitlines() if "Booting worker" in line}
+    """The pids of the workers gunicorn said it booted (its lines are JSON, or text)."""
+    return {int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", log.read_text())}
 
 
 def _sample_files(pid: int) -> set[Path]:
