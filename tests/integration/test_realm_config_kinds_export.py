@@ -29,11 +29,12 @@ def test_export_of_every_kind_plans_empty_and_holds_no_secret(
             "requiredActions": [{"alias": "CONFIGURE_TOTP", "defaultAction": True,
                                  "priority": 5}],
             "flows": FLOWS, "clients": [KIOSK],
-            "localization": {"fr": {"loginAccountTitle": "Connexion"}},
             "keys": [{"name": "rsa-signing-2026", "providerId": "rsa-generated",
                       "config": {"priority": 200}}],
             "userFederation": [_federation(f"ldap://127.0.0.1:{_closed_port()}")],
-            **POLICIES}},
+            **POLICIES},
+        # In place of realm-config's own texts (one file gives them).
+        "localization.yaml": {"localization": {"fr": {"loginAccountTitle": "Connexion"}}}},
         edit_realm=BINDINGS)
     converged(fresh_realm, config)
     out = tmp_path / "exported"

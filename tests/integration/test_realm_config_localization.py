@@ -86,14 +86,19 @@ def test_texts_added_by_hand_are_kept_and_only_owned_ones_pruned(
 
 def test_invalid_texts_name_file_and_key_and_nothing_is_written(
         fresh_realm: RealmUnderTest, tmp_path: Path) -> None:
-    # ro is not among the shipped supportedLocales (en, fr).
-    refused(fresh_realm, config_with(tmp_path, {"localization.yaml": {"localization": TEXTS}}),
-            "localization.yaml: localization.ro: not one of settings.supportedLocales (en, fr)")
+    before = _texts(fresh_realm, "fr")  # realm-config's own texts (localization.yaml)
+    # de is not among the shipped supportedLocales (en, fr, ro).
+    unsupported = {**TEXTS, "de": {"loginAccountTitle": "Anmelden"}}
+    refused(fresh_realm, config_with(tmp_path, {"localization.yaml": {
+        "localization": unsupported}}),
+            "localization.yaml: localization.de: not one of settings.supportedLocales "
+            "(en, fr, ro)")
     bad = {**TEXTS, "fr": {"loginAccountTitle": ["not", "a", "text"]}}
     refused(fresh_realm, config_with(tmp_path, {"localization.yaml": {"localization": bad}},
                                      edit_realm=I18N),
             "localization.yaml: localization.fr.loginAccountTitle: Input should be a valid "
             "string")
-    assert _texts(fresh_realm, "fr") == {}
+    assert _texts(fresh_realm, "fr") == before
+    assert "loginAccountTitle" not in before
     assert sorted(fresh_realm.admin.get(f"/{fresh_realm.name}")["supportedLocales"]) == [
-        "en", "fr"]
+        "en", "fr", "ro"]
