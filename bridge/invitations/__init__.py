@@ -11,7 +11,9 @@ An **invitation** is a Keycloak user that has not activated its account yet. Inv
    (``invitation.*``, below) and the required actions UPDATE_PASSWORD and VERIFY_EMAIL
    (+ CONFIGURE_TOTP where the catalog requires MFA, seed 003);
 3. Keycloak mails the activation link (``execute-actions-email`` with a lifespan) in the
-   invitee's language: the ``locale`` attribute chooses the template (en, fr). If the mail
+   invitee's language: the ``locale`` attribute chooses the language (en, fr, ro) of the
+   project's invitation mail (themes/bridge, which names the inviter, the dossier or perimeter
+   and the expiry from the ``invitation.*`` attributes). If the mail
    cannot be sent, the user is deleted again: there is never an invitation nobody received.
 
 An e-mail that already has an account never gets a second one: the outcome says whether it

@@ -50,8 +50,8 @@ def test_second_apply_changes_nothing_and_plan_exits_0(fresh_realm: RealmUnderTe
 
 def test_realm_settings_are_live(fresh_realm: RealmUnderTest) -> None:
     realm = fresh_realm.admin.get(f"/{fresh_realm.name}")
-    assert realm["supportedLocales"] == ["en", "fr"] or sorted(realm["supportedLocales"]) == [
-        "en", "fr"]
+    assert sorted(realm["supportedLocales"]) == ["en", "fr", "ro"]
+    assert (realm["loginTheme"], realm["emailTheme"]) == ("bridge", "bridge")
     assert realm["bruteForceProtected"] is True
     assert realm["adminEventsEnabled"] is True and realm["adminEventsDetailsEnabled"] is True
     assert realm["smtpServer"]["port"] == fresh_realm.env["SMTP_PORT"]
