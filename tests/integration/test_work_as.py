@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import RealmUnderTest
+from tests.conftest import KeycloakUnderTest, RealmUnderTest
 from tests.integration.test_catalog_tokens import PASSWORD, Seed
 from tests.support.login import Browserless, verified_claims
 
@@ -141,3 +141,24 @@ def test_admin_impersonation_is_a_browser_session_as_the_user(work_as: WorkAs) -
     # The cookies are the user's own SSO session (Secure, for a browser): a client the
     # browser then opens gets the user's tokens, like any login of the user.
     assert browser.cookies.get("KEYCLOAK_IDENTITY", path=f"/realms/{realm.name}/")
+
+
+def test_delegation_and_legacy_exchange_are_not_supported_features(
+        keycloak: KeycloakUnderTest) -> None:
+    # What the server itself says of the features "work as" could use: only standard
+    # exchange (V2) is a default feature; the legacy exchange (subject impersonation) is a
+    # deprecated preview needing deprecated FGAP v1, and delegation (act/may_act) is
+    # experimental. A server started with extra --features is not the product's shape.
+    token = requests.post(
+        f"{keycloak.url}/realms/master/protocol/openid-connect/token",
+        data={"grant_type": "password", "client_id": "admin-cli",
+              "username": keycloak.admin_username, "password": keycloak.admin_password},
+        timeout=30).json()["access_token"]
+    info = requests.get(f"{keycloak.url}/admin/serverinfo", timeout=30,
+                        headers={"Authorization": f"Bearer {token}"})
+    info.raise_for_status()
+    features = {f["name"]: (f["type"], f["enabled"]) for f in info.json()["features"]}
+    assert features["TOKEN_EXCHANGE_STANDARD_V2"] == ("DEFAULT", True)
+    assert features["TOKEN_EXCHANGE"] == ("PREVIEW", False)
+    assert features["ADMIN_FINE_GRAINED_AUTHZ"] == ("DEPRECATED", False)
+    assert features["TOKEN_EXCHANGE_DELEGATION"] == ("EXPERIMENTAL", False)
