@@ -25,6 +25,7 @@ from bridge.catalog.apply import StatePlan, apply_user_state, plan_user_state
 from bridge.keycloak import errors as kc
 from bridge.keycloak import protected as kc_protected
 from bridge.keycloak import users as kc_users
+from bridge.provisioning.access_schema import AccessExtension
 from bridge.provisioning.catalog_access import CatalogAccess
 from bridge.provisioning.mapping import (
     CREATED,
@@ -43,7 +44,6 @@ from scim.backend import (
     apply_patch,
     check_precondition,
 )
-from scim.resources import AccessExtension
 
 logger = logging.getLogger(__name__)
 
