@@ -8,26 +8,38 @@ bash after that section's set-up lines (``source .venv/bin/activate``, ``eval "$
 must exit as documented (0, or the ``# exit N`` its comment says) and have its effect,
 checked in Keycloak, on stdout or in the mail sink. A README line this test does not know
 fails it: the README cannot drift from what runs.
+
+The portal-token recipe runs too: its shell lines as written (PKCE pair, authorization URL,
+code exchange, the API call), the browser's part (activation link, sign-in) done by the
+test's browserless client, the bridge served as ``./dev up`` configures it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from werkzeug.serving import make_server
 
+from bridge.app import create_app
 from bridge.keycloak import realm as kc_realm
 from bridge.local import devstack
+from bridge.local.keycloak import free_port
 from bridge.local.mailsink import MailSink
 from tests.conftest import ROOT, KeycloakUnderTest, realm_env
+from tests.support.login import Browserless
 
 README = ROOT / "README.md"
 SECTION = "## Invitations, lifecycle and delegated administration"
@@ -61,6 +73,8 @@ class DevStack:
     realm: str
     env: dict[str, str]
     mail: MailSink
+    settings: dict[str, str]
+    """The settings ``./dev up`` runs with (its environment and generated secrets)."""
 
     def user(self) -> dict[str, Any] | None:
         found = self.keycloak.admin().get(f"/{self.realm}/users", email=EMAIL, exact="true")
@@ -98,7 +112,7 @@ def dev_stack(keycloak: KeycloakUnderTest, mail_sink: MailSink,
                       "BRIDGE_REALM": name, "SMTP_HOST": env["SMTP_HOST"],
                       "SMTP_PORT": env["SMTP_PORT"], "SMTP_FROM": env["SMTP_FROM"]})
     try:
-        yield DevStack(keycloak, name, shell_env, mail_sink)
+        yield DevStack(keycloak, name, shell_env, mail_sink, env)
     finally:
         kc_realm.delete(keycloak.admin(), name)
 
@@ -161,8 +175,6 @@ def _unchanged(stack: DevStack, done: subprocess.CompletedProcess[str]) -> None:
 
 
 def _shown_json(stack: DevStack, done: subprocess.CompletedProcess[str]) -> None:
-    import json
-
     shown = json.loads(done.stdout)
     assert (shown["status"], shown["profiles"], shown["tenants"]) == (
         "client-user", ["full-access"], ["dossier-carpentry"])
@@ -236,3 +248,72 @@ def test_the_readmes_cli_examples_run_in_order_on_the_dev_configuration(
         or setup[1] == 'eval "$(bridge dev --print-env)"'
     assert examples >= len(EFFECTS)
     assert seen == set(EFFECTS)
+
+
+PORTAL = "### A portal user's token in dev, to call `/api/v1`"
+ME = "me@example.com"
+MY_PASSWORD = "Chosen-in-the-recipe-7"
+
+
+def portal_recipe() -> list[str]:
+    """The README's portal-token recipe: its one ``sh`` block, comments dropped."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index(PORTAL):]
+    end = re.search(r"\n#{2,3} ", section[len(PORTAL):])
+    section = section[:len(PORTAL) + end.start()] if end else section
+    (block,) = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    return [line for line in block.splitlines() if line and not line.startswith("#")]
+
+
+@contextmanager
+def _serve(stack: DevStack) -> Iterator[int]:
+    """The bridge as ``./dev up`` configures it, on a free loopback port."""
+    app = create_app(devstack.dev_settings(
+        stack.settings, keycloak_url=stack.keycloak.url, realm=stack.realm,
+        catalog_dir=devstack.DEFAULT_CATALOG, dev_token="dev-token"))
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def test_the_readmes_portal_token_recipe_calls_the_api(dev_stack: DevStack) -> None:
+    setup = ["set -euo pipefail", "source .venv/bin/activate", 'eval "$(bridge dev --print-env)"']
+    setup = [_setup_line(line) for line in setup]
+    invite, *recipe = portal_recipe()
+    assert invite.startswith(f"bridge invite {ME} --status firm-staff")
+    done = subprocess.run(["bash", "-c", "\n".join([*setup, invite])], cwd=ROOT,
+                          env=dev_stack.env, capture_output=True, text=True, timeout=180,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    # "follow the activation link, choose a password"
+    link = next(u for u in dev_stack.mail.wait_for(ME).links
+                if "/login-actions/action-token" in u)
+    Browserless().follow_action_link(link, new_password=MY_PASSWORD)
+
+    with _serve(dev_stack) as port:
+        # The recipe's lines as written, the code typed where it says CODE, the bridge on
+        # this test's port instead of 8000.
+        lines = [line.replace("code=CODE", 'code="$code"')
+                 .replace("http://127.0.0.1:8000/", f"http://127.0.0.1:{port}/")
+                 for line in recipe]
+        echo = next(i for i, line in enumerate(lines) if line.startswith("echo "))
+        script = "\n".join([*setup, *lines[:echo + 1], "read -r code", *lines[echo + 1:]])
+        shell = subprocess.Popen(["bash", "-c", script], cwd=ROOT, env=dev_stack.env,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        assert shell.stdout is not None and shell.stdin is not None
+        url = shell.stdout.readline().strip()
+        assert url.startswith(f"{dev_stack.keycloak.url}/realms/{dev_stack.realm}/protocol/")
+        # "open that URL, sign in; the browser ends on http://127.0.0.1:3000/?...&code=CODE"
+        back = Browserless().sign_in_at(url, ME, MY_PASSWORD)
+        code = parse_qs(urlsplit(back).query)["code"][0]
+        out, err = shell.communicate(code + "\n", timeout=120)
+    assert shell.returncode == 0, err
+    answer = json.loads(out)
+    assert answer["items"] == [] and answer["first"] == 0, answer  # a firm collaborator's view

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.conftest import REALM_CONFIG, RealmUnderTest
+from tests.support.login import Browserless
 
 PERIMETER_MAPPER = {
     "name": "perimeter", "protocolMapper": "oidc-usermodel-attribute-mapper",
@@ -225,3 +226,23 @@ def test_export_writes_scopes_and_realm_defaults_and_round_trips(
     fresh_realm.env["HR_SYSTEM_CLIENT_SECRET"] = fresh_realm.env["HR_SCIM_CLIENT_SECRET"]
     plan = fresh_realm.plan(out)
     assert plan.empty, [(c.kind, c.key, c.fields) for c in plan.changes]
+
+
+def test_tokens_carry_the_default_scope_and_the_optional_one_only_when_asked(
+        fresh_realm: RealmUnderTest, with_scopes: list[Path]) -> None:
+    """What a portal sees: the default ``perimeter`` scope's claim in every token, the
+    optional ``reports:read`` scope's audience only when the portal asks for it."""
+    password = "A-long-enough-pass-1"
+    fresh_realm.admin.post(f"/{fresh_realm.name}/users", {
+        "username": "claire", "email": "claire@client.example", "enabled": True,
+        "emailVerified": True, "firstName": "Claire", "lastName": "Client",
+        "attributes": {"perimeter": ["project:p1", "site:s1"]},
+        "credentials": [{"type": "password", "value": password, "temporary": False}]})
+    plain = Browserless().sign_in(fresh_realm.issuer, "claire", password).access_claims
+    assert sorted(plain["perimeter_ref"]) == ["project:p1", "site:s1"]
+    assert "reports-api" not in str(plain.get("aud"))
+    assert "reports:read" not in plain["scope"].split()
+    asked = Browserless().sign_in(fresh_realm.issuer, "claire", password,
+                                  scope="openid reports:read").access_claims
+    assert "reports-api" in (asked["aud"] if isinstance(asked["aud"], list) else [asked["aud"]])
+    assert "reports:read" in asked["scope"].split()

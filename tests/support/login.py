@@ -529,6 +529,18 @@ class Browserless:
         self.authorize(issuer, client_id, redirect_uri, scope, ui_locales)
         return self.login(username, password, **login)
 
+    def sign_in_at(self, url: str, username: str, password: str) -> str:
+        """Open an authorization URL made elsewhere (a README recipe, a client's own PKCE
+        pair) and sign in as a person would; return the redirect that left Keycloak (the
+        client's redirect URI, with ``code`` or ``error``). The code is not exchanged."""
+        self.location = None
+        where = self._visit("GET", url)
+        location = where if isinstance(where, str) else self._drive(
+            where, _Needs(username, password))
+        if location is None:
+            raise FlowError("Keycloak did not redirect back to the client", self.page)
+        return location
+
     def follow_action_link(self, url: str, *, new_password: str | None = None,
                            totp: bool = False,
                            profile: dict[str, str] | None = None) -> ActionOutcome:
