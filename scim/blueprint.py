@@ -7,7 +7,8 @@ to register at ``/scim/v2``. It authenticates every request with the injected
 e.g. a 401 with its own challenge or a 503), hands the request to
 :class:`scim.handlers.ScimHandlers` and wraps the neutral response. It is the error
 funnel: an unexpected exception is logged with a request id and answered with a generic
-SCIM 500 naming only that id.
+SCIM 500 naming only that id. The id is the application's (``request_id``: e.g. the one it
+took from the caller's ``X-Request-Id``), or a new one per request.
 """
 
 from __future__ import annotations
@@ -39,6 +40,17 @@ exception it raises is treated like any other unexpected error (500 with a reque
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
+ENDPOINT_RULES = (
+    "/Users", "/Users/<resource_id>", "/Users/.search",
+    "/Groups", "/Groups/<resource_id>", "/Groups/.search",
+    "/Bulk", "/.search", "/ServiceProviderConfig", "/ServiceProviderConfig/limits",
+    "/ResourceTypes", "/ResourceTypes/<entry>", "/Schemas", "/Schemas/<entry>",
+)
+"""Each endpoint's own URL rule: the route a request is known by outside the dispatcher (a
+metric's label, never the raw path). Every rule reaches the same view, and the catch-all
+rule still takes any other path (another casing, an unknown endpoint) to the dispatcher,
+which answers it as before: the rules add names, not behaviour."""
+
 
 def _to_flask(response: ScimResponse, request_id: str) -> Response:
     headers = dict(response.headers)
@@ -60,8 +72,13 @@ def create_scim_blueprint(
     settings: ScimSettings | None = None,
     name: str = "scim",
     url_prefix: str = DEFAULT_PREFIX,
+    request_id: Callable[[], str] | None = None,
 ) -> Blueprint:
-    """Build the SCIM blueprint; register it with ``app.register_blueprint(bp)``."""
+    """Build the SCIM blueprint; register it with ``app.register_blueprint(bp)``.
+
+    ``request_id()`` gives the id of the request being served (answered in
+    ``X-Request-Id``, named by a 500); by default each request gets a new one."""
+    new_id = request_id or (lambda: uuid.uuid4().hex)
     settings = settings or ScimSettings()
     handlers = ScimHandlers(backend, settings)
     # One byte more than any route accepts is enough to know a body is too large: a 50 MB
@@ -69,8 +86,10 @@ def create_scim_blueprint(
     read_limit = settings.max_body_size + 1
     blueprint = Blueprint(name, __name__, url_prefix=url_prefix)
 
-    def serve(path: str = "") -> Response:
-        request_id = uuid.uuid4().hex
+    def serve(path: str | None = None, **_rule_values: str) -> Response:
+        if path is None:  # an endpoint's own rule (or the root): the path is the request's
+            path = request.path[len(blueprint.url_prefix or ""):].lstrip("/")
+        request_id = new_id()
         try:
             try:
                 subject = authenticate(request.headers.get("Authorization"))
@@ -94,5 +113,7 @@ def create_scim_blueprint(
             return _to_flask(error_response(errors.InternalError(request_id)), request_id)
 
     blueprint.add_url_rule("/", "root", serve, methods=_METHODS, strict_slashes=False)
+    for number, rule in enumerate(ENDPOINT_RULES):
+        blueprint.add_url_rule(rule, f"endpoint{number}", serve, methods=_METHODS)
     blueprint.add_url_rule("/<path:path>", "scim", serve, methods=_METHODS)
     return blueprint

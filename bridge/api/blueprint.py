@@ -31,7 +31,6 @@ line carries too.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any, TypeVar
@@ -40,6 +39,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
+from bridge import errors as domain
 from bridge.api.auth import Caller
 from bridge.api.docs import page as docs_page
 from bridge.api.models import (
@@ -64,8 +64,9 @@ from bridge.invitations import (
     Conflict,
     InvalidRequest,
     LifecycleError,
+    RuleRefused,
 )
-from bridge.keycloak import errors as kc
+from bridge.observability.context import request_id_or_new
 from scim.payload import BodyTooLarge, PayloadError, parse_json
 
 logger = logging.getLogger(__name__)
@@ -95,12 +96,14 @@ NO_CATALOG = ("this bridge serves no access catalog, so it has no invitations or
 
 def create_api_blueprint(service: AccessAdministration | None,
                          authenticate: Callable[[str | None], Caller | None], *,
-                         retry_after: int = 30) -> Blueprint:
+                         retry_after: int = 30,
+                         on_refusal: Callable[[str], None] | None = None) -> Blueprint:
     """The blueprint. ``authenticate`` maps the Authorization header to the caller (None:
     401), or raises a :class:`bridge.auth.AuthFault` answered as on every surface;
     :meth:`bridge.api.auth.ActorAuthenticator.authenticate` in production. ``service`` None (no
     catalog configured) answers 503 ``catalog-not-configured`` (:data:`NO_CATALOG`) on every
-    route but the OpenAPI document and its docs page."""
+    route but the OpenAPI document and its docs page. ``on_refusal`` is told the rule's name
+    of each write a catalog rule refuses (the server's /metrics)."""
     bp = Blueprint("api_v1", __name__, url_prefix=PREFIX)
     public: set[str] = set()  # endpoints served without a token
 
@@ -124,35 +127,37 @@ def create_api_blueprint(service: AccessAdministration | None,
             return error(exc.status, "unauthorized", exc.description,
                          headers=exc.headers(AUTH_REALM))
         if isinstance(exc, LifecycleError):
+            if on_refusal is not None and isinstance(exc, RuleRefused | AccessDenied):
+                on_refusal(exc.code)
             if exc.status == 503:
                 return unavailable(exc.code, exc.detail)
             body = {**exc.body, "outcome": exc.code} if isinstance(exc, Conflict) else exc.body
             return error(exc.status, exc.code, exc.detail, body)
-        if isinstance(exc, kc.Unavailable):
+        if isinstance(exc, domain.Unavailable):
             logger.warning("Keycloak unavailable: %s", exc)
             return unavailable("keycloak-unavailable", "Keycloak is unavailable; retry later")
-        if isinstance(exc, kc.NotFound):
+        if isinstance(exc, domain.NotFound):
             return error(404, "not-found", "no such resource")
         if isinstance(exc, PayloadTooLarge):
             return error(413, "payload-too-large",
                          f"the request body exceeds {MAX_PAYLOAD_SIZE} bytes")
-        if isinstance(exc, kc.Conflict):
+        if isinstance(exc, domain.Duplicate):
             logger.info("Keycloak refused a duplicate: %s", exc.detail)
-            return error(409, "conflict", kc.describe_duplicate(exc))
-        if isinstance(exc, kc.GatewayError):
-            if exc.status == 400:
-                # Keycloak's own text stays in the log; the client reads the bridge's words.
-                logger.info("Keycloak refused a value: %s", exc.detail)
-                return error(400, "invalid-value", kc.describe_refusal(exc))
-            if exc.status == 413:
-                return error(413, "payload-too-large", "the request is larger than the "
-                             "directory stores")
+            return error(409, "conflict", exc.words)
+        if isinstance(exc, domain.Refused):
+            # Keycloak's own text stays in the log; the client reads the bridge's words.
+            logger.info("Keycloak refused a value: %s", exc.detail)
+            return error(400, "invalid-value", exc.words)
+        if isinstance(exc, domain.TooLarge):
+            return error(413, "payload-too-large", "the request is larger than the "
+                         "directory stores")
+        if isinstance(exc, domain.DirectoryError):
             logger.warning("Keycloak admin call failed: %s", exc)
             return unavailable("keycloak-error", "Keycloak failed; retry later")
         if isinstance(exc, HTTPException):
             return error(exc.code or 500, exc.name.lower().replace(" ", "-"),
                          exc.description or exc.name)
-        request_id = uuid.uuid4().hex[:12]
+        request_id = request_id_or_new()
         logger.exception("API request %s failed", request_id)
         return error(500, "internal", f"internal error (request {request_id})")
 

@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bridge.errors import NotFound
 from bridge.keycloak import realm as kc_realm
 from bridge.keycloak.client import AdminGateway
-from bridge.keycloak.errors import NotFound
 from bridge.realm.kinds import KINDS, Kind, RealmContext
 from bridge.realm.model import RealmConfig
 from bridge.realm.plan import Change, Plan
