@@ -9,7 +9,8 @@ from pathlib import Path
 
 import requests
 
-from scim.resources import ACCESS_SCHEMA, USER_SCHEMA
+from bridge.provisioning.access_schema import ACCESS_SCHEMA
+from scim.resources import USER_SCHEMA
 from tests.conftest import REALM_CONFIG, RealmUnderTest
 from tests.support.metrics import samples
 from tests.support.serve import serving
