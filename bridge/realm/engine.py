@@ -11,9 +11,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bridge.configfiles import ConfigError
 from bridge.keycloak import realm as kc_realm
 from bridge.keycloak.client import AdminGateway
 from bridge.keycloak.errors import NotFound
+from bridge.realm import references
 from bridge.realm.kinds import KINDS, Kind, RealmContext
 from bridge.realm.model import RealmConfig
 from bridge.realm.plan import Change, Plan
@@ -86,6 +88,16 @@ def plan(gateway: AdminGateway, config: RealmConfig, realm: str | None = None) -
                 managed[kind.name] = (*managed[kind.name], key)
                 continue
             changes.append(Change(kind.name, key, "delete", actual=actual[key]))
+    # References are resolved before anything is written: against the configuration, and
+    # the live names this plan does not delete.
+    gone: dict[str, set[str]] = {}
+    for change in changes:
+        if change.action == "delete":
+            gone.setdefault(change.kind, set()).add(change.key)
+    problems = references.problems(config, references.LiveNames(ctx if realm_rep else None),
+                                   name, gone)
+    if problems:
+        raise ConfigError(problems)
     return Plan(realm=name, creates_realm=realm_rep is None, changes=tuple(changes),
                 notes=tuple(notes), managed=managed)
 
