@@ -37,4 +37,6 @@ EXPOSE 8000
 # (1 worker, 8 threads). Override with GUNICORN_CMD_ARGS (e.g. "--workers 2" on 2+ cores);
 # more than one worker is more than one process: set BRIDGE_LOCK_URL then (see README).
 ENV GUNICORN_CMD_ARGS="--worker-class gthread --workers 1 --threads 8"
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "bridge.app:create_app()"]
+# Every line (gunicorn's, the requests', the audit trail's) is JSON on stderr (README, "Logs
+# and audit").
+CMD ["gunicorn", "--config", "python:bridge.observability.gunicorn_config", "--bind", "0.0.0.0:8000", "bridge.app:create_app()"]

@@ -15,7 +15,10 @@ from bridge.config import Settings
 from bridge.health import health
 from bridge.invitations import AccessAdministration, KeycloakDirectory
 from bridge.keycloak.client import AdminGateway
+from bridge.observability import web as observability
+from bridge.observability.context import request_id_or_new
 from bridge.provisioning import KeycloakScimBackend
+from bridge.provisioning.audited import AuditedScimBackend
 from bridge.provisioning.catalog_access import CatalogAccess
 from scim.blueprint import Authenticator, create_scim_blueprint
 from scim.settings import ScimSettings
@@ -32,6 +35,8 @@ def create_app(settings: Settings | None = None,
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    # First: every later hook, log line and Keycloak call of a request knows its id.
+    observability.init_app(app)
     app.config["BRIDGE_SETTINGS"] = settings
     app.config.update(overrides or {})
     gateway = gateway or AdminGateway.with_client_credentials(
@@ -67,8 +72,10 @@ def create_app(settings: Settings | None = None,
     scim_settings = ScimSettings(group_patch_returns_members=False,
                                  max_scan=settings.scim_max_scan,
                                  bulk_time_budget=settings.scim_bulk_time_budget)
-    app.register_blueprint(create_scim_blueprint(backend, authenticate,
-                                                 settings=scim_settings))
+    # Every SCIM write (a /Bulk operation included) is one audit event (bridge.audit).
+    app.register_blueprint(create_scim_blueprint(AuditedScimBackend(backend), authenticate,
+                                                 settings=scim_settings,
+                                                 request_id=request_id_or_new))
     clients = [administration.catalog.client] if administration else ["portal"]
     app.register_blueprint(create_api_blueprint(
         administration, ActorAuthenticator(None, clients, jwks=realm_keys).authenticate))

@@ -286,7 +286,7 @@ class CatalogReconciler:
             if wanted.violation is not None:
                 audit.removed(wanted.violation, differences)
             else:
-                audit.done(None, outcome="reconciled")
+                audit.done(None, result="reconciled")
             return wanted, differences
 
     def wanted(self, account: Account) -> Wanted:
@@ -359,9 +359,9 @@ class _ReconcileAudit(Audited):
     """The audit line of a reconcile write; a violation names its rule (``code``)."""
 
     def removed(self, violation: RuleViolation, differences: Iterable[Difference]) -> None:
-        self._write("access-removed", code=violation.rule,
-                    detail=f"{violation.message}; " + "; ".join(
-                        d.describe() for d in differences))
+        self.done(None, result="access-removed", rule=violation.rule, code=violation.rule,
+                  detail=f"{violation.message}; " + "; ".join(
+                      d.describe() for d in differences))
 
 
 def reconcile(directory: Directory, catalog: Catalog, actor: Actor, *,

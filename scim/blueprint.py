@@ -7,7 +7,8 @@ to register at ``/scim/v2``. It authenticates every request with the injected
 e.g. a 401 with its own challenge or a 503), hands the request to
 :class:`scim.handlers.ScimHandlers` and wraps the neutral response. It is the error
 funnel: an unexpected exception is logged with a request id and answered with a generic
-SCIM 500 naming only that id.
+SCIM 500 naming only that id. The id is the application's (``request_id``: e.g. the one it
+took from the caller's ``X-Request-Id``), or a new one per request.
 """
 
 from __future__ import annotations
@@ -60,8 +61,13 @@ def create_scim_blueprint(
     settings: ScimSettings | None = None,
     name: str = "scim",
     url_prefix: str = DEFAULT_PREFIX,
+    request_id: Callable[[], str] | None = None,
 ) -> Blueprint:
-    """Build the SCIM blueprint; register it with ``app.register_blueprint(bp)``."""
+    """Build the SCIM blueprint; register it with ``app.register_blueprint(bp)``.
+
+    ``request_id()`` gives the id of the request being served (answered in
+    ``X-Request-Id``, named by a 500); by default each request gets a new one."""
+    new_id = request_id or (lambda: uuid.uuid4().hex)
     settings = settings or ScimSettings()
     handlers = ScimHandlers(backend, settings)
     # One byte more than any route accepts is enough to know a body is too large: a 50 MB
@@ -70,7 +76,7 @@ def create_scim_blueprint(
     blueprint = Blueprint(name, __name__, url_prefix=url_prefix)
 
     def serve(path: str = "") -> Response:
-        request_id = uuid.uuid4().hex
+        request_id = new_id()
         try:
             try:
                 subject = authenticate(request.headers.get("Authorization"))

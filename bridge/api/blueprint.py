@@ -31,7 +31,6 @@ line carries too.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any, TypeVar
@@ -66,6 +65,7 @@ from bridge.invitations import (
     LifecycleError,
 )
 from bridge.keycloak import errors as kc
+from bridge.observability.context import request_id_or_new
 from scim.payload import BodyTooLarge, PayloadError, parse_json
 
 logger = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ def create_api_blueprint(service: AccessAdministration | None,
         if isinstance(exc, HTTPException):
             return error(exc.code or 500, exc.name.lower().replace(" ", "-"),
                          exc.description or exc.name)
-        request_id = uuid.uuid4().hex[:12]
+        request_id = request_id_or_new()
         logger.exception("API request %s failed", request_id)
         return error(500, "internal", f"internal error (request {request_id})")
 

@@ -50,8 +50,18 @@ def _version() -> str:
 
 @click.group(epilog=EXIT_CODES)
 @click.version_option(version=_version(), message="%(version)s")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Keycloak-backed identity bridge: SCIM, invitations and realm config as code."""
+    from bridge.observability.logs import configure_logging, log_level
+
+    # JSON lines on stderr (bridge.observability.logs): a server's every line, and for the
+    # operator commands their warnings and the audit event of each write they make.
+    serving = ctx.invoked_subcommand in ("serve", "dev")
+    try:
+        configure_logging(log_level(default="INFO" if serving else "WARNING"))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 for _module in (local, realm, access, scim):

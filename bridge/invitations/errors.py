@@ -16,6 +16,8 @@ class LifecycleError(Exception):
 
     status = 400
     code = "invalid-request"
+    rule: str | None = None
+    """The catalog rule that refused it (its audit event names it); None for other refusals."""
 
     def __init__(self, detail: str, *, code: str | None = None,
                  body: Mapping[str, Any] | None = None) -> None:
@@ -73,6 +75,10 @@ class CatalogNotApplied(Unavailable):
 
 def refusal(exc: RuleViolation) -> LifecycleError:
     """A catalog rule's refusal as the use-cases raise it."""
+    error: LifecycleError
     if exc.rule.startswith("delegation."):
-        return AccessDenied(exc.message, code=exc.rule)
-    return RuleRefused(exc.message, code=exc.rule)
+        error = AccessDenied(exc.message, code=exc.rule)
+    else:
+        error = RuleRefused(exc.message, code=exc.rule)
+    error.rule = exc.rule
+    return error

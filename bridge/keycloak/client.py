@@ -18,7 +18,7 @@ from typing import Any
 import requests
 from keycloak import KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakConnectionError, KeycloakError
-from requests.adapters import HTTPAdapter
+from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from urllib3.util.retry import Retry
 
 from bridge.keycloak.errors import (
@@ -27,6 +27,7 @@ from bridge.keycloak.errors import (
     NotFound,
     Unavailable,
 )
+from bridge.observability.context import REQUEST_ID_HEADER, current_request_id
 
 # Literal segments of Keycloak admin routes; any other segment is an id or a name.
 _ROUTE_WORDS = frozenset("""
@@ -231,16 +232,32 @@ def _settle_environment(connection: KeycloakOpenIDConnection) -> None:
     session.trust_env = False
 
 
+class _AdminAdapter(HTTPAdapter):
+    """The admin session's transport: :data:`ADMIN_RETRY`, and the id of the request being
+    served (``X-Request-Id``) on each call, so that a Keycloak access log or a proxy
+    between them can be matched with the bridge's own lines."""
+
+    def send(self, request: requests.PreparedRequest, *args: Any,
+             **kwargs: Any) -> requests.Response:
+        request_id = current_request_id()
+        if request_id is not None:
+            request.headers[REQUEST_ID_HEADER] = request_id
+        return super().send(request, *args, **kwargs)
+
+
 def _retry_idempotent_only(connection: KeycloakOpenIDConnection) -> None:
     """Replace python-keycloak's retry policy (which includes POST) by :data:`ADMIN_RETRY`
-    on the admin session's adapters."""
+    on the admin session's adapters (keeping their pool sizes); see :class:`_AdminAdapter`."""
     session = getattr(connection, "_s", None)
     if not isinstance(session, requests.Session):
         raise RuntimeError("python-keycloak's admin session changed shape; refusing to run "
                            "with its POST-retrying default")
-    for adapter in session.adapters.values():
+    for prefix, adapter in list(session.adapters.items()):
         if isinstance(adapter, HTTPAdapter):
-            adapter.max_retries = ADMIN_RETRY
+            session.mount(prefix, _AdminAdapter(
+                pool_connections=getattr(adapter, "_pool_connections", DEFAULT_POOLSIZE),
+                pool_maxsize=getattr(adapter, "_pool_maxsize", DEFAULT_POOLSIZE),
+                max_retries=ADMIN_RETRY))
 
 
 def _raise_for_status(method: str, path: str, response: requests.Response) -> None:

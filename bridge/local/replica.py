@@ -24,6 +24,8 @@ from bridge.local.processes import stop_group, wait_ready
 # The image's default (Dockerfile, GUNICORN_CMD_ARGS).
 GUNICORN_CMD_ARGS = "--worker-class gthread --workers 1 --threads 8"
 APP = "bridge.app:create_app()"
+LOGGING = "python:bridge.observability.gunicorn_config"
+"""gunicorn's and the app's lines as JSON (the image's ``--config``, as in the Dockerfile)."""
 
 
 @dataclass
@@ -54,7 +56,7 @@ class BridgeReplica:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as out:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--bind", self.address,
+                [sys.executable, "-m", "gunicorn", "--config", LOGGING, "--bind", self.address,
                  "--graceful-timeout", "5", "--access-logfile", "-", APP],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                 start_new_session=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bridge.audit import with_rule
 from bridge.catalog.mapping import (
     CONFIGURE_TOTP,
     ROOT,
@@ -81,8 +82,9 @@ class CatalogAccess:
         try:
             check_assignment(self.catalog, assignment)
         except RuleViolation as exc:
-            # The rule's name leads the message: what an operator reads in the SCIM error.
-            raise errors.InvalidValue(str(exc)) from None
+            # The rule's name leads the message: what an operator reads in the SCIM error
+            # (and the rule of its audit event).
+            raise with_rule(errors.InvalidValue(str(exc)), exc.rule) from None
         return user_state(self.catalog, assignment)
 
     def authorize(self, client_id: str, tenant: str | None,
@@ -103,7 +105,7 @@ class CatalogAccess:
         try:
             check_scim_client(self.catalog, client_id, tenant, target, now)
         except RuleViolation as exc:
-            raise errors.Forbidden(str(exc)) from None
+            raise with_rule(errors.Forbidden(str(exc)), exc.rule) from None
 
     def to_attributes(self, extension: Mapping[str, Any] | None) -> dict[str, list[str]]:
         state = self.state(extension)

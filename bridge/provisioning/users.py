@@ -11,16 +11,16 @@ rules (tenant binding, shared users, the operator's lock on ``active``, the cata
 without it, a PATCH removing it) never changes whether a user is enabled; a user disabled
 outside SCIM (no ``scim.disabledBySCIM`` mark: the admin console, the bridge's API or CLI,
 a brute-force lockout) stays disabled until an operator enables it, and a SCIM
-``active: true`` is refused with 403 ``scim.operator-lock`` and a ``bridge.audit`` line.
+``active: true`` is refused with 403 ``scim.operator-lock`` (its audit event names the rule).
 """
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from scim2_models import Context, PatchOp, Resource
 
+from bridge.audit import with_rule
 from bridge.catalog.apply import StatePlan, apply_user_state, plan_user_state
 from bridge.keycloak import errors as kc
 from bridge.keycloak import protected as kc_protected
@@ -30,7 +30,6 @@ from bridge.provisioning.mapping import (
     CREATED,
     LAST_MODIFIED,
     SCIM_DISABLED,
-    now_iso,
 )
 from bridge.provisioning.protected_accounts import check_not_reserved
 from bridge.provisioning.state import BackendState, asks_for, gone_is_done, same
@@ -51,7 +50,6 @@ _EXTENSION_KEYS = {"user_type": "userType"}
 """Python field names of the access extension whose SCIM name differs."""
 
 _TENANCY = AccessTenancy()
-audit_log = logging.getLogger("bridge.audit")
 
 
 class UserStore(BackendState):
@@ -236,13 +234,8 @@ class UserStore(BackendState):
         elif active and not enabled and not by_scim:
             detail = (f"scim.operator-lock: user {current['id']!r} was disabled by an operator "
                       "outside SCIM; only an operator can enable it again")
-            audit_log.info(json.dumps({
-                "time": now_iso(), "actor": f"scim:{subject.client_id}",
-                "action": "scim.user.reactivate",
-                "target": {"id": current["id"], "username": current.get("username")},
-                "outcome": "refused", "code": "scim.operator-lock", "detail": detail},
-                sort_keys=True, ensure_ascii=False))
-            raise errors.Forbidden(detail)
+            # Its audit event (the SCIM write refused) names the rule.
+            raise with_rule(errors.Forbidden(detail), "scim.operator-lock")
         if rep["enabled"] or not (enabled or by_scim):
             # Enabled, or already disabled by an operator (whose lock it stays).
             attributes.pop(SCIM_DISABLED, None)

@@ -4,6 +4,7 @@ create`` authenticates SCIM calls, bound to its tenant, once its line is in the 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -44,7 +45,11 @@ def test_a_catalog_the_realm_lacks_is_one_line_naming_the_missing_groups(
     invited = _cli(fresh_realm, "invite", "ana@example.com", "--status", "client-user",
                    "--profile", "document-delivery", "--tenant", "dossier-acme")
     assert invited.exit_code == 1, invited.output
-    (line,) = invited.stderr.splitlines()
+    # One line for the person; the refusal's audit event is a JSON line of its own.
+    (line,) = [x for x in invited.stderr.splitlines() if not x.startswith("{")]
+    [event] = [json.loads(x) for x in invited.stderr.splitlines() if x.startswith("{")]
+    assert (event["action"], event["outcome"], event["code"]) == (
+        "invitation.create", "failed", "catalog-not-applied"), event
     assert line.startswith(f"Error: catalog-not-applied: realm {fresh_realm.name!r} has no "
                            "group /bridge/catalog/profile/document-delivery, "
                            "/bridge/catalog/status/client-user, "

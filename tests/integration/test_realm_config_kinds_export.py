@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from bridge.keycloak import realm as kc_realm
+from bridge.realm import desired, engine
 from tests.conftest import RealmUnderTest
 from tests.integration.realm_kinds import bridge, config_with, converged
 from tests.integration.test_realm_config_flows import BINDINGS, FLOWS, KIOSK
@@ -61,3 +63,17 @@ def test_export_of_every_kind_plans_empty_and_holds_no_secret(
     fresh_realm.env["CORPORATE_LDAP_BINDCREDENTIAL"] = "reader-secret-42"
     plan = fresh_realm.plan(out)
     assert plan.empty, [(c.kind, c.key, c.fields) for c in plan.changes]
+
+    # Applied into a realm that does not exist yet: everything is planned as a create, and
+    # what Keycloak makes with a realm (its keys, default roles) is updated, not duplicated.
+    other = f"{fresh_realm.name}-copy"
+    load = desired.load(out, fresh_realm.env)
+    try:
+        engine.apply(fresh_realm.admin, engine.plan(fresh_realm.admin, load, other))
+        again = engine.plan(fresh_realm.admin, load, other)
+        assert again.empty, [(c.kind, c.key, c.fields) for c in again.changes]
+        names = [c["name"] for c in fresh_realm.admin.get(
+            f"/{other}/components", type="org.keycloak.keys.KeyProvider")]
+        assert sorted(names) == sorted(set(names))
+    finally:
+        kc_realm.delete(fresh_realm.admin, other)

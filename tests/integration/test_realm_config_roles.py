@@ -20,6 +20,10 @@ def _roles_file(supervisor: list[str], default_realm: list[str]) -> dict:
         ],
         "defaultRoles": {"realm": default_realm, "clients": {"account": ["view-profile"]}},
         "defaultGroups": [DEFAULT_GROUP],
+        "clients": [{"clientId": "reports", "publicClient": True, "roles": [
+            {"name": "viewer"},
+            {"name": "editor", "composites": {"realm": ["auditor"],
+                                              "clients": {"reports": ["viewer"]}}}]}],
     }
 
 
@@ -49,6 +53,11 @@ def test_composites_default_roles_and_groups_converge_and_drift_is_reverted(
                                                       "portal/technician"]
     assert {"auditor", "offline_access"} <= set(_default_roles(fresh_realm))
     assert _default_groups(fresh_realm) == [DEFAULT_GROUP]
+    [reports] = fresh_realm.admin.get(f"/{fresh_realm.name}/clients", clientId="reports")
+    editor = fresh_realm.admin.get(
+        f"/{fresh_realm.name}/clients/{reports['id']}/roles/editor/composites")
+    assert sorted((r["clientRole"], r["name"]) for r in editor) == [
+        (False, "auditor"), (True, "viewer")]
 
     # Drift through the admin API: a member and a default group removed by hand.
     base = f"/{fresh_realm.name}"

@@ -4,7 +4,6 @@ operator's lock on a disabled account."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -29,6 +28,7 @@ from tests.integration.test_scim_support import (
     make_app,
     scim_env,
 )
+from tests.support.logs import audit_events
 
 env = scim_env
 EXAMPLES = REALM_CONFIG / "examples"
@@ -227,11 +227,13 @@ def test_scim_cannot_undo_an_operator_lock_and_is_audited(
         assert body["detail"].startswith("scim.operator-lock:"), body["detail"]
         assert "operator" in body["detail"]
     assert env.gateway.get(f"{env.base}/users/{uid}")["enabled"] is False
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "bridge.audit"]
-    assert [(line["action"], line["outcome"], line["target"]["id"]) for line in lines] == [
-        ("scim.user.reactivate", "refused", uid)] * 2, lines
-    assert lines[0]["actor"] == "scim:test-client"
-    assert lines[0]["code"] == "scim.operator-lock"
+    lines = audit_events(caplog.records)
+    assert [(line["action"], line["outcome"], line["target"]["id"], line["rule"])
+            for line in lines] == [
+        ("scim.user.patch", "refused", uid, "scim.operator-lock"),
+        ("scim.user.replace", "refused", uid, "scim.operator-lock")], lines
+    assert lines[0]["actor"] == lines[1]["actor"] == "scim:test-client"
+    assert lines[0]["detail"].startswith("scim.operator-lock:")
     # Setting it false again is fine (and keeps it the operator's lock)...
     again = env.scim.patch(f"/Users/{uid}", [{"op": "replace", "value": {"active": False}}])
     assert again.status_code == 200, again.get_json()

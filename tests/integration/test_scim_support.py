@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 
 from bridge.keycloak.client import AdminGateway
 from bridge.provisioning import KeycloakScimBackend
+from bridge.provisioning.audited import AuditedScimBackend
 from scim.backend import Subject
 from scim.blueprint import create_scim_blueprint
 from scim.settings import ScimSettings
@@ -51,8 +52,10 @@ def authenticate(header: str | None) -> Subject | None:
 
 
 def make_app(backend: KeycloakScimBackend, settings: ScimSettings | None = None) -> Flask:
+    """The SCIM surface as ``create_app`` builds it (every write audited), over ``backend``."""
     app = Flask(__name__)
-    app.register_blueprint(create_scim_blueprint(backend, authenticate, settings=settings))
+    app.register_blueprint(create_scim_blueprint(AuditedScimBackend(backend), authenticate,
+                                                 settings=settings))
     return app
 
 

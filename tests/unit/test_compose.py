@@ -182,7 +182,8 @@ def test_dockerfile_runs_gunicorn_as_non_root() -> None:
     assert re.search(r"^FROM python:3\.11\.\d+-slim", text, re.MULTILINE)
     users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
     assert users and users[-1].split(":")[0] not in ("root", "0")
-    assert 'CMD ["gunicorn", "--bind", "0.0.0.0:8000", "bridge.app:create_app()"]' in text
+    assert ('CMD ["gunicorn", "--config", "python:bridge.observability.gunicorn_config", '
+            '"--bind", "0.0.0.0:8000", "bridge.app:create_app()"]') in text
 
 
 # -- profile ha: PostgreSQL, two Keycloak nodes, two bridges, a load balancer -------------

@@ -64,6 +64,12 @@ class _Components(KindBase):
                 "config": desired["config"]}
 
     def create(self, ctx: RealmContext, key: str, desired: Mapping[str, Any]) -> None:
+        made = self.actual(ctx, {key}).get(key)
+        if made is not None:
+            # Planned before the realm existed: Keycloak made one of this name with it
+            # (rsa-generated, its registration policies...). Updated, never duplicated.
+            self.update(ctx, key, desired, made)
+            return
         kc_components.create(ctx.gateway, ctx.realm, self._body(ctx, key, desired))
 
     def update(self, ctx: RealmContext, key: str, desired: Mapping[str, Any],

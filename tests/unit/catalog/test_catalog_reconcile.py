@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -25,6 +24,7 @@ from bridge.catalog.mapping import (
 from bridge.catalog.model import Assignment, Catalog
 from bridge.invitations import Actor
 from bridge.reconcile import CatalogReconciler, Report, reconcile
+from tests.support.logs import audit_events
 from tests.unit.invitations_memory import MemoryDirectory
 
 OPERATOR = Actor.operator("test")
@@ -136,10 +136,11 @@ def test_a_removed_toggle_is_a_violation_and_access_is_removed(
     line = report.lines()[0]
     assert line.startswith("tom: violates unknown.toggle: access removed: permissions -")
     assert "groups -profile/user -status/staff -toggle/no-documents" in line
-    audit = [json.loads(r.getMessage()) for r in caplog.records if r.name == "bridge.audit"]
+    audit = audit_events(caplog.records)
     assert len(audit) == 1
     assert audit[0]["action"] == "catalog.reconcile"
-    assert audit[0]["outcome"] == "access-removed" and audit[0]["code"] == "unknown.toggle"
+    assert (audit[0]["outcome"], audit[0]["result"]) == ("ok", "access-removed")
+    assert audit[0]["code"] == audit[0]["rule"] == "unknown.toggle"
     assert audit[0]["target"] == {"id": tom, "email": "tom@example.com"}
     assert audit[0]["actor"] == "operator:test"
 

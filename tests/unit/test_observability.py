@@ -1,0 +1,174 @@
+"""Logs, request ids, the audit line's shape and tracing's switch, without Keycloak.
+
+The same lines on real requests against a real Keycloak: tests/integration/
+test_audit_trail.py (in-process and under gunicorn) and test_tracing.py.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import logging.config
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+import responses
+from click.testing import CliRunner
+
+from bridge import audit
+from bridge.cli import cli
+from bridge.keycloak.client import AdminGateway
+from bridge.observability import context
+from bridge.observability.logs import configure_logging, logging_config
+from tests.support.logs import captured_logs
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    root, audit_logger = logging.getLogger(), logging.getLogger("bridge.audit")
+    handlers, levels = list(root.handlers), (root.level, audit_logger.level)
+    gunicorn = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).propagate)
+                for n in ("gunicorn.error", "gunicorn.access")}
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(levels[0])
+        audit_logger.setLevel(levels[1])
+        for name, (kept, propagate) in gunicorn.items():
+            logging.getLogger(name).handlers[:] = kept
+            logging.getLogger(name).propagate = propagate
+
+
+@pytest.mark.parametrize(("x_request_id", "traceparent", "expected"), [
+    ("abc-123", None, "abc-123"),
+    ("  Entra.Req:42_a  ", None, "Entra.Req:42_a"),
+    ("a" * 128, None, "a" * 128),
+    ("abc-123", f"00-{TRACE}-00f067aa0ba902b7-01", "abc-123"),
+    (None, f"00-{TRACE}-00f067aa0ba902b7-01", TRACE),
+    ("bad id", f"00-{TRACE}-00f067aa0ba902b7-01", TRACE),
+])
+def test_a_callers_request_id_or_trace_id_is_kept(
+        x_request_id: str | None, traceparent: str | None, expected: str) -> None:
+    assert context.accept_request_id(x_request_id, traceparent) == expected
+
+
+@pytest.mark.parametrize(("x_request_id", "traceparent"), [
+    (None, None), ("", None), ("a" * 129, None), ("has space", None),
+    ("line\nbreak", None), ('{"json":1}', None), ("-leading-dash", None),
+    ("ünïcode", None),
+    (None, f"00-{'0' * 32}-00f067aa0ba902b7-01"),  # an all-zero trace id is invalid
+    (None, f"ff-{TRACE}-00f067aa0ba902b7-01"),  # version ff is invalid
+    (None, f"00-{TRACE.upper()}-00f067aa0ba902b7-01"),  # hex is lowercase
+    (None, "garbage"),
+])
+def test_anything_else_is_replaced_by_a_new_id(
+        x_request_id: str | None, traceparent: str | None) -> None:
+    made = context.accept_request_id(x_request_id, traceparent)
+    assert len(made) == 32 and int(made, 16) >= 0
+    assert made != context.accept_request_id(x_request_id, traceparent)
+
+
+def test_every_line_of_a_request_carries_its_id_whatever_the_logger() -> None:
+    with captured_logs("DEBUG") as logs:
+        with context.request_scope("req-1"):
+            logging.getLogger("urllib3.connectionpool").debug("GET /x")
+            logging.getLogger("bridge.provisioning").warning("slow")
+        logging.getLogger("bridge.provisioning").warning("outside")
+    lines = [line for line in logs.lines() if line["message"] in ("GET /x", "slow", "outside")]
+    assert [(line["message"], line.get("request_id")) for line in lines] == [
+        ("GET /x", "req-1"), ("slow", "req-1"), ("outside", None)]
+    assert lines[0]["time"].endswith("Z") and lines[0]["level"] == "DEBUG"
+
+
+def test_an_audit_event_writes_only_the_target_keys_it_knows() -> None:
+    with captured_logs() as logs:
+        audit.record("scim:hr", "scim.user.create",
+                     {"id": "1", "username": "ann", "password": "hunter2",
+                      "token": "eyJabc", "body": {"secret": "x"}, "email": ""},
+                     audit.REFUSED, rule="status.profile", code="invalidValue",
+                     detail="x" * 1000)
+    [event] = logs.audit()
+    assert event["target"] == {"id": "1", "username": "ann"}
+    assert (event["outcome"], event["rule"], event["code"]) == (
+        "refused", "status.profile", "invalidValue")
+    assert len(event["detail"]) == audit.MAX_DETAIL
+    assert "hunter2" not in logs.text and "eyJabc" not in logs.text
+
+
+def test_gunicorn_logconfig_dict_makes_its_own_lines_json(
+        restored_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
+    logging.config.dictConfig(logging_config("INFO"))
+    logging.getLogger("gunicorn.error").info("Booting worker with pid: %s", 42)
+    with context.request_scope("req-2"):
+        logging.getLogger("gunicorn.access").info('"GET /healthz HTTP/1.1" 200')
+        logging.getLogger("bridge.audit").info("x", extra={"action": "a"})
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [(line["logger"], line.get("request_id")) for line in lines] == [
+        ("gunicorn.error", None), ("gunicorn.access", "req-2"), ("bridge.audit", "req-2")]
+    assert lines[0]["message"] == "Booting worker with pid: 42"
+
+
+def test_configuring_twice_keeps_one_handler_and_the_audit_trail_at_info(
+        restored_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging("ERROR", stream=io.StringIO())
+    configure_logging("ERROR", stream=stream)
+    logging.getLogger("bridge.audit").info("kept", extra={"action": "a"})
+    logging.getLogger("bridge.x").warning("dropped")
+    assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == ["kept"]
+
+
+def test_a_bad_log_level_stops_the_cli_in_one_line(restored_logging: None) -> None:
+    result = CliRunner().invoke(cli, ["keycloak", "status"], env={"BRIDGE_LOG_LEVEL": "LOUD"})
+    assert result.exit_code == 2
+    assert "BRIDGE_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, not 'LOUD'" in (
+        result.output)
+
+
+_PROBE = """
+import sys
+from bridge.app import create_app
+from bridge.config import Settings
+app = create_app(Settings(keycloak_url="http://127.0.0.1:9", realm="r", client_id="c",
+                          client_secret="s"))
+print(sorted({m.split(".")[0] for m in sys.modules if m.startswith("opentelemetry")}))
+print(type(app.wsgi_app).__name__)
+"""
+
+
+def test_tracing_is_off_and_not_even_imported_without_an_endpoint() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    out = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    assert out == ["[]", "method"]
+
+
+def test_tracing_is_on_when_the_endpoint_is_set() -> None:
+    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
+           "OTEL_BSP_EXPORT_TIMEOUT": "100"}
+    out = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True,
+                         text=True, check=True, timeout=60).stdout.splitlines()
+    assert out[0] == "['opentelemetry']"
+    assert out[1] != "method"  # the instrumentation wraps the WSGI app
+
+
+@responses.activate
+def test_admin_calls_carry_the_request_id_they_are_made_for() -> None:
+    kc = "http://kc.test"
+    responses.post(f"{kc}/realms/master/protocol/openid-connect/token", json={
+        "access_token": "t", "expires_in": 300, "refresh_token": "r", "token_type": "Bearer"})
+    responses.get(f"{kc}/admin/realms/r/users/1", json={"id": "1"})
+    gateway = AdminGateway.with_password(kc, "admin", "pw")
+    with context.request_scope("abc-123"):
+        gateway.get("/r/users/1")
+    gateway.get("/r/users/1")
+    inside, outside = (c.request.headers for c in responses.calls[-2:])
+    assert inside["X-Request-Id"] == "abc-123"
+    assert "X-Request-Id" not in outside
