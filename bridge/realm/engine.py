@@ -17,12 +17,30 @@ from bridge.keycloak.client import AdminGateway
 from bridge.keycloak.errors import NotFound
 from bridge.realm import references
 from bridge.realm.kinds import KINDS, Kind, RealmContext
+from bridge.realm.kinds.composites import SEPARATOR
 from bridge.realm.model import RealmConfig
-from bridge.realm.plan import Change, Plan
+from bridge.realm.plan import Change, Plan, fingerprint
 
 OWNERSHIP_ATTRIBUTE = "bridge.managed"
 
 Progress = Callable[[str], None]
+
+
+# Sub-objects of managed objects that Keycloak lets anyone add by hand: per sub-kind, the
+# kind of its parent, and how a key names its parent. Those present but neither configured
+# nor owned are shown as unmanaged, never deleted (``--strict`` refuses them). Sub-objects
+# of Keycloak's own objects (a built-in client's roles, a built-in scope's mappers) are
+# Keycloak's, not shown.
+SUB_OBJECTS: Mapping[str, tuple[str, str]] = {
+    "client-role": ("client", "/"), "mapper": ("client", "/"),
+    "client-scope-mapper": ("client-scope", "/"),
+    "identity-provider-mapper": ("identity-provider", "/"),
+    "role-composite": ("role", SEPARATOR),
+}
+
+
+def _parent(key: str, separator: str) -> str:
+    return key.split(separator, 1)[0]
 
 
 def _kind(name: str) -> Kind:
@@ -63,11 +81,34 @@ def plan(gateway: AdminGateway, config: RealmConfig, realm: str | None = None) -
     changes: list[Change] = []
     notes: list[str] = []
     managed: dict[str, tuple[str, ...]] = {}
+    wanted: dict[str, Any] = {}
+    seen: dict[str, Any] = {"_realm": realm_rep is not None,
+                            "_owned": {k: sorted(v) for k, v in owned.items()}}
+    unmanaged: list[tuple[str, str]] = []
     for kind in KINDS:
         desired = kind.desired(config)
         managed[kind.name] = tuple(sorted(desired))
         mine = owned.get(kind.name, set())
-        actual = kind.actual(ctx, set(desired) | mine) if realm_rep else {}
+        probes: set[str] = set()
+        parents: set[str] = set()
+        if kind.name in SUB_OBJECTS:
+            parent_kind, separator = SUB_OBJECTS[kind.name]
+            if parent_kind == "role":  # the composites a configuration declares
+                parents = {_parent(k, separator) for k in desired}
+            else:
+                parent = _kind(parent_kind)
+                parents = {k for k, v in wanted[parent_kind].items()
+                           if not parent.builtin(k, v)}
+                probes = {f"{p}{separator}" for p in parents}
+        actual = kind.actual(ctx, set(desired) | mine | probes) if realm_rep else {}
+        wanted[kind.name] = desired
+        extra = sorted(k for k, v in actual.items()
+                       if parents and k not in desired and k not in mine
+                       and _parent(k, SUB_OBJECTS[kind.name][1]) in parents
+                       and not kind.builtin(k, v))
+        unmanaged += [(kind.name, k) for k in extra]
+        seen[kind.name] = {k: v for k, v in actual.items()
+                           if k in desired or k in mine or k in extra}
         for key in sorted(desired):
             if key not in actual:
                 changes.append(Change(kind.name, key, "create", desired=desired[key]))
@@ -99,7 +140,9 @@ def plan(gateway: AdminGateway, config: RealmConfig, realm: str | None = None) -
     if problems:
         raise ConfigError(problems)
     return Plan(realm=name, creates_realm=realm_rep is None, changes=tuple(changes),
-                notes=tuple(notes), managed=managed)
+                notes=tuple(notes), managed=managed, unmanaged=tuple(unmanaged),
+                config_fingerprint=fingerprint({"realm": name, **wanted}),
+                live_fingerprint=fingerprint(seen))
 
 
 def apply(gateway: AdminGateway, the_plan: Plan, progress: Progress = lambda _m: None) -> None:
