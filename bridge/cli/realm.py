@@ -116,14 +116,24 @@ def realm_apply(directories: tuple[Path, ...], realm_name: str | None, strict: b
 @realm.command("export")
 @config_dir
 @realm_option
-def realm_export(directories: tuple[Path, ...], realm_name: str | None) -> None:
-    """Write the live realm into DIRECTORY in the configuration's YAML shape."""
+@click.option("--force", is_flag=True, help="Write into DIRECTORY even if it is not empty.")
+@click.option("--include-unmanaged", "unmanaged", is_flag=True,
+              help="Also export objects no configuration manages (made by hand): adopts them.")
+def realm_export(directories: tuple[Path, ...], realm_name: str | None, force: bool,
+                 unmanaged: bool) -> None:
+    """Write the live realm into DIRECTORY in the configuration's YAML shape: what the
+    realm's configuration manages (its ownership record), the user profile, secrets as the
+    ${VAR} names the configuration used. Refused into a non-empty DIRECTORY without --force."""
     from bridge.realm import export
 
     if len(directories) > 1:
         raise click.UsageError("export writes into one directory")
-    written = export.export(common.admin(), common.default_realm(realm_name),
-                            dirs(directories)[0])
+    target = dirs(directories)[0]
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise click.ClickException(f"{target} is not empty: export into an empty directory, "
+                                   "or give --force to overwrite its files")
+    written = export.export(common.admin(), common.default_realm(realm_name), target,
+                            unmanaged=unmanaged)
     for path in written:
         click.echo(f"wrote {path}")
 

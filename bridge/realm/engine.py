@@ -22,6 +22,9 @@ from bridge.realm.model import RealmConfig
 from bridge.realm.plan import Change, Plan, fingerprint
 
 OWNERSHIP_ATTRIBUTE = "bridge.managed"
+# The names of the ``${VAR}`` a configuration gives its secrets in (key path → VAR), so that
+# an export writes the same names (bridge.realm.desired.secret_variables).
+VARIABLES_ATTRIBUTE = "bridge.variables"
 
 Progress = Callable[[str], None]
 
@@ -58,9 +61,25 @@ def read_owned(realm_rep: Mapping[str, Any]) -> dict[str, set[str]]:
     return {kind: set(keys) for kind, keys in record.items() if isinstance(keys, list)}
 
 
-def write_owned(ctx: RealmContext, owned: Mapping[str, set[str] | tuple[str, ...]]) -> None:
-    record = json.dumps({k: sorted(v) for k, v in owned.items() if v}, sort_keys=True)
-    kc_realm.update(ctx.gateway, ctx.realm, {"attributes": {OWNERSHIP_ATTRIBUTE: record}})
+def read_variables(realm_rep: Mapping[str, Any] | None) -> dict[str, str]:
+    raw = ((realm_rep or {}).get("attributes") or {}).get(VARIABLES_ATTRIBUTE)
+    try:
+        record = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in record.items()} if isinstance(record, dict) else {}
+
+
+def write_owned(ctx: RealmContext, owned: Mapping[str, set[str] | tuple[str, ...]],
+                variables: Mapping[str, str] | None = None) -> None:
+    """Write the ownership record (and the secrets' variable names). Keycloak replaces a
+    realm's attributes whole on update, so the others are read and sent back with them."""
+    attributes = dict(kc_realm.get(ctx.gateway, ctx.realm).get("attributes") or {})
+    attributes[OWNERSHIP_ATTRIBUTE] = json.dumps({k: sorted(v) for k, v in owned.items() if v},
+                                                 sort_keys=True)
+    if variables is not None:
+        attributes[VARIABLES_ATTRIBUTE] = json.dumps(dict(variables), sort_keys=True)
+    kc_realm.update(ctx.gateway, ctx.realm, {"attributes": attributes})
 
 
 def _same_record(one: Mapping[str, set[str]], other: Mapping[str, set[str]]) -> bool:
@@ -85,6 +104,8 @@ def plan(gateway: AdminGateway, config: RealmConfig, realm: str | None = None) -
     seen: dict[str, Any] = {"_realm": realm_rep is not None,
                             "_owned": {k: sorted(v) for k, v in owned.items()}}
     unmanaged: list[tuple[str, str]] = []
+    variables = dict(config._variables)
+    seen["_variables"] = read_variables(realm_rep)
     for kind in KINDS:
         desired = kind.desired(config)
         managed[kind.name] = tuple(sorted(desired))
@@ -141,6 +162,7 @@ def plan(gateway: AdminGateway, config: RealmConfig, realm: str | None = None) -
         raise ConfigError(problems)
     return Plan(realm=name, creates_realm=realm_rep is None, changes=tuple(changes),
                 notes=tuple(notes), managed=managed, unmanaged=tuple(unmanaged),
+                variables=variables, variables_changed=variables != seen["_variables"],
                 config_fingerprint=fingerprint({"realm": name, **wanted}),
                 live_fingerprint=fingerprint(seen))
 
@@ -157,8 +179,8 @@ def apply(gateway: AdminGateway, the_plan: Plan, progress: Progress = lambda _m:
         kc_realm.create(gateway, the_plan.realm)
     owned = read_owned(kc_realm.get(gateway, the_plan.realm))
     widened = {k: set(owned.get(k, set())) | set(v) for k, v in the_plan.managed.items()}
-    if not _same_record(widened, owned):
-        write_owned(ctx, widened)
+    if not _same_record(widened, owned) or the_plan.variables_changed:
+        write_owned(ctx, widened, the_plan.variables)
     symbols = {"create": "+", "update": "~", "delete": "-"}
     ordered = [c for k in KINDS for c in the_plan.changes
                if c.kind == k.name and c.action != "delete"]

@@ -50,10 +50,14 @@ class Plan:
     live_fingerprint: str = ""
     # (kind, key) of sub-objects of managed objects made by hand: shown, never deleted.
     unmanaged: tuple[tuple[str, str], ...] = ()
+    # Key path of a secret → the ``${VAR}`` the configuration names it with, recorded in the
+    # realm for exports; changed: the record differs from the live one.
+    variables: Mapping[str, str] = field(default_factory=dict)
+    variables_changed: bool = False
 
     @property
     def empty(self) -> bool:
-        return not self.creates_realm and not self.changes
+        return not self.creates_realm and not self.changes and not self.variables_changed
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -132,6 +136,9 @@ def render(plan: Plan) -> list[str]:
         for fc in change.fields:
             lines.append(f"    {fc.path}: {_shown(fc.path, fc.before)} -> "
                          f"{_shown(fc.path, fc.after)}")
+    if plan.variables_changed:
+        lines.append(f"~ secret variable names recorded for export: "
+                     f"{', '.join(sorted(set(plan.variables.values()))) or '(none)'}")
     lines.extend(f"! {note}" for note in plan.notes)
     lines.extend(f"? unmanaged {kind} {key} (not in the configuration: kept)"
                  for kind, key in plan.unmanaged)
