@@ -25,7 +25,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from bridge.keycloak import errors as kc
+from bridge import errors as domain
 
 audit_log = logging.getLogger("bridge.audit")
 
@@ -76,7 +76,7 @@ def failure(exc: BaseException) -> dict[str, Any]:
     status = getattr(exc, "status", None)
     code = getattr(exc, "code", None) or getattr(exc, "scim_type", None)
     detail = getattr(exc, "detail", None)
-    if isinstance(exc, kc.GatewayError):
+    if isinstance(exc, domain.DirectoryError):
         return {"outcome": FAILED, "code": "keycloak", "detail": type(exc).__name__}
     if isinstance(status, int) and isinstance(detail, str):
         outcome = REFUSED if 400 <= status < 500 else FAILED

@@ -33,6 +33,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from bridge import errors as domain
 from bridge.catalog.apply import StatePlan, apply_user_state, plan_user_state
 from bridge.catalog.mapping import (
     PERIMETER,
@@ -46,7 +47,6 @@ from bridge.catalog.mapping import ROOT as CATALOG_ROOT
 from bridge.catalog.model import Catalog
 from bridge.catalog.rules import RuleViolation, check_assignment
 from bridge.invitations import Account, Actor, Audited, Directory, DirectoryWriter
-from bridge.keycloak import errors as kc
 from bridge.locks import LocalLocks, LockTimeout, ResourceLocks, user_key
 
 logger = logging.getLogger(__name__)
@@ -236,7 +236,7 @@ class CatalogReconciler:
         """None when the account disappeared meanwhile (nothing left to reconcile)."""
         try:
             groups = self.directory.groups_under(account.id, CATALOG_ROOT)
-        except kc.NotFound:
+        except domain.NotFound:
             return None
         wanted = self.wanted(account)
         differences = self.differences(account, groups, wanted)
@@ -275,10 +275,10 @@ class CatalogReconciler:
                 apply_user_state(DirectoryWriter(self.directory, account), user_id,
                                  wanted.plan, write=any(d.name != GROUPS for d in differences),
                                  groups=groups)
-            except kc.NotFound:
+            except domain.NotFound:
                 if self.directory.get(user_id) is None:
                     return None  # deleted meanwhile: it holds no access any more
-                raise kc.GatewayError(
+                raise domain.DirectoryError(
                     f"{account.username}: a group under {CATALOG_ROOT} does not exist in "
                     f"Keycloak; apply the catalog first (bridge realm apply)") from None
             if not differences:

@@ -39,6 +39,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
+from bridge import errors as domain
 from bridge.api.auth import Caller
 from bridge.api.docs import page as docs_page
 from bridge.api.models import (
@@ -64,7 +65,6 @@ from bridge.invitations import (
     InvalidRequest,
     LifecycleError,
 )
-from bridge.keycloak import errors as kc
 from bridge.observability.context import request_id_or_new
 from scim.payload import BodyTooLarge, PayloadError, parse_json
 
@@ -128,25 +128,25 @@ def create_api_blueprint(service: AccessAdministration | None,
                 return unavailable(exc.code, exc.detail)
             body = {**exc.body, "outcome": exc.code} if isinstance(exc, Conflict) else exc.body
             return error(exc.status, exc.code, exc.detail, body)
-        if isinstance(exc, kc.Unavailable):
+        if isinstance(exc, domain.Unavailable):
             logger.warning("Keycloak unavailable: %s", exc)
             return unavailable("keycloak-unavailable", "Keycloak is unavailable; retry later")
-        if isinstance(exc, kc.NotFound):
+        if isinstance(exc, domain.NotFound):
             return error(404, "not-found", "no such resource")
         if isinstance(exc, PayloadTooLarge):
             return error(413, "payload-too-large",
                          f"the request body exceeds {MAX_PAYLOAD_SIZE} bytes")
-        if isinstance(exc, kc.Conflict):
+        if isinstance(exc, domain.Duplicate):
             logger.info("Keycloak refused a duplicate: %s", exc.detail)
-            return error(409, "conflict", kc.describe_duplicate(exc))
-        if isinstance(exc, kc.GatewayError):
-            if exc.status == 400:
-                # Keycloak's own text stays in the log; the client reads the bridge's words.
-                logger.info("Keycloak refused a value: %s", exc.detail)
-                return error(400, "invalid-value", kc.describe_refusal(exc))
-            if exc.status == 413:
-                return error(413, "payload-too-large", "the request is larger than the "
-                             "directory stores")
+            return error(409, "conflict", exc.words)
+        if isinstance(exc, domain.Refused):
+            # Keycloak's own text stays in the log; the client reads the bridge's words.
+            logger.info("Keycloak refused a value: %s", exc.detail)
+            return error(400, "invalid-value", exc.words)
+        if isinstance(exc, domain.TooLarge):
+            return error(413, "payload-too-large", "the request is larger than the "
+                         "directory stores")
+        if isinstance(exc, domain.DirectoryError):
             logger.warning("Keycloak admin call failed: %s", exc)
             return unavailable("keycloak-error", "Keycloak failed; retry later")
         if isinstance(exc, HTTPException):

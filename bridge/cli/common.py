@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bridge.config import AdminCredentials, MissingSetting
+from bridge.errors import DirectoryError
 from bridge.keycloak.client import AdminGateway
-from bridge.keycloak.errors import GatewayError
 from bridge.local.keycloak import MissingPiece
 from bridge.realm.desired import ConfigError
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # imported lazily at run time, like every command's own modul
     from bridge.invitations import Directory
 
 DEFAULT_CONFIG_DIR = "realm-config"
-EXPECTED = (MissingPiece, MissingSetting, ConfigError, GatewayError)
+EXPECTED = (MissingPiece, MissingSetting, ConfigError, DirectoryError)
 
 
 def say(message: str) -> None:

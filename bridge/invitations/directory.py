@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
+from bridge import errors as domain
 from bridge.invitations.values import PENDING, Account, NewAccount
-from bridge.keycloak import errors as kc
 from bridge.keycloak import users as kc_users
 from bridge.keycloak.client import AdminGateway
 
@@ -19,8 +19,8 @@ class Directory(Protocol):
     """Where accounts live (Keycloak in production, memory in unit tests).
 
     Every method is one admin call unless said otherwise; errors are
-    :mod:`bridge.keycloak.errors` (``NotFound``, ``Conflict``, ``Unavailable``,
-    ``GatewayError`` with ``status``)."""
+    :mod:`bridge.errors` (``NotFound``, ``Duplicate``, ``Unavailable``, ``Refused``,
+    ``DirectoryError``)."""
 
     def get(self, user_id: str) -> Account | None:
         """The account, or None when it does not exist."""
@@ -95,7 +95,7 @@ class KeycloakDirectory:
     def get(self, user_id: str) -> Account | None:
         try:
             return _account(kc_users.get(self.gw, self.realm, user_id))
-        except kc.NotFound:
+        except domain.NotFound:
             return None
 
     def find_by_email(self, email: str) -> list[Account]:

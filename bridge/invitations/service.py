@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
+from bridge import errors as domain
 from bridge.catalog.apply import apply_user_state, plan_user_state
 from bridge.catalog.mapping import assignment_from_attributes, user_state
 from bridge.catalog.model import Assignment, Catalog
@@ -58,7 +59,6 @@ from bridge.invitations.values import (
     iso_utc,
     parse_iso_utc,
 )
-from bridge.keycloak import errors as kc
 from bridge.keycloak.limits import email_problem
 from bridge.locks import LocalLocks, LockTimeout, LockUnavailable, ResourceLocks, user_key
 
@@ -148,10 +148,10 @@ class AccessAdministration:
                 user_id = self.directory.create(NewAccount(
                     email, request.first_name, request.last_name, attributes, state.groups,
                     actions))
-            except kc.Conflict:
+            except domain.Duplicate:
                 raise Conflict("an account with this e-mail was created meanwhile",
                                code="already-exists") from None
-            except kc.MissingGroups as exc:
+            except domain.MissingGroups as exc:
                 raise CatalogNotApplied.of(exc.realm, exc.paths) from None
             target["id"] = user_id
             self._send(user_id, list(actions), client_id, request.redirect_uri,
@@ -213,11 +213,8 @@ class AccessAdministration:
         """Disable, then end every session (refresh tokens fail at once)."""
         target = {"id": user_id}
         with Audited(actor, "user.deactivate", target) as audit, self._user_lock(user_id):
-            account = self._manageable(actor, user_id, target, not_self=True)
-            changed = account.enabled
-            if changed:
-                account = replace(account, enabled=False)
-                self.directory.update(account)
+            account, changed = self._set_enabled(
+                self._manageable(actor, user_id, target, not_self=True), False)
             self.directory.logout(user_id)
             return audit.done(self._user(account, changed=changed),
                               result="deactivated" if changed else "unchanged")
@@ -225,13 +222,19 @@ class AccessAdministration:
     def reactivate(self, actor: Actor, user_id: str) -> User:
         target = {"id": user_id}
         with Audited(actor, "user.reactivate", target) as audit, self._user_lock(user_id):
-            account = self._manageable(actor, user_id, target)
-            changed = not account.enabled
-            if changed:
-                account = replace(account, enabled=True)
-                self.directory.update(account)
+            account, changed = self._set_enabled(
+                self._manageable(actor, user_id, target), True)
             return audit.done(self._user(account, changed=changed),
                               result="reactivated" if changed else "unchanged")
+
+    def _set_enabled(self, account: Account, enabled: bool) -> tuple[Account, bool]:
+        """The account enabled (or not) as asked, and whether that changed it: written only
+        then (one update)."""
+        if account.enabled == enabled:
+            return account, False
+        account = replace(account, enabled=enabled)
+        self.directory.update(account)
+        return account, True
 
     def delete(self, actor: Actor, user_id: str) -> None:
         target = {"id": user_id}
@@ -281,7 +284,7 @@ class AccessAdministration:
                 return audit.done(self._user(account, changed=False), result="unchanged")
             try:
                 apply_user_state(DirectoryWriter(self.directory, account), user_id, plan)
-            except kc.MissingGroups as exc:
+            except domain.MissingGroups as exc:
                 raise CatalogNotApplied.of(exc.realm, exc.paths) from None
             return audit.done(self._user(account), result="updated")
 
@@ -411,16 +414,16 @@ class AccessAdministration:
               redirect_uri: str | None, lifespan: int, *, rollback: bool) -> None:
         try:
             self.directory.send_actions(user_id, actions, client_id, redirect_uri, lifespan)
-        except kc.GatewayError as exc:
+        except domain.DirectoryError as exc:
             if rollback:
                 self._delete_quietly(user_id)
-            if exc.status == 400:
+            if isinstance(exc, domain.Refused):
                 logger.info("activation link refused by Keycloak: %s", exc.detail)
                 raise InvalidRequest("the activation link cannot be made for this client: "
                                      "check that the client exists and allows the redirect "
                                      f"(client_id {client_id!r}, redirect_uri "
                                      f"{redirect_uri!r})") from None
-            if isinstance(exc, kc.Unavailable):
+            if isinstance(exc, domain.Unavailable):
                 raise
             logger.warning("activation e-mail not sent: %s", exc)
             raise Unavailable("the activation e-mail could not be sent; retry later",
@@ -429,7 +432,7 @@ class AccessAdministration:
     def _delete_quietly(self, user_id: str) -> None:
         try:
             self.directory.delete(user_id)
-        except kc.GatewayError as exc:  # pragma: no cover - logged for the operator
+        except domain.DirectoryError as exc:  # pragma: no cover - logged for the operator
             logger.error("could not roll back invited user %s: %s", user_id, exc)
 
     def _state(self, account: Account) -> str:

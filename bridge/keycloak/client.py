@@ -25,6 +25,8 @@ from bridge.keycloak.errors import (
     Conflict,
     GatewayError,
     NotFound,
+    Rejected,
+    TooLarge,
     Unavailable,
 )
 from bridge.observability.context import REQUEST_ID_HEADER, current_request_id
@@ -272,6 +274,12 @@ def _raise_for_status(method: str, path: str, response: requests.Response) -> No
         raise Conflict(f"{where}: conflict: {detail}", detail=detail)
     if status in (502, 503, 504):
         raise Unavailable(f"{where}: Keycloak unavailable ({status})")
+    if status == 400:
+        raise Rejected(f"{where}: Keycloak refused a value: {detail}", status=status,
+                       detail=detail)
+    if status == 413:
+        raise TooLarge(f"{where}: Keycloak refused the body's size", status=status,
+                       detail=detail)
     raise GatewayError(f"{where}: Keycloak answered {status}: {detail}", status=status,
                        detail=detail)
 

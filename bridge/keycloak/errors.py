@@ -1,10 +1,30 @@
-"""Gateway errors: what went wrong talking to Keycloak, without Keycloak's status codes."""
+"""Gateway errors: what went wrong talking to Keycloak, without Keycloak's status codes.
+
+This is the one place where Keycloak's answer becomes the domain's error: each class is a
+:mod:`bridge.errors` class (``NotFound`` is a :class:`bridge.errors.NotFound`...) that
+knows Keycloak's message keys and says them in the bridge's words (``words``). Only
+:mod:`bridge.keycloak` imports this module (an import-linter contract); everyone else
+catches :mod:`bridge.errors`.
+"""
 
 from __future__ import annotations
 
+from typing import Any
 
-class GatewayError(Exception):
-    """A Keycloak admin call failed. ``detail`` is Keycloak's own message, never a secret."""
+from bridge import errors as domain
+
+
+class GatewayError(domain.DirectoryError):
+    """A Keycloak admin call failed. ``detail`` is Keycloak's own message, never a secret.
+
+    ``GatewayError(..., status=400)`` is a :class:`Rejected` and ``status=413`` a
+    :class:`TooLarge`: the status decides the domain's class wherever the error is made
+    (the client's status check, a test's stand-in directory)."""
+
+    def __new__(cls, *args: Any, status: int | None = None, **kwargs: Any) -> GatewayError:
+        if cls is GatewayError and status in _BY_STATUS:
+            cls = _BY_STATUS[status]
+        return super().__new__(cls)
 
     def __init__(self, message: str, *, status: int | None = None, detail: str = "") -> None:
         super().__init__(message)
@@ -12,11 +32,11 @@ class GatewayError(Exception):
         self.detail = detail
 
 
-class NotFound(GatewayError):
+class NotFound(GatewayError, domain.NotFound):
     """The resource does not exist (404)."""
 
 
-class MissingGroups(GatewayError):
+class MissingGroups(GatewayError, domain.MissingGroups):
     """A user was to join groups the realm does not have (``paths``): Keycloak answers a
     create naming one with a bare 500 (the cause only in its own log). Not a NotFound: the
     resource asked for exists or is being made; the realm lacks its configuration."""
@@ -28,15 +48,35 @@ class MissingGroups(GatewayError):
         self.paths = tuple(paths)
 
 
-class Conflict(GatewayError):
+class Conflict(GatewayError, domain.Duplicate):
     """Keycloak refused a duplicate (409)."""
 
+    @property
+    def words(self) -> str:
+        return describe_duplicate(self)
 
-class Unavailable(GatewayError):
+
+class Unavailable(GatewayError, domain.Unavailable):
     """Keycloak cannot be reached or is not ready; the caller may retry later."""
 
 
-class Refused(GatewayError):
+class Rejected(GatewayError, domain.Refused):
+    """Keycloak refused a value of the request (400): its text stays in ``detail``."""
+
+    @property
+    def read_only(self) -> bool:
+        return "read-only" in self.detail
+
+    @property
+    def words(self) -> str:
+        return describe_refusal(self)
+
+
+class TooLarge(GatewayError, domain.TooLarge):
+    """Keycloak refused a body larger than it stores (413)."""
+
+
+class Refused(GatewayError, domain.Refused):
     """A value Keycloak would refuse (or fail on), found before the call was made.
 
     ``field`` is Keycloak's name for it (``username``, ``email``, ``name``, an attribute's
@@ -47,6 +87,9 @@ class Refused(GatewayError):
         super().__init__(message, status=400, detail=f"{field} {reason}")
         self.field = field
         self.reason = reason
+
+
+_BY_STATUS: dict[int, type[GatewayError]] = {400: Rejected, 413: TooLarge}
 
 
 # Keycloak's message keys (its user-profile validators and admin endpoints) in the bridge's

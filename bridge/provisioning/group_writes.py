@@ -11,6 +11,7 @@
 A group deleted through any replica is a 404: Keycloak's 404 on a membership call is
 checked against the group (one read, on that path only).
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,12 +19,12 @@ from typing import Any
 
 from scim2_models import PatchOp, Resource
 
-from bridge.keycloak import errors as kc
+from bridge import errors as domain
 from bridge.keycloak import groups as kc_groups
 from bridge.provisioning.mapping import (
     CREATED,
 )
-from bridge.provisioning.state import NO_MEMBERS, BackendState, gone_is_done, same
+from bridge.provisioning.state import NO_MEMBERS, BackendState, gone_is_done, made_by, same
 from scim import errors
 from scim.backend import (
     ALL_ATTRIBUTES,
@@ -87,7 +88,7 @@ class GroupWrites(BackendState):
             try:
                 group_id, root = self._under_root(
                     lambda root: (kc_groups.create_child(self.gw, self.realm, root, rep), root))
-            except (kc.Unavailable, kc.Conflict) as failure:
+            except (domain.Unavailable, domain.Duplicate) as failure:
                 found = self._created_group(rep, failure)
                 group_id, root = found["id"], found["parentId"]
         stored = {**rep, "id": group_id, "parentId": root,
@@ -104,19 +105,17 @@ class GroupWrites(BackendState):
         return self._group_resource(subject, stored,
                                     ALL_ATTRIBUTES if wanted else NO_MEMBERS)
 
-    def _created_group(self, rep: dict[str, Any], failure: kc.GatewayError) -> dict[str, Any]:
+    def _created_group(self, rep: dict[str, Any], failure: domain.DirectoryError
+                       ) -> dict[str, Any]:
         """The group a create whose outcome is unknown made (see :meth:`_created_user`):
         under the name's lock, a managed group of that name carrying every attribute sent
         (``scim.created`` to the millisecond) is this request's; else ``failure``."""
-        sent = rep.get("attributes") or {}
         try:
             candidates = self._find_group_named(rep["name"])
-        except (kc.GatewayError, errors.ScimError):
+        except (domain.DirectoryError, errors.ScimError):
             raise failure from None
         for group in candidates:
-            stored = group.get("attributes") or {}
-            if group.get("name") == rep["name"] and all(
-                    stored.get(key) == value for key, value in sent.items()):
+            if group.get("name") == rep["name"] and made_by(group, rep):
                 logger.info("a group create whose response was lost had succeeded: %s",
                             group.get("id"))
                 return group
@@ -162,7 +161,7 @@ class GroupWrites(BackendState):
     def _add_member(self, subject: Subject, group_id: str, user_id: str) -> None:
         try:
             kc_groups.add_member(self.gw, self.realm, group_id, user_id)
-        except kc.NotFound:
+        except domain.NotFound:
             self._require_group_exists(group_id)
             raise errors.InvalidValue(
                 f"member {user_id!r} does not exist (members are Users)") from None
@@ -170,7 +169,7 @@ class GroupWrites(BackendState):
     def _remove_member(self, group_id: str, user_id: str) -> None:
         try:
             kc_groups.remove_member(self.gw, self.realm, group_id, user_id)
-        except kc.NotFound:
+        except domain.NotFound:
             self._require_group_exists(group_id)
             # an absent member is not an error (RFC 7644 §3.5.2.2)
 
@@ -180,7 +179,7 @@ class GroupWrites(BackendState):
         replica's cache says. One read, on that failure path only."""
         try:
             kc_groups.get(self.gw, self.realm, group_id)
-        except kc.NotFound:
+        except domain.NotFound:
             self._forget(group_id)
             raise errors.NotFound(f"Group {group_id!r} not found") from None
 

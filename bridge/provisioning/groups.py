@@ -9,6 +9,7 @@ The group cache feeds no write. It only lets a member-only PATCH (one partial wr
 member) answer without a read: that reply's ``displayName`` and ``meta`` are at most
 ``group_cache_ttl`` seconds old.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 
 from scim2_models import Resource
 
-from bridge.keycloak import errors as kc
+from bridge import errors as domain
 from bridge.keycloak import groups as kc_groups
 from bridge.provisioning.state import BackendState
 from scim import errors
@@ -50,7 +51,7 @@ class ManagedGroups(BackendState):
         if self._root_id is None:
             try:
                 root = kc_groups.get_by_path(self.gw, self.realm, self.managed_root)
-            except kc.NotFound:
+            except domain.NotFound:
                 logger.error("the managed group %s does not exist in realm %s",
                              self.managed_root, self.realm)
                 raise errors.BackendUnavailable(
@@ -70,7 +71,7 @@ class ManagedGroups(BackendState):
         root = self._root()
         try:
             return call(root)
-        except kc.NotFound:
+        except domain.NotFound:
             if self._refresh_root() == root:
                 raise
             return call(self._root_id or root)
@@ -120,7 +121,7 @@ class ManagedGroups(BackendState):
         if group is None:
             try:
                 group = kc_groups.get(self.gw, self.realm, group_id)
-            except kc.NotFound:
+            except domain.NotFound:
                 self._forget(group_id)
                 return None
         if not self._managed(group):

@@ -6,9 +6,9 @@
   count; anything else is a scan, bounded by ``max_scan`` (``tooMany`` beyond it);
 * protected accounts are left out of pages and totals (the page shifted past them).
 """
+
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from scim2_models import Resource
@@ -24,8 +24,6 @@ from scim.backend import (
     QueryResult,
     Subject,
 )
-
-logger = logging.getLogger(__name__)
 
 
 class Queries(BackendState):

@@ -1,4 +1,5 @@
-"""Keycloak failures as SCIM errors, at the edge of every backend method.
+"""The directory's errors (:mod:`bridge.errors`) as SCIM errors, at the edge of every
+backend method.
 
 Unreachable or 5xx → 503 with ``Retry-After``, 409 → ``uniqueness``, 400 (a value
 Keycloak's user profile refuses) → ``invalidValue``, each in the bridge's words (Keycloak's
@@ -15,7 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from bridge.keycloak import errors as kc
+from bridge import errors as domain
 from bridge.locks import LockTimeout, LockUnavailable
 from bridge.provisioning.mapping import scim_name
 from scim import errors
@@ -26,7 +27,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def translated(method: F) -> F:
-    """Keycloak failures → SCIM errors, at the edge of every backend method."""
+    """Directory and lock failures → SCIM errors, at the edge of every backend method."""
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -42,27 +43,27 @@ def translated(method: F) -> F:
             raise errors.BackendUnavailable(
                 "The lock service is unreachable, retry later", retry_after=self.retry_after
             ) from None
-        except kc.Unavailable as exc:
+        except domain.Unavailable as exc:
             logger.warning("Keycloak unavailable: %s", exc)
             raise errors.BackendUnavailable(
                 "The directory is unreachable, retry later", retry_after=self.retry_after
             ) from None
-        except kc.Refused as exc:
-            # Found before any write: the value would be refused, or make Keycloak fail.
-            raise errors.InvalidValue(f"{scim_name(exc.field)} {exc.reason}") from None
-        except kc.Conflict as exc:
+        except domain.Refused as exc:
+            if exc.field is not None and exc.reason is not None:
+                # Found before any write: the value would be refused, or make Keycloak fail.
+                raise errors.InvalidValue(f"{scim_name(exc.field)} {exc.reason}") from None
+            # Keycloak's own text stays in the log; the client reads the bridge's words.
+            logger.info("Keycloak refused a value: %s", exc.detail)
+            raise errors.InvalidValue(exc.words) from None
+        except domain.Duplicate as exc:
             logger.info("Keycloak refused a duplicate: %s", exc.detail)
-            raise errors.Uniqueness(kc.describe_duplicate(exc)) from None
-        except kc.NotFound:
+            raise errors.Uniqueness(exc.words) from None
+        except domain.NotFound:
             raise errors.NotFound("Resource not found") from None
-        except kc.GatewayError as exc:
-            if exc.status == 400:
-                # Keycloak's own text stays in the log; the client reads the bridge's words.
-                logger.info("Keycloak refused a value: %s", exc.detail)
-                raise errors.InvalidValue(kc.describe_refusal(exc)) from None
-            if exc.status == 413:
-                raise errors.PayloadTooLarge(
-                    "The resource is larger than the directory stores") from None
+        except domain.TooLarge:
+            raise errors.PayloadTooLarge(
+                "The resource is larger than the directory stores") from None
+        except domain.DirectoryError as exc:
             logger.warning("Keycloak admin call failed: %s", exc)
             raise errors.BackendUnavailable(
                 "The directory failed, retry later", retry_after=self.retry_after

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from bridge.keycloak import errors as kc
+from bridge import errors as domain
 from bridge.keycloak import protected as kc_protected
 from bridge.keycloak.client import AdminGateway
 from bridge.locks import ResourceLocks, resource_key
@@ -66,7 +66,7 @@ def gone_is_done() -> Iterator[None]:
     delete that did not take the lock (an administrator's)."""
     try:
         yield
-    except kc.NotFound:
+    except domain.NotFound:
         pass
 
 
@@ -79,3 +79,11 @@ def same(current: dict[str, Any], rep: dict[str, Any]) -> bool:
 def asks_for(projection: Projection, attribute: str) -> bool:
     """Whether the client named ``attribute`` in ``attributes`` (not merely left it in)."""
     return bool(projection.attributes) and projection.includes(attribute)
+
+
+def made_by(found: dict[str, Any], sent: dict[str, Any]) -> bool:
+    """Whether ``found`` (a user or group read after a create whose response was lost) is
+    the one the create of ``sent`` made: it carries every attribute sent, ``scim.created``
+    (to the millisecond) included, so a real duplicate is never mistaken for it."""
+    stored = found.get("attributes") or {}
+    return all(stored.get(key) == value for key, value in (sent.get("attributes") or {}).items())

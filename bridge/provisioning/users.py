@@ -13,6 +13,7 @@ outside SCIM (no ``scim.disabledBySCIM`` mark: the admin console, the bridge's A
 a brute-force lockout) stays disabled until an operator enables it, and a SCIM
 ``active: true`` is refused with 403 ``scim.operator-lock`` (its audit event names the rule).
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,10 +21,9 @@ from typing import Any
 
 from scim2_models import Context, PatchOp, Resource
 
+from bridge import errors as domain
 from bridge.audit import with_rule
 from bridge.catalog.apply import StatePlan, apply_user_state, plan_user_state
-from bridge.keycloak import errors as kc
-from bridge.keycloak import protected as kc_protected
 from bridge.keycloak import users as kc_users
 from bridge.provisioning.catalog_access import CatalogAccess
 from bridge.provisioning.mapping import (
@@ -32,7 +32,7 @@ from bridge.provisioning.mapping import (
     SCIM_DISABLED,
 )
 from bridge.provisioning.protected_accounts import check_not_reserved
-from bridge.provisioning.state import BackendState, asks_for, gone_is_done, same
+from bridge.provisioning.state import BackendState, asks_for, gone_is_done, made_by, same
 from bridge.provisioning.tenancy import AccessTenancy
 from scim import errors
 from scim.backend import (
@@ -71,7 +71,7 @@ class UserStore(BackendState):
             rep["attributes"][SCIM_DISABLED] = ["true"]
         try:
             user_id = kc_users.create(self.gw, self.realm, rep)
-        except (kc.Unavailable, kc.Conflict) as failure:
+        except (domain.Unavailable, domain.Duplicate) as failure:
             found = self._created_user(rep, failure)
             return self.user_mapping.from_keycloak(found)
         # One write and no read back: the response is what Keycloak now stores, in the
@@ -106,17 +106,11 @@ class UserStore(BackendState):
         A read hides through the protected set (cached); a write re-checks freshly."""
         try:
             rep = kc_users.get(self.gw, self.realm, user_id)
-        except kc.NotFound:
+        except domain.NotFound:
             return None
         if not self._user_visible(subject, rep):
             return None
-        if for_write:
-            if kc_protected.is_service_account_name(rep.get("username")) or \
-                    kc_protected.is_admin(self.gw, self.realm, user_id, self._admin_client_id(),
-                                          self._admin_realm_roles()):
-                self._refused_protected(subject, user_id)
-                return None
-        elif self._hidden(rep):
+        if self._protected_for_write(subject, rep) if for_write else self._hidden(rep):
             return None
         return rep
 
@@ -242,22 +236,21 @@ class UserStore(BackendState):
         else:
             attributes[SCIM_DISABLED] = ["true"]
 
-    def _created_user(self, rep: dict[str, Any], failure: kc.GatewayError) -> dict[str, Any]:
+    def _created_user(self, rep: dict[str, Any], failure: domain.DirectoryError
+                      ) -> dict[str, Any]:
         """After a create whose outcome is unknown (the response was lost: 503/timeout, or a
         409 met after a retry somewhere on the way), the user this very request created;
         else ``failure`` is raised. One lookup by username; the user is ours when it
         carries every attribute sent, ``scim.created`` (to the millisecond) included, so a
         real duplicate is never mistaken for ours. Costs a call only on that failure path;
         when the lookup fails too, the original failure stands."""
-        sent = rep.get("attributes") or {}
         try:
             candidates = kc_users.search(self.gw, self.realm, username=rep["username"],
                                          exact="true", max=2)
-        except kc.GatewayError:
+        except domain.DirectoryError:
             raise failure from None
         for other in candidates:
-            stored = other.get("attributes") or {}
-            if all(stored.get(key) == value for key, value in sent.items()):
+            if made_by(other, rep):
                 logger.info("a create whose response was lost had succeeded: user %s",
                             other.get("id"))
                 return other
@@ -317,8 +310,8 @@ class _ScimWriter:
             body["requiredActions"] = required_actions
         try:
             kc_users.update(self.backend.gw, self.backend.realm, user_id, body)
-        except kc.GatewayError as exc:
-            if self.renamed and exc.status == 400 and "read-only" in exc.detail:
+        except domain.Refused as exc:
+            if self.renamed and exc.read_only:
                 raise errors.Mutability(
                     "userName cannot change in this realm (Keycloak's editUsernameAllowed "
                     "is off)") from None

@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bridge.configfiles import ConfigError
+from bridge.errors import NotFound
 from bridge.keycloak import realm as kc_realm
 from bridge.keycloak.client import AdminGateway
-from bridge.keycloak.errors import NotFound
 from bridge.realm import references
 from bridge.realm.kinds import KINDS, Kind, RealmContext
 from bridge.realm.kinds.composites import SEPARATOR

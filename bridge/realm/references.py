@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bridge.errors import NotFound
 from bridge.keycloak import client_scopes as kc_scopes
 from bridge.keycloak import clients as kc_clients
 from bridge.keycloak import flows as kc_flows
 from bridge.keycloak import groups as kc_groups
 from bridge.keycloak import identity_providers as kc_idps
 from bridge.keycloak import roles as kc_roles
-from bridge.keycloak.errors import NotFound
 from bridge.realm.desired import group_paths
 from bridge.realm.kinds.base import RealmContext
 from bridge.realm.kinds.client_scopes import KEYCLOAK_SCOPES

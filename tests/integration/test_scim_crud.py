@@ -150,6 +150,10 @@ def test_deactivate_keeps_user_readable_and_ends_sessions(env: ScimOnKeycloak) -
     assert response.get_json()["active"] is False
     # GET, the fresh re-check that the user holds no admin role (issue 9), PUT.
     assert env.calls() <= 3, env.gateway.calls.by_kind
+    assert env.gateway.calls.by_kind == {
+        "GET /{realm}/users/{id}": 1,
+        "GET /{realm}/users/{id}/role-mappings/clients/{id}/composite": 1,
+        "PUT /{realm}/users/{id}": 1}, env.gateway.calls.by_kind
     refresh = requests.post(f"{env.realm.issuer}/protocol/openid-connect/token", data={
         "grant_type": "refresh_token", "client_id": token.client_id,
         "refresh_token": token.refresh_token}, timeout=30)

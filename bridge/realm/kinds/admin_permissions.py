@@ -15,9 +15,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from bridge.errors import NotFound
 from bridge.keycloak import admin_permissions as kc_perms
 from bridge.keycloak import clients as kc_clients
-from bridge.keycloak.errors import NotFound
 from bridge.realm.kinds.base import KindBase, RealmContext, drop_none
 from bridge.realm.model import RealmConfig
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from bridge.errors import NotFound
 from bridge.keycloak import clients as kc_clients
 from bridge.keycloak import roles as kc_roles
 from bridge.keycloak.client import AdminGateway
-from bridge.keycloak.errors import NotFound
 from bridge.realm.model import RealmConfig
 from bridge.realm.plan import FieldChange, diff
 

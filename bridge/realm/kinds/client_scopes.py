@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bridge.errors import NotFound
 from bridge.keycloak import client_scopes as kc_scopes
-from bridge.keycloak.errors import NotFound
 from bridge.realm.kinds.base import KindBase, RealmContext, drop_none
 from bridge.realm.kinds.clients import _split
 from bridge.realm.model import RealmConfig

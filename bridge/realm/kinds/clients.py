@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bridge.errors import NotFound
 from bridge.keycloak import client_scopes as kc_scopes
 from bridge.keycloak import clients as kc_clients
 from bridge.keycloak import roles as kc_roles
 from bridge.keycloak.client import AdminGateway
-from bridge.keycloak.errors import NotFound
 from bridge.realm.kinds.base import KindBase, RealmContext, drop_none
 from bridge.realm.model import RealmConfig
 from bridge.realm.plan import FieldChange, diff

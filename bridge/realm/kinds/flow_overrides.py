@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bridge.errors import NotFound
 from bridge.keycloak import clients as kc_clients
 from bridge.keycloak import flows as kc_flows
-from bridge.keycloak.errors import NotFound
 from bridge.realm.kinds.base import KindBase, RealmContext
 from bridge.realm.model import RealmConfig
 from bridge.realm.plan import FieldChange

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bridge.errors import NotFound
 from bridge.keycloak import groups as kc_groups
 from bridge.keycloak import roles as kc_roles
-from bridge.keycloak.errors import NotFound
 from bridge.realm.kinds.base import KindBase, RealmContext
 from bridge.realm.model import Group, RealmConfig
 

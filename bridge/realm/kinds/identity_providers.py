@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bridge.errors import NotFound
 from bridge.keycloak import identity_providers as kc_idps
-from bridge.keycloak.errors import NotFound
 from bridge.realm.kinds.base import KindBase, RealmContext, drop_none
 from bridge.realm.model import RealmConfig
 from bridge.realm.plan import FieldChange, diff

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bridge.errors import NotFound
 from bridge.keycloak import localization as kc_localization
-from bridge.keycloak.errors import NotFound
 from bridge.realm.kinds.base import KindBase, RealmContext
 from bridge.realm.model import RealmConfig
 
