@@ -1,4 +1,4 @@
-# Image for the bridge (Flask app served by gunicorn) and its `bridge` CLI.
+# Image for the bridge (Flask app served by gunicorn, `bridge serve`) and its `bridge` CLI.
 #   docker build -t saas-access-bridge:local .
 # Used by docker-compose.yml for the `bridge` and `realm-apply` services.
 #
@@ -32,11 +32,11 @@ COPY realm-config /app/realm-config
 USER bridge:bridge
 EXPOSE 8000
 
-# gthread: a request waiting on Keycloak (most of its time) no longer holds the only
-# worker, and keep-alive is served; this is the shape bench/scim_ratios.py measures
-# (1 worker, 8 threads). Override with GUNICORN_CMD_ARGS (e.g. "--workers 2" on 2+ cores);
-# more than one worker is more than one process: set BRIDGE_LOCK_URL then (see README).
-ENV GUNICORN_CMD_ARGS="--worker-class gthread --workers 1 --threads 8"
-# Every line (gunicorn's, the requests', the audit trail's) is JSON on stderr (README, "Logs
-# and audit").
-CMD ["gunicorn", "--config", "python:bridge.observability.gunicorn_config", "--bind", "0.0.0.0:8000", "bridge.app:create_app()"]
+# `bridge serve`: gunicorn with the bridge's configuration (bridge/server.py: gthread,
+# 1 worker x 8 threads, the shape bench/scim_ratios.py measures; requests in flight finish
+# on SIGTERM, within 30 s). It checks every setting, the realm and the service-account
+# login before serving, each failure in one line. Override with GUNICORN_CMD_ARGS (e.g.
+# "--workers 2" on 2+ cores); more than one worker is more than one process: it refuses to
+# start without BRIDGE_LOCK_URL then (see README). Every line (gunicorn's, the requests',
+# the audit trail's) is JSON on stderr (README, "Logs and audit").
+CMD ["bridge", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -66,6 +66,7 @@ from bridge.keycloak import realm as kc_realm
 from bridge.keycloak.client import AdminGateway
 from bridge.local.keycloak import LocalKeycloak, free_port
 from bridge.provisioning.access import AccessAttributes
+from bridge.provisioning.access_schema import AccessUser
 from bridge.provisioning.mapping import (
     CORE,
     CREATED,
@@ -76,7 +77,7 @@ from bridge.provisioning.mapping import (
     UserMapping,
     now_iso,
 )
-from scim.resources import ENTERPRISE_SCHEMA, USER_SCHEMA, Kind
+from scim.resources import ENTERPRISE_SCHEMA, USER_SCHEMA
 
 SCIM_JSON = "application/scim+json"
 SERVE_FLAG = "--serve-bridge"  # internal: the child process serving the bridge
@@ -341,8 +342,7 @@ def scim_payload(user_name: str, n: int) -> dict[str, Any]:
 
 def stored_rep(mapping: UserMapping, payload: dict[str, Any]) -> dict[str, Any]:
     """What the bridge POSTs to Keycloak for ``payload`` (backend.create's representation)."""
-    resource = Kind.USER.model.model_validate(payload,
-                                              scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+    resource = AccessUser.model_validate(payload, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
     rep = mapping.to_keycloak(resource)
     rep["attributes"][CREATED] = list(rep["attributes"][LAST_MODIFIED])
     return rep

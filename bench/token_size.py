@@ -29,9 +29,10 @@ from bridge.keycloak import users as kc_users  # noqa: E402
 from bridge.keycloak.client import AdminGateway  # noqa: E402
 from bridge.local.keycloak import LocalKeycloak, free_port  # noqa: E402
 from bridge.provisioning import KeycloakScimBackend  # noqa: E402
+from bridge.provisioning.access_schema import ACCESS_SCHEMA  # noqa: E402
 from bridge.provisioning.catalog_access import CatalogAccess  # noqa: E402
 from bridge.realm import desired, engine  # noqa: E402
-from scim.resources import ACCESS_SCHEMA, USER_SCHEMA  # noqa: E402
+from scim.resources import USER_SCHEMA  # noqa: E402
 from tests.integration.test_scim_support import Scim, make_app  # noqa: E402
 from tests.support.login import Browserless  # noqa: E402
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Flask
 
-from bridge import locks
+from bridge import locks, metrics
 from bridge.api import create_api_blueprint
-from bridge.auth import ActorAuthenticator, RealmKeys, ScimAuthenticator, parse_static_tokens
+from bridge.auth import ActorAuthenticator, RealmKeys, ScimAuthenticator
 from bridge.catalog.load import load as load_catalog
 from bridge.config import Settings
 from bridge.health import health
@@ -42,13 +42,16 @@ def create_app(settings: Settings | None = None,
     gateway = gateway or AdminGateway.with_client_credentials(
         settings.keycloak_url, settings.realm, settings.client_id, settings.client_secret)
     app.extensions["bridge.gateway"] = gateway
+    # /metrics, request counts and latency; the gateway's admin-call count, exported.
+    metrics.install(app)
+    gateway.calls.listeners.append(metrics.AdminCalls())
     # One validator (bridge.auth), one key cache for both surfaces: the same answer per fault.
     realm_keys = RealmKeys.of_realm(settings.keycloak_url, settings.realm,
                                     issuers=settings.token_issuers,
                                     max_age=settings.jwks_max_age)
     if authenticate is None:
         authenticate = ScimAuthenticator(
-            None, settings.client_id, parse_static_tokens(settings.scim_static_tokens),
+            None, settings.client_id, settings.static_tokens,
             jwks=realm_keys).scim
     # One lock backend for every writer of users and groups (SCIM and /api/v1): shared by
     # the replicas through BRIDGE_LOCK_URL, in-process otherwise.
@@ -57,7 +60,7 @@ def create_app(settings: Settings | None = None,
     administration = None
     if settings.catalog_path:
         catalog = load_catalog(settings.catalog_path)
-        domain = CatalogAccess(catalog)
+        domain = CatalogAccess(catalog, on_refusal=metrics.catalog_refusal)
         administration = AccessAdministration(KeycloakDirectory(gateway, settings.realm),
                                               catalog, locks=write_locks,
                                               lock_scope=settings.realm)
@@ -78,7 +81,8 @@ def create_app(settings: Settings | None = None,
                                                  request_id=request_id_or_new))
     clients = [administration.catalog.client] if administration else ["portal"]
     app.register_blueprint(create_api_blueprint(
-        administration, ActorAuthenticator(None, clients, jwks=realm_keys).authenticate))
+        administration, ActorAuthenticator(None, clients, jwks=realm_keys).authenticate,
+        on_refusal=metrics.catalog_refusal))
     app.register_blueprint(health)
     return app
 

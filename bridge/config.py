@@ -1,14 +1,76 @@
-"""Settings from the environment. Secrets have no defaults: a missing one stops startup."""
+"""Settings from the environment, each checked when read. Secrets have no defaults: a
+missing one stops startup. A malformed value stops it too, in one line naming the variable
+(never its value when the variable holds a secret); every bad variable gets its line."""
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 
 class MissingSetting(RuntimeError):
-    """A required environment variable is not set."""
+    """A required environment variable is not set, or one is malformed (``problems``: one
+    line each, the variable named first)."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class InvalidSetting(MissingSetting, ValueError):
+    """A variable is set to a value the bridge cannot use."""
+
+
+@dataclass(frozen=True)
+class StaticToken:
+    """A static SCIM bearer token, as configured: its name, the SHA-256 of the token (the
+    token itself is never configured) and the tenant it is bound to, if any."""
+
+    name: str
+    sha256: str
+    tenant: str | None = None
+
+
+STATIC_TOKEN_SYNTAX = "name=<sha256 hex>[@tenant]"  # noqa: S105 (a syntax, no secret)
+STATIC_TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+"""A static token's name (and its tenant's): what the setting's syntax cannot confuse."""
+
+
+def token_digest(token: str) -> str:
+    """The SHA-256 hex digest a static token is configured by (never the token itself)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def static_token_entry(name: str, token: str, tenant: str | None = None) -> str:
+    """The ``BRIDGE_SCIM_STATIC_TOKENS`` entry of ``token`` (``name=<sha256 hex>[@tenant]``,
+    what :func:`parse_static_tokens` reads); entries are joined with commas."""
+    for label, value in (("name", name), ("tenant", tenant)):
+        if value is not None and not STATIC_TOKEN_NAME.match(value):
+            raise ValueError(f"a static token's {label} is 1 to 64 letters, digits, '.', '_' "
+                             f"or '-', starting with a letter or digit, not {value!r}")
+    return f"{name}={token_digest(token)}" + (f"@{tenant}" if tenant else "")
+
+
+def parse_static_tokens(value: str | None) -> tuple[StaticToken, ...]:
+    """``BRIDGE_SCIM_STATIC_TOKENS``: ``name=<sha256 hex>[@tenant]`` entries separated by
+    commas; :class:`InvalidSetting` names the first malformed entry (by name: a digest is
+    not a secret, but an entry may hold a token pasted by mistake)."""
+    tokens = []
+    for entry in filter(None, (part.strip() for part in (value or "").split(","))):
+        name, sep, rest = entry.partition("=")
+        digest, _, tenant = rest.partition("@")
+        digest = digest.strip().lower()
+        if not sep or not name or len(digest) != 64 or not all(c in "0123456789abcdef"
+                                                                for c in digest):
+            raise InvalidSetting(f"BRIDGE_SCIM_STATIC_TOKENS entry {name or '?'!r} is not "
+                                 f"{STATIC_TOKEN_SYNTAX}")
+        tokens.append(StaticToken(name.strip(), digest, tenant.strip() or None))
+    return tuple(tokens)
 
 
 def _first(env: Mapping[str, str], *names: str) -> str | None:
@@ -46,7 +108,7 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     except ValueError:
         seconds = -1.0
     if not 0 < seconds < float("inf"):
-        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+        raise InvalidSetting(f"{name} must be a positive number of seconds, not {value!r}")
     return seconds
 
 
@@ -56,20 +118,59 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     if not value:
         return default
     if not value.strip().isdigit() or int(value) < 1:
-        raise ValueError(f"{name} must be a positive whole number, not {value!r}")
+        raise InvalidSetting(f"{name} must be a positive whole number, not {value!r}")
     return int(value)
+
+
+def _http_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidSetting(f"{name} must be an http:// or https:// URL, not {value!r}")
+    return value.rstrip("/")
+
+
+def _name(env: Mapping[str, str], name: str, default: str) -> str:
+    """A realm or client name: one path segment of Keycloak's URLs."""
+    value = env.get(name) or default
+    if value != value.strip() or any(c in value for c in "/?#%\\") or value in (".", ".."):
+        raise InvalidSetting(f"{name} must be a Keycloak name (no '/', '?', '#', '%' or "
+                             f"spaces around it), not {value!r}")
+    return value
 
 
 def keycloak_url(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
-    return (env.get("KEYCLOAK_URL") or "http://127.0.0.1:8080").rstrip("/")
+    return _http_url("KEYCLOAK_URL", env.get("KEYCLOAK_URL") or "http://127.0.0.1:8080")
+
+
+def lock_url(env: Mapping[str, str]) -> str | None:
+    """``BRIDGE_LOCK_URL``: a ``postgresql://`` URL, or unset. A secret (it may carry a
+    password): never repeated in an error."""
+    url = env.get("BRIDGE_LOCK_URL") or None
+    if url is not None and not url.startswith(("postgresql://", "postgres://")):
+        raise InvalidSetting("BRIDGE_LOCK_URL must be a postgresql:// URL")
+    return url
 
 
 def lock_backend(env: Mapping[str, str] | None = None) -> tuple[str | None, float]:
     """``BRIDGE_LOCK_URL`` and ``BRIDGE_LOCK_TIMEOUT``: the write locks every writer of
     users and groups shares (the server, the CLI, the catalog reconcile)."""
     env = os.environ if env is None else env
-    return env.get("BRIDGE_LOCK_URL") or None, _seconds(env, "BRIDGE_LOCK_TIMEOUT", 10.0)
+    return _checked(lambda: lock_url(env), lambda: _seconds(env, "BRIDGE_LOCK_TIMEOUT", 10.0))
+
+
+def _checked(*reads: Callable[[], Any]) -> tuple[Any, ...]:
+    """Every read done, every failure kept: one :class:`InvalidSetting` listing them all."""
+    values: list[Any] = []
+    problems: list[str] = []
+    for read in reads:
+        try:
+            values.append(read())
+        except MissingSetting as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InvalidSetting(*problems)
+    return tuple(values)
 
 
 @dataclass(frozen=True)
@@ -111,28 +212,64 @@ class Settings:
         tokens are :attr:`token_issuers` or discovered, not necessarily this URL."""
         return f"{self.keycloak_url}/realms/{self.realm}"
 
+    @property
+    def static_tokens(self) -> tuple[StaticToken, ...]:
+        return parse_static_tokens(self.scim_static_tokens)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The server's settings; :class:`MissingSetting` lists every variable missing or
+        malformed, one line each."""
         env = os.environ if env is None else env
-        secret = env.get("BRIDGE_CLIENT_SECRET")
-        if not secret:
-            raise MissingSetting("BRIDGE_CLIENT_SECRET must be set (the bridge client's secret)")
+
+        def secret() -> str:
+            value = env.get("BRIDGE_CLIENT_SECRET")
+            if not value:
+                raise MissingSetting("BRIDGE_CLIENT_SECRET must be set (the bridge client's "
+                                     "secret)")
+            return value
+
+        def static_tokens() -> str:
+            value = env.get("BRIDGE_SCIM_STATIC_TOKENS", "")
+            parse_static_tokens(value)
+            return value
+
+        def managed_root() -> str:
+            value = env.get("BRIDGE_SCIM_MANAGED_ROOT") or "/bridge/scim"
+            if not value.startswith("/") or value == "/" or "//" in value:
+                raise InvalidSetting("BRIDGE_SCIM_MANAGED_ROOT must be a group path such as "
+                                     f"/bridge/scim, not {value!r}")
+            return value.rstrip("/")
+
+        def group_cache_ttl() -> float:
+            if env.get("BRIDGE_GROUP_CACHE_TTL", "").strip() == "0":
+                return 0.0
+            return _seconds(env, "BRIDGE_GROUP_CACHE_TTL", 10.0)
+
+        def token_issuers() -> tuple[str, ...]:
+            return tuple(_http_url("BRIDGE_TOKEN_ISSUERS", issuer.strip())
+                         for issuer in env.get("BRIDGE_TOKEN_ISSUERS", "").split(",")
+                         if issuer.strip())
+
+        values = _checked(
+            lambda: keycloak_url(env),
+            lambda: _name(env, "BRIDGE_REALM", "access"),
+            lambda: _name(env, "BRIDGE_CLIENT_ID", "bridge"),
+            secret, static_tokens, managed_root,
+            lambda: env.get("BRIDGE_CATALOG") or None,
+            lambda: _count(env, "BRIDGE_SCIM_MAX_SCAN", 1000),
+            lambda: _seconds(env, "BRIDGE_SCIM_BULK_TIME_BUDGET", 25.0),
+            lambda: lock_url(env),
+            lambda: _seconds(env, "BRIDGE_LOCK_TIMEOUT", 10.0),
+            group_cache_ttl, token_issuers,
+            lambda: _seconds(env, "BRIDGE_JWKS_MAX_AGE", 300.0),
+        )
+        (url, realm, client_id, client_secret, tokens, root, catalog, max_scan, bulk_budget,
+         locks_at, lock_timeout, cache_ttl, issuers, jwks_max_age) = values
         return cls(
-            keycloak_url=keycloak_url(env),
-            realm=env.get("BRIDGE_REALM") or "access",
-            client_id=env.get("BRIDGE_CLIENT_ID") or "bridge",
-            client_secret=secret,
-            scim_static_tokens=env.get("BRIDGE_SCIM_STATIC_TOKENS", ""),
-            scim_managed_root=env.get("BRIDGE_SCIM_MANAGED_ROOT") or "/bridge/scim",
-            catalog_path=env.get("BRIDGE_CATALOG") or None,
-            scim_max_scan=_count(env, "BRIDGE_SCIM_MAX_SCAN", 1000),
-            scim_bulk_time_budget=_seconds(env, "BRIDGE_SCIM_BULK_TIME_BUDGET", 25.0),
-            lock_url=lock_backend(env)[0],
-            lock_timeout=lock_backend(env)[1],
-            group_cache_ttl=0.0 if env.get("BRIDGE_GROUP_CACHE_TTL", "").strip() == "0"
-            else _seconds(env, "BRIDGE_GROUP_CACHE_TTL", 10.0),
-            token_issuers=tuple(issuer.strip().rstrip("/") for issuer in
-                                env.get("BRIDGE_TOKEN_ISSUERS", "").split(",")
-                                if issuer.strip()),
-            jwks_max_age=_seconds(env, "BRIDGE_JWKS_MAX_AGE", 300.0),
+            keycloak_url=url, realm=realm, client_id=client_id, client_secret=client_secret,
+            scim_static_tokens=tokens, scim_managed_root=root, catalog_path=catalog,
+            scim_max_scan=max_scan, scim_bulk_time_budget=bulk_budget, lock_url=locks_at,
+            lock_timeout=lock_timeout, group_cache_ttl=cache_ttl, token_issuers=issuers,
+            jwks_max_age=jwks_max_age,
         )

@@ -2,7 +2,7 @@
 
 The protocol layer (``scim.handlers``) parses, validates and renders; the backend
 stores. The handlers talk only to a backend, so protocol tests run against
-``scim.memory.MemoryBackend`` and the Keycloak-backed storage implements the same
+``scim.memory.MemoryBackend`` and the application's storage implements the same
 Protocol.
 
 Rules every backend follows (checked by ``tests/unit/scim`` against the memory
@@ -30,11 +30,14 @@ backend, and meant to be re-run against any other):
   cannot be reached raises :class:`scim.errors.BackendUnavailable` (503 with
   ``Retry-After``). Any other exception becomes a 500 with a request id and no
   detail.
+* **Resources.** A backend declares the models it stores (``resources``, a
+  :class:`scim.resources.ServedResources`): the application registers its User
+  extensions there, and the protocol layer serves exactly those.
 * **Subject.** Every call carries the authenticated :class:`Subject`. A subject
   bound to a tenant only sees and changes that tenant's resources. Which users a
   tenant holds is the domain's rule, not the protocol's: the application gives it
-  to its backend as a :class:`TenantScope` (the bridge's reads the access
-  extension); a group belongs to the tenant whose client created it.
+  to its backend as a :class:`TenantScope` (one may read a User extension the
+  application registers); a group belongs to the tenant whose client created it.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ from scim2_models.path import (
 )
 
 from .errors import Forbidden, InvalidValue, PreconditionFailed
-from .resources import GROUP_SCHEMA, POLICY, GroupMember, Kind
+from .resources import GROUP_SCHEMA, POLICY, GroupMember, Kind, ServedResources
 
 __all__ = [
     "ALL_ATTRIBUTES",
@@ -100,7 +103,7 @@ class TenantScope(Protocol):
     the subjects bound to a tenant (never called for an unbound one).
 
     The protocol layer knows no such rule; the application registers one with its
-    backend (the bridge's: ``bridge.provisioning.tenancy``).
+    backend.
     """
 
     def holds(self, tenant: str, user: Resource[Any]) -> bool:
@@ -269,8 +272,15 @@ class ScimBackend(Protocol):
     """Where SCIM resources live. See the module docstring for the rules.
 
     ``kind`` is :class:`scim.resources.Kind` (``Kind.USER`` / ``Kind.GROUP``);
-    ``kind.model`` is the scim2-models class of its resources.
+    ``resources.model(kind)`` is the scim2-models class of its resources.
     """
+
+    resources: ServedResources
+    """What it stores and the server therefore serves: the User with the extensions the
+    application registers (RFC 7643 §3.3), and the Group. The protocol layer validates
+    requests against these models and publishes them on ``/Schemas`` and
+    ``/ResourceTypes``; it names no extension of its own (``scim.resources.CORE``: the
+    RFC's schemas only)."""
 
     def get(
         self,

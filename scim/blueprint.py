@@ -40,6 +40,17 @@ exception it raises is treated like any other unexpected error (500 with a reque
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
+ENDPOINT_RULES = (
+    "/Users", "/Users/<resource_id>", "/Users/.search",
+    "/Groups", "/Groups/<resource_id>", "/Groups/.search",
+    "/Bulk", "/.search", "/ServiceProviderConfig", "/ServiceProviderConfig/limits",
+    "/ResourceTypes", "/ResourceTypes/<entry>", "/Schemas", "/Schemas/<entry>",
+)
+"""Each endpoint's own URL rule: the route a request is known by outside the dispatcher (a
+metric's label, never the raw path). Every rule reaches the same view, and the catch-all
+rule still takes any other path (another casing, an unknown endpoint) to the dispatcher,
+which answers it as before: the rules add names, not behaviour."""
+
 
 def _to_flask(response: ScimResponse, request_id: str) -> Response:
     headers = dict(response.headers)
@@ -75,7 +86,9 @@ def create_scim_blueprint(
     read_limit = settings.max_body_size + 1
     blueprint = Blueprint(name, __name__, url_prefix=url_prefix)
 
-    def serve(path: str = "") -> Response:
+    def serve(path: str | None = None, **_rule_values: str) -> Response:
+        if path is None:  # an endpoint's own rule (or the root): the path is the request's
+            path = request.path[len(blueprint.url_prefix or ""):].lstrip("/")
         request_id = new_id()
         try:
             try:
@@ -100,5 +113,7 @@ def create_scim_blueprint(
             return _to_flask(error_response(errors.InternalError(request_id)), request_id)
 
     blueprint.add_url_rule("/", "root", serve, methods=_METHODS, strict_slashes=False)
+    for number, rule in enumerate(ENDPOINT_RULES):
+        blueprint.add_url_rule(rule, f"endpoint{number}", serve, methods=_METHODS)
     blueprint.add_url_rule("/<path:path>", "scim", serve, methods=_METHODS)
     return blueprint

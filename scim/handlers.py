@@ -104,6 +104,7 @@ class ScimHandlers:
     def __init__(self, backend: ScimBackend, settings: ScimSettings | None = None) -> None:
         self.backend = backend
         self.settings = settings or ScimSettings()
+        self.resources = backend.resources
 
     # -- entry points ----------------------------------------------------------
 
@@ -141,9 +142,9 @@ class ScimHandlers:
             self._allow(method, "GET")
             self._no_filter(request)
             items = (
-                schemas.resource_types(request.base_url)
+                schemas.resource_types(self.resources, request.base_url)
                 if head == "resourcetypes"
-                else schemas.schemas(request.base_url)
+                else schemas.schemas(self.resources, request.base_url)
             )
             if len(segments) == 2:
                 for item in items:
@@ -196,7 +197,7 @@ class ScimHandlers:
         that returns a resource (RFC 7644 §3.9).
         """
         params = self._response_parameters(request, kind)
-        payload = quirks.normalize_resource(kind, self._json(request))
+        payload = quirks.normalize_resource(kind, self._json(request), self.resources.model(kind))
         self._check_version(payload)
         resource = self._validate(kind, payload, Context.RESOURCE_CREATION_REQUEST)
         created = self.backend.create(request.subject, kind, resource)
@@ -225,7 +226,8 @@ class ScimHandlers:
     def replace(self, request: ScimRequest, kind: Kind, resource_id: str) -> ScimResponse:
         """PUT (RFC 7644 §3.5.1): read-only attributes kept, immutable ones checked."""
         params = self._response_parameters(request, kind)
-        payload = quirks.normalize_replacement(kind, resource_id, self._json(request))
+        payload = quirks.normalize_replacement(
+            kind, resource_id, self._json(request), self.resources.model(kind))
         self._check_version(payload)
         replacement = self._validate(kind, payload, Context.RESOURCE_REPLACEMENT_REQUEST)
         if_match = Precondition.parse(request.header("If-Match"))
@@ -245,13 +247,14 @@ class ScimHandlers:
         """PATCH (RFC 7644 §3.5.2): answers 200 with the resource, never 204."""
         params = self._response_parameters(request, kind)
         if kind is Kind.GROUP and params is None and not self.settings.group_patch_returns_members:
-            group_model: Any = Kind.GROUP.model
+            group_model: Any = self.resources.group
             params = ResponseParameters[group_model].model_validate(
                 {"excludedAttributes": "members"}
             )
-        payload = quirks.normalize_patch(kind, resource_id, self._json(request))
+        payload = quirks.normalize_patch(
+            kind, resource_id, self._json(request), self.resources.model(kind))
         self._check_version(payload)
-        model: Any = kind.model
+        model: Any = self.resources.model(kind)
         patch = PatchOp[model].model_validate(
             payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
         )
@@ -282,7 +285,7 @@ class ScimHandlers:
         payload = dict(payload)
         self._check_version(payload)
         payload.setdefault("schemas", [SEARCH_REQUEST])
-        model: Any = kind.model
+        model: Any = self.resources.model(kind)
         search = SearchRequest[model].model_validate(
             payload, scim_ctx=Context.SEARCH_REQUEST, scim_policy=POLICY
         )
@@ -318,7 +321,7 @@ class ScimHandlers:
         payload = dict(payload)
         self._check_version(payload)
         payload.setdefault("schemas", [SEARCH_REQUEST])
-        union: Any = Kind.USER.model | Kind.GROUP.model
+        union: Any = self.resources.user | self.resources.group
         search = SearchRequest[union].model_validate(
             payload, scim_ctx=Context.SEARCH_REQUEST, scim_policy=POLICY
         )
@@ -332,7 +335,7 @@ class ScimHandlers:
         descending = search.sort_order == SearchRequest.SortOrder.descending
 
         def query(kind: Kind, start: int, size: int) -> tuple[list[Resource[Any]], int]:
-            model: Any = kind.model
+            model: Any = self.resources.model(kind)
             bound = ScimFilter[model](str(search.filter)) if search.filter else None
             result = self.backend.query(
                 request.subject,
@@ -352,7 +355,8 @@ class ScimHandlers:
             groups, group_total = query(Kind.GROUP, 1, window)
             page = search.sort([*users, *groups])[start_index - 1 : window]
         resources = [
-            self._render(request, _kind_of(r), r, search, Context.RESOURCE_QUERY_RESPONSE)
+            self._render(request, self.resources.kind_of(r), r, search,
+                         Context.RESOURCE_QUERY_RESPONSE)
             for r in page
         ]
         return ScimResponse(200, _list_body(resources, user_total + group_total, start_index))
@@ -436,11 +440,11 @@ class ScimHandlers:
         ):
             raise errors.InvalidVersion("Only SCIM 2.0 is supported")
 
-    @staticmethod
-    def _validate(kind: Kind, payload: Any, context: Context) -> Resource[Any]:
+    def _validate(self, kind: Kind, payload: Any, context: Context) -> Resource[Any]:
         if not isinstance(payload, dict):
             raise errors.InvalidSyntax(f"A {kind.value} must be a JSON object")
-        return kind.model.model_validate(payload, scim_ctx=context, scim_policy=POLICY)
+        return self.resources.model(kind).model_validate(
+            payload, scim_ctx=context, scim_policy=POLICY)
 
     @staticmethod
     def _query_params(request: ScimRequest) -> dict[str, Any]:
@@ -456,8 +460,9 @@ class ScimHandlers:
         )
         return {name: request.query[name] for name in names if name in request.query}
 
-    @staticmethod
-    def _response_parameters(request: ScimRequest, kind: Kind) -> ResponseParameters[Any] | None:
+    def _response_parameters(
+        self, request: ScimRequest, kind: Kind
+    ) -> ResponseParameters[Any] | None:
         params = {
             key: request.query[key]
             for key in ("attributes", "excludedAttributes")
@@ -465,7 +470,7 @@ class ScimHandlers:
         }
         if not params:
             return None
-        model: Any = kind.model
+        model: Any = self.resources.model(kind)
         return ResponseParameters[model].model_validate(params)
 
     @staticmethod
@@ -504,10 +509,6 @@ class ScimHandlers:
         if version:
             headers["ETag"] = version
         return ScimResponse(status, body, headers)
-
-
-def _kind_of(resource: Resource[Any]) -> Kind:
-    return Kind.USER if isinstance(resource, Kind.USER.model) else Kind.GROUP
 
 
 def _projection(params: ResponseParameters[Any] | None) -> Projection:

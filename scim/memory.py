@@ -14,6 +14,9 @@ real backend must get right:
   ``max_scan`` set, a filter that would need a scan of more resources raises
   ``tooMany``.
 
+Resources: the models it is given (none: the RFC's User and Group only); it stores
+whatever they validate.
+
 Tenancy: which users a tenant holds is the :class:`~scim.backend.TenantScope` the
 application gives (none: a tenant-bound subject sees no user); a group belongs to the
 tenant whose client created it.
@@ -59,7 +62,7 @@ from .backend import (
     check_precondition,
     split_member_operations,
 )
-from .resources import GROUP_SCHEMA, USER_SCHEMA, GroupMember, Kind
+from .resources import CORE, GROUP_SCHEMA, USER_SCHEMA, GroupMember, Kind, ServedResources
 
 _INDEXED = {
     Kind.USER: {"username": "userName", "externalid": "externalId", "id": "id"},
@@ -74,9 +77,10 @@ def _now() -> datetime:
 class MemoryBackend:
     """Thread-safe in-memory storage. Set ``unavailable = True`` to simulate an outage."""
 
-    def __init__(self, *, max_scan: int | None = None,
-                 tenancy: TenantScope = UNSCOPED) -> None:
+    def __init__(self, *, max_scan: int | None = None, tenancy: TenantScope = UNSCOPED,
+                 resources: ServedResources = CORE) -> None:
         self.max_scan = max_scan
+        self.resources = resources
         self.tenancy = tenancy
         self.unavailable = False
         self.calls: Counter[str] = Counter()

@@ -22,10 +22,10 @@ import functools
 import json
 from typing import Any
 
-from scim2_models import Path
+from scim2_models import Path, Resource
 
 from .errors import InvalidPath, InvalidValue, Mutability
-from .resources import Kind
+from .resources import Group, Kind
 
 # Microsoft Entra: "Group POST carries an extra schema" — the provisioning service
 # sends "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
@@ -41,30 +41,29 @@ def _is_adscim(schema: Any) -> bool:
 
 
 @functools.lru_cache(maxsize=1024)
-def _path_type(kind: Kind, path: str) -> Any:
+def _path_type(model: Any, path: str) -> Any:
     # Cached: a pure function of the (static) model and the path, asked once per key of
     # every extension object of every POST/PUT; resolving a Path costs ~25 us. Bounded, so
     # arbitrary client paths cannot grow it.
     try:
-        model: Any = kind.model
         binding = Path[model](path).resolve()
     except Exception:  # an invalid path is reported later, by validation
         return None
     return binding.target_type if binding is not None else None
 
 
-def _coerce_booleans(kind: Kind, prefix: str, value: Any) -> Any:
+def _coerce_booleans(model: Any, prefix: str, value: Any) -> Any:
     """Turn "True"/"False" strings into booleans where the schema says boolean.
 
     Microsoft Entra, without the ``aadOptscim062020`` feature flag, sends
     booleans as strings ("active": "False"), as its SCIM compliance notes describe.
     """
     if isinstance(value, str) and value.casefold() in _TRUE_FALSE:
-        if prefix and _path_type(kind, prefix) is bool:
+        if prefix and _path_type(model, prefix) is bool:
             return _TRUE_FALSE[value.casefold()]
         return value
     if isinstance(value, list):
-        return [_coerce_booleans(kind, prefix, item) for item in value]
+        return [_coerce_booleans(model, prefix, item) for item in value]
     if isinstance(value, dict):
         coerced = {}
         for key, item in value.items():
@@ -73,11 +72,11 @@ def _coerce_booleans(kind: Kind, prefix: str, value: Any) -> Any:
                 continue
             if not prefix:
                 child = key
-            elif prefix.casefold().startswith("urn:") and _path_type(kind, prefix) is None:
+            elif prefix.casefold().startswith("urn:") and _path_type(model, prefix) is None:
                 child = f"{prefix}:{key}"  # keys of an extension object
             else:
                 child = f"{prefix}.{key}"
-            coerced[key] = _coerce_booleans(kind, child, item)
+            coerced[key] = _coerce_booleans(model, child, item)
         return coerced
     return value
 
@@ -111,8 +110,9 @@ def _fix_enterprise(resource: dict[str, Any]) -> None:
             resource[key] = _manager(ext)
 
 
-def normalize_resource(kind: Kind, payload: Any) -> Any:
-    """Normalise a POST or PUT body."""
+def normalize_resource(kind: Kind, payload: Any, model: type[Resource[Any]]) -> Any:
+    """Normalise a POST or PUT body; ``model`` is the class the server validates it as
+    (the User with its registered extensions, or the Group)."""
     if not isinstance(payload, dict):
         return payload
     payload = json.loads(json.dumps(payload))  # private deep copy
@@ -121,10 +121,11 @@ def normalize_resource(kind: Kind, payload: Any) -> Any:
         payload["schemas"] = [s for s in schemas if not _is_adscim(s)]
     if kind is Kind.USER:
         _fix_enterprise(payload)
-    return _coerce_booleans(kind, "", payload)
+    return _coerce_booleans(model, "", payload)
 
 
-def normalize_replacement(kind: Kind, resource_id: str, payload: Any) -> Any:
+def normalize_replacement(kind: Kind, resource_id: str, payload: Any,
+                          model: type[Resource[Any]]) -> Any:
     """Normalise a PUT body.
 
     Okta, for custom SCIM apps, updates with PUT and sends back the whole user as
@@ -132,7 +133,7 @@ def normalize_replacement(kind: Kind, resource_id: str, payload: Any) -> Any:
     specific User (PUT)"). Both are read-only (RFC 7643 §3.1): ``id`` is ignored
     when it designates the target and refused otherwise, ``meta`` is ignored.
     """
-    payload = normalize_resource(kind, payload)
+    payload = normalize_resource(kind, payload, model)
     if not isinstance(payload, dict):
         return payload
     for key in [k for k in payload if isinstance(k, str) and k.casefold() in ("id", "meta")]:
@@ -173,11 +174,11 @@ def _names_members(path: str) -> bool:
     sub-attributes such as ``members.display``, which a client names on purpose.
     Resolved by scim2-models' path grammar; cached and bounded like :func:`_path_type`."""
     try:
-        binding = Path[Kind.GROUP.model](path).resolve()
+        binding = Path[Group](path).resolve()
     except Exception:  # an invalid path is reported later, by the PATCH itself
         return False
     return binding is not None and binding.target_field_name == "members" and (
-        binding.target_model is Kind.GROUP.model)
+        binding.target_model is Group)
 
 
 def _drop_member_display(entries: Any) -> None:
@@ -212,8 +213,9 @@ def _drop_own_id(operation: dict[str, Any], resource_id: str) -> None:
         del value[key]
 
 
-def normalize_patch(kind: Kind, resource_id: str, payload: Any) -> Any:
-    """Normalise a PATCH body (RFC 7644 §3.5.2)."""
+def normalize_patch(kind: Kind, resource_id: str, payload: Any,
+                    model: type[Resource[Any]]) -> Any:
+    """Normalise a PATCH body (RFC 7644 §3.5.2) of a resource validated as ``model``."""
     if not isinstance(payload, dict):
         return payload
     payload = json.loads(json.dumps(payload))
@@ -245,7 +247,7 @@ def normalize_patch(kind: Kind, resource_id: str, payload: Any) -> Any:
                     value = _manager(value)
                 elif isinstance(value, dict):
                     _fix_enterprise(value)
-            operation["value"] = _coerce_booleans(kind, path or "", value)
+            operation["value"] = _coerce_booleans(model, path or "", value)
         if kind is Kind.GROUP and operation.get("op") == "remove":
             split = _split_member_removal(operation)
             if split is not None:

@@ -1,12 +1,16 @@
-"""The resources this server serves: User (core, enterprise, access extension) and Group.
+"""The resources this server serves: User (core and enterprise, plus the extensions the
+application registers) and Group.
 
-The models are scim2-models classes; nothing here knows what the attributes of
-the access extension mean (that is the catalog's job). Here they must only
-round-trip.
+The models are scim2-models classes. The protocol layer defines the RFC's schemas only: an
+application adds its own User extensions (RFC 7643 §3.3) by building its
+:class:`ServedResources` with them and giving it to its backend (the backend contract's
+``resources``). Here an extension's attributes must only round-trip: what they mean is
+the application's business.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
@@ -26,36 +30,9 @@ from scim2_models import (
 )
 from scim2_models.urn import URN
 
-ACCESS_SCHEMA = "urn:bridge:scim:schemas:extension:access:2.0:User"
 ENTERPRISE_SCHEMA = str(EnterpriseUser.__schema__)
 USER_SCHEMA = str(scim2_models.User.__schema__)
 GROUP_SCHEMA = str(scim2_models.Group.__schema__)
-
-
-class Perimeter(ComplexAttribute):
-    """One (dimension, value) pair of a user's perimeter."""
-
-    dimension: str | None = None
-    value: str | None = None
-
-
-class AccessExtension(Extension):
-    """Access facts of a user: type, status, profiles, toggles, perimeter, tenants."""
-
-    # Semantics come from the access catalog; the SCIM layer only stores and
-    # returns them (urn:bridge:scim:schemas:extension:access:2.0:User).
-
-    __schema__ = URN(ACCESS_SCHEMA)
-
-    user_type: str | None = None
-    status: str | None = None
-    profile: str | None = None
-    """The user's profile; with several (seed 003), the first. Kept for clients that
-    know one profile per user: ``profiles`` carries them all."""
-    profiles: list[str] | None = None
-    toggles: list[str] | None = None
-    perimeter: list[Perimeter] | None = None
-    tenants: list[str] | None = None
 
 
 # RFC 7643 §4.1.2 makes emails.value a string ("canonical form ... RFC 5321"); which
@@ -85,10 +62,6 @@ class User(scim2_models.User):  # type: ignore[type-arg]
     """Email addresses for the user."""
 
     Emails: ClassVar[type[ComplexAttribute]] = Email
-
-
-ScimUser: type[Resource[Any]] = User[EnterpriseUser | AccessExtension]
-"""The composed User model: core + enterprise + access extensions."""
 
 
 # RFC 7643 §8.7.1 gives a Group's members only value, $ref and type; §2.4 makes
@@ -128,10 +101,6 @@ class Kind(StrEnum):
     def endpoint(self) -> str:
         return f"/{self.value}s"
 
-    @property
-    def model(self) -> type[Resource[Any]]:
-        return ScimUser if self is Kind.USER else ScimGroup
-
     @classmethod
     def of_endpoint(cls, endpoint: str) -> Kind | None:
         for kind in cls:
@@ -140,23 +109,8 @@ class Kind(StrEnum):
         return None
 
 
-USER_RESOURCE_TYPE = ResourceType(
-    id="User",
-    name="User",
-    endpoint="/Users",
-    description="User Account",
-    schema_=USER_SCHEMA,
-    schema_extensions=[
-        SchemaExtension(schema_=ENTERPRISE_SCHEMA, required=False),
-        SchemaExtension(schema_=ACCESS_SCHEMA, required=False),
-    ],
-)
-GROUP_RESOURCE_TYPE = ResourceType(
-    id="Group", name="Group", endpoint="/Groups", description="Group", schema_=GROUP_SCHEMA
-)
-
 POLICY = ScimPolicy(
-    # RFC 7644 §3.12 / interoperability profile: refuse what we do not declare.
+    # RFC 7644 §3.12: refuse what we do not declare (an unknown attribute or schema).
     unknown=ScimPolicy.Unknown.forbid,
     # Microsoft Entra sends {"op":"Remove","path":"members","value":[{"value":id}]}.
     remove_value_as_filter=ScimPolicy.RemoveValue.apply,
@@ -165,8 +119,51 @@ POLICY = ScimPolicy(
     unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,
 )
 
-PROVIDER = ScimProvider(
-    models=[User, EnterpriseUser, AccessExtension, ScimGroup],
-    resource_types=[USER_RESOURCE_TYPE, GROUP_RESOURCE_TYPE],
-    policy=POLICY,
+GROUP_RESOURCE_TYPE = ResourceType(
+    id="Group", name="Group", endpoint="/Groups", description="Group", schema_=GROUP_SCHEMA
 )
+
+
+class ServedResources:
+    """What a server serves: the User (core, enterprise and ``user_extensions``, in that
+    order) and the Group, as scim2-models composes them (a :class:`ScimProvider`).
+
+    ``/Schemas`` and ``/ResourceTypes`` publish it and requests are validated against
+    its models. The application registers its extensions here, as scim2-server lets
+    its caller register schemas and resource types; the protocol layer names none.
+    """
+
+    def __init__(self, user_extensions: Sequence[type[Extension]] = ()) -> None:
+        extensions = (EnterpriseUser, *user_extensions)
+        user_resource_type = ResourceType(
+            id="User",
+            name="User",
+            endpoint="/Users",
+            description="User Account",
+            schema_=USER_SCHEMA,
+            schema_extensions=[SchemaExtension(schema_=str(extension.__schema__), required=False)
+                               for extension in extensions],
+        )
+        self.user_extensions: tuple[type[Extension], ...] = tuple(user_extensions)
+        self.provider = ScimProvider(models=[User, *extensions, ScimGroup],
+                                     resource_types=[user_resource_type, GROUP_RESOURCE_TYPE],
+                                     policy=POLICY)
+        self.user: type[Resource[Any]] = self._served(Kind.USER)
+        """The composed User model (``User[EnterpriseUser | ...]``)."""
+        self.group: type[Resource[Any]] = self._served(Kind.GROUP)
+
+    def _served(self, kind: Kind) -> type[Resource[Any]]:
+        model = self.provider.model_for_endpoint(kind.endpoint)
+        assert isinstance(model, type) and issubclass(model, Resource)
+        return model
+
+    def model(self, kind: Kind) -> type[Resource[Any]]:
+        """The scim2-models class of a kind's resources."""
+        return self.user if kind is Kind.USER else self.group
+
+    def kind_of(self, resource: Resource[Any]) -> Kind:
+        return Kind.USER if isinstance(resource, self.user) else Kind.GROUP
+
+
+CORE = ServedResources()
+"""The RFC's resources only: core and enterprise User, Group (a backend given none)."""

@@ -22,7 +22,7 @@ from scim2_models import (
     Sort,
 )
 
-from .resources import PROVIDER
+from .resources import ServedResources
 from .settings import ScimSettings
 
 LIMITS_SCHEMA = "urn:bridge:scim:schemas:extension:limits:2.0:ServiceProviderConfig"
@@ -83,15 +83,16 @@ def limits(settings: ScimSettings, base_url: str) -> dict[str, Any]:
     return body
 
 
-def resource_types(base_url: str) -> list[dict[str, Any]]:
+def resource_types(resources: ServedResources, base_url: str) -> list[dict[str, Any]]:
     return [
         _located(rt, base_url, f"ResourceTypes/{rt.id}", "ResourceType")
-        for rt in PROVIDER.resource_types
+        for rt in resources.provider.resource_types
     ]
 
 
-def schemas(base_url: str) -> list[dict[str, Any]]:
-    return [_located(s, base_url, f"Schemas/{s.id}", "Schema") for s in PROVIDER.schemas]
+def schemas(resources: ServedResources, base_url: str) -> list[dict[str, Any]]:
+    return [_located(s, base_url, f"Schemas/{s.id}", "Schema")
+            for s in resources.provider.schemas]
 
 
 def _located(obj: ResourceType | Schema, base_url: str, path: str, kind: str) -> dict[str, Any]:

@@ -64,6 +64,7 @@ from bridge.invitations import (
     Conflict,
     InvalidRequest,
     LifecycleError,
+    RuleRefused,
 )
 from bridge.observability.context import request_id_or_new
 from scim.payload import BodyTooLarge, PayloadError, parse_json
@@ -95,12 +96,14 @@ NO_CATALOG = ("this bridge serves no access catalog, so it has no invitations or
 
 def create_api_blueprint(service: AccessAdministration | None,
                          authenticate: Callable[[str | None], Caller | None], *,
-                         retry_after: int = 30) -> Blueprint:
+                         retry_after: int = 30,
+                         on_refusal: Callable[[str], None] | None = None) -> Blueprint:
     """The blueprint. ``authenticate`` maps the Authorization header to the caller (None:
     401), or raises a :class:`bridge.auth.AuthFault` answered as on every surface;
     :meth:`bridge.api.auth.ActorAuthenticator.authenticate` in production. ``service`` None (no
     catalog configured) answers 503 ``catalog-not-configured`` (:data:`NO_CATALOG`) on every
-    route but the OpenAPI document and its docs page."""
+    route but the OpenAPI document and its docs page. ``on_refusal`` is told the rule's name
+    of each write a catalog rule refuses (the server's /metrics)."""
     bp = Blueprint("api_v1", __name__, url_prefix=PREFIX)
     public: set[str] = set()  # endpoints served without a token
 
@@ -124,6 +127,8 @@ def create_api_blueprint(service: AccessAdministration | None,
             return error(exc.status, "unauthorized", exc.description,
                          headers=exc.headers(AUTH_REALM))
         if isinstance(exc, LifecycleError):
+            if on_refusal is not None and isinstance(exc, RuleRefused | AccessDenied):
+                on_refusal(exc.code)
             if exc.status == 503:
                 return unavailable(exc.code, exc.detail)
             body = {**exc.body, "outcome": exc.code} if isinstance(exc, Conflict) else exc.body

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from bridge.auth.faults import InvalidToken
+
+# The syntax of BRIDGE_SCIM_STATIC_TOKENS is a setting's: read and checked in bridge.config.
+from bridge.config import (  # noqa: F401 (re-exported)
+    STATIC_TOKEN_NAME,
+    StaticToken,
+    parse_static_tokens,
+    static_token_entry,
+    token_digest,
+)
 from scim.backend import Subject
 
 logger = logging.getLogger(__name__)
@@ -37,47 +44,6 @@ class TokenPolicy(Protocol[P]):
     def static_caller(self, token: str) -> P:
         """The caller of a non-JWT token; raises :class:`InvalidToken` to refuse."""
         ...
-
-
-@dataclass(frozen=True)
-class StaticToken:
-    name: str
-    sha256: str
-    tenant: str | None = None
-
-
-STATIC_TOKEN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-"""A static token's name (and its tenant's): what the setting's syntax cannot confuse."""
-
-
-def token_digest(token: str) -> str:
-    """The SHA-256 hex digest a static token is configured by (never the token itself)."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def static_token_entry(name: str, token: str, tenant: str | None = None) -> str:
-    """The ``BRIDGE_SCIM_STATIC_TOKENS`` entry of ``token`` (``name=<sha256 hex>[@tenant]``,
-    what :func:`parse_static_tokens` reads); entries are joined with commas."""
-    for label, value in (("name", name), ("tenant", tenant)):
-        if value is not None and not STATIC_TOKEN_NAME.match(value):
-            raise ValueError(f"a static token's {label} is 1 to 64 letters, digits, '.', '_' "
-                             f"or '-', starting with a letter or digit, not {value!r}")
-    return f"{name}={token_digest(token)}" + (f"@{tenant}" if tenant else "")
-
-
-def parse_static_tokens(value: str | None) -> tuple[StaticToken, ...]:
-    """``name=<sha256 hex>[@tenant]`` entries separated by commas."""
-    tokens = []
-    for entry in filter(None, (part.strip() for part in (value or "").split(","))):
-        name, sep, rest = entry.partition("=")
-        digest, _, tenant = rest.partition("@")
-        digest = digest.strip().lower()
-        if not sep or not name or len(digest) != 64 or not all(c in "0123456789abcdef"
-                                                                for c in digest):
-            raise ValueError(f"BRIDGE_SCIM_STATIC_TOKENS entry {name or '?'!r} is not "
-                             "name=<sha256 hex>[@tenant]")
-        tokens.append(StaticToken(name.strip(), digest, tenant.strip() or None))
-    return tuple(tokens)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import click
 
 from bridge.cli import access, local, realm, scim
 from bridge.cli.common import EXIT_CODES, EXIT_USAGE, EXPECTED, say
+from bridge.config import MissingSetting
 from bridge.realm.desired import ConfigError
 
 
@@ -27,7 +28,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         sys.exit(130)
-    except ConfigError as exc:
+    except (ConfigError, MissingSetting) as exc:
         for problem in exc.problems:
             say(f"error: {problem}")
         sys.exit(1)

@@ -33,6 +33,8 @@ def keycloak_start() -> None:
     else:
         click.echo(f"Keycloak {status.version} already running at {status.url} "
                    f"(pid {status.pid})")
+    click.echo(f"health:  {instance.ready_url}")
+    click.echo(f"metrics: {instance.metrics_url}")
 
 
 @keycloak.command("stop")
@@ -46,12 +48,15 @@ def keycloak_stop() -> None:
 
 @keycloak.command("status")
 def keycloak_status() -> None:
-    """Version, URL, pid and readiness."""
-    status = dev_instance().status()
+    """Version, URL, pid, readiness, and where its health and metrics are served."""
+    instance = dev_instance()
+    status = instance.status()
     click.echo(f"version: {status.version}")
     click.echo(f"url:     {status.url}")
     click.echo(f"pid:     {status.pid if status.pid else '-'}")
     click.echo(f"ready:   {'yes' if status.ready else 'no'}")
+    click.echo(f"health:  {instance.ready_url}")
+    click.echo(f"metrics: {instance.metrics_url}")
     if not status.running:
         sys.exit(3)
 
@@ -59,11 +64,20 @@ def keycloak_status() -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Serve the bridge (development server; use gunicorn in production)."""
-    from bridge.app import create_app
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default 1, or GUNICORN_CMD_ARGS); more than one "
+                   "needs BRIDGE_LOCK_URL.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Threads per worker (default 8, or GUNICORN_CMD_ARGS).")
+def serve(host: str, port: int, workers: int | None, threads: int | None) -> None:
+    """Serve the bridge under gunicorn, the production server (the image's command).
 
-    create_app().run(host=host, port=port)
+    Settings and Keycloak are checked first: any problem stops the start in one line.
+    SIGTERM lets requests in flight finish, then exits. GUNICORN_CMD_ARGS is honoured.
+    """
+    from bridge.server import serve as serve_bridge
+
+    serve_bridge(host, port, workers=workers, threads=threads, echo=say)
 
 
 @click.command()

@@ -2,8 +2,9 @@
 
 python-keycloak's ``KeycloakOpenIDConnection`` owns the session, the admin token and its
 refresh; this module adds what the rest of the bridge relies on: JSON in and out, typed
-errors instead of status codes, and a count of admin calls (benchmarks and tests read it to
-hold the bridge to its per-operation budgets).
+errors instead of status codes, and a count of admin calls and of their failures by kind
+(benchmarks and tests read it to hold the bridge to its per-operation budgets; the server's
+``/metrics`` listens to it, see :class:`CallListener`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from keycloak import KeycloakOpenIDConnection
@@ -83,30 +84,75 @@ def route_template(path: str) -> str:
     return "/" + "/".join(out)
 
 
+FAILURES = ("unreachable", "login", "session", "denied", "not_found", "conflict",
+            "rejected", "unavailable", "server_error")
+"""Why an admin call failed, as :meth:`CallCounter.failed` records it: Keycloak could not be
+reached, refused the service account's login or its session, answered 401/403, 404, 409,
+another 4xx, 502-504, or another 5xx. A fixed set: a label's values are bounded."""
+
+
+class CallListener(Protocol):
+    """Told of every admin call (its kind, as :class:`CallCounter` keys it) and failure."""
+
+    def admin_call(self, method: str, route: str) -> None: ...
+
+    def admin_failure(self, method: str, route: str, reason: str) -> None: ...
+
+
 @dataclass
 class CallCounter:
-    """Admin calls made through one gateway, by ``METHOD route-template``.
+    """Admin calls made through one gateway, by ``METHOD route-template``, and their
+    failures by kind and reason (one of :data:`FAILURES`).
 
     Keyed by templates (see :func:`route_template`) and capped at :data:`MAX_KINDS`
     keys, so a long-lived replica's counter stays the same size whatever it serves.
-    Thread-safe: one gateway serves every request thread of a replica."""
+    Thread-safe: one gateway serves every request thread of a replica. ``listeners`` hear
+    each call under the same (capped) kind: one count, more than one reader."""
 
     total: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    failures: dict[tuple[str, str], int] = field(default_factory=dict)
+    listeners: list[CallListener] = field(default_factory=list, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def add(self, method: str, path: str) -> None:
+    def add(self, method: str, path: str) -> str:
+        """Count one call; returns its kind (``METHOD route-template``)."""
         key = f"{method} {route_template(path)}"
         with self._lock:
             self.total += 1
             if key not in self.by_kind and len(self.by_kind) >= MAX_KINDS:
                 key = f"{method} (other)"
             self.by_kind[key] = self.by_kind.get(key, 0) + 1
+        for listener in self.listeners:
+            listener.admin_call(*key.split(" ", 1))
+        return key
+
+    def failed(self, kind: str, reason: str) -> None:
+        """Count a failure of a call of ``kind`` (as :meth:`add` returned it)."""
+        with self._lock:
+            self.failures[kind, reason] = self.failures.get((kind, reason), 0) + 1
+        for listener in self.listeners:
+            method, route = kind.split(" ", 1)
+            listener.admin_failure(method, route, reason)
 
     def reset(self) -> None:
         with self._lock:
             self.total = 0
             self.by_kind.clear()
+            self.failures.clear()
+
+
+def failure_reason(status: int) -> str:
+    """The :data:`FAILURES` entry of an HTTP error status."""
+    if status in (401, 403):
+        return "denied"
+    if status == 404:
+        return "not_found"
+    if status == 409:
+        return "conflict"
+    if status in (502, 503, 504):
+        return "unavailable"
+    return "server_error" if status >= 500 else "rejected"
 
 
 class AdminGateway:
@@ -165,27 +211,46 @@ class AdminGateway:
     def delete(self, path: str, body: Any = None) -> None:
         self._send("DELETE", path, body=body)
 
+    def check_login(self, timeout: float = 5) -> None:
+        """Log in afresh with this gateway's credentials (the session in use is left as it
+        is): returns when Keycloak accepts them; :class:`Unavailable` when it cannot be
+        reached, :class:`GatewayError` (``status``, ``detail`` = Keycloak's error code)
+        when it refuses them. What readiness and the start-up checks ask."""
+        if isinstance(self._connect, functools.partial):
+            self._connect(timeout=timeout)  # the gateway's own login, with a short timeout
+        else:
+            self._connect()
+
     # -- plumbing ----------------------------------------------------------------------------
 
     def _send(self, method: str, path: str, *, body: Any = None,
               params: Mapping[str, Any] | None = None, raw: bool = False) -> Any:
         url = f"admin/realms{path}"
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        self.calls.add(method, path)
+        kind = self.calls.add(method, path)
         data = json.dumps(body) if body is not None else None
         try:
+            connection = self._conn
+        except GatewayError as exc:  # the login (deferred to the first call) failed
+            self.calls.failed(kind, "unreachable" if isinstance(exc, Unavailable) else "login")
+            raise
+        try:
             if method == "GET":
-                response = self._conn.raw_get(url, **query)
+                response = connection.raw_get(url, **query)
             elif method == "POST":
-                response = self._conn.raw_post(url, data=data or "", **query)
+                response = connection.raw_post(url, data=data or "", **query)
             elif method == "PUT":
-                response = self._conn.raw_put(url, data=data or "", **query)
+                response = connection.raw_put(url, data=data or "", **query)
             else:
-                response = self._conn.raw_delete(url, data=data)
+                response = connection.raw_delete(url, data=data)
         except KeycloakConnectionError as exc:
+            self.calls.failed(kind, "unreachable")
             raise Unavailable(f"Keycloak unreachable for {method} {path}") from exc
         except KeycloakError as exc:  # token refresh failed
+            self.calls.failed(kind, "session")
             raise Unavailable(f"Keycloak refused the admin session: {exc.response_code}") from exc
+        if response.status_code >= 400:
+            self.calls.failed(kind, failure_reason(response.status_code))
         _raise_for_status(method, path, response)
         if raw:
             return response
@@ -209,8 +274,23 @@ def _connect(**kwargs: Any) -> KeycloakOpenIDConnection:
     except KeycloakError as exc:
         who = kwargs.get("username") or kwargs.get("client_id")
         raise GatewayError(
-            f"Keycloak refused the admin login of {who} ({exc.response_code})"
+            f"Keycloak refused the admin login of {who} ({exc.response_code})",
+            status=exc.response_code, detail=_login_error(exc),
         ) from exc
+
+
+def _login_error(exc: KeycloakError) -> str:
+    """Keycloak's OAuth error code (``unauthorized_client``, ``invalid_grant``...) or its
+    message, from a refused login; never the request (which holds the secret)."""
+    message = exc.error_message
+    text = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text[:120]
+    if isinstance(body, dict):
+        return str(body.get("error") or body.get("errorMessage") or "")[:120]
+    return ""
 
 
 def _settle_environment(connection: KeycloakOpenIDConnection) -> None:

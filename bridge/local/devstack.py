@@ -156,10 +156,8 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
                                            env["KC_BOOTSTRAP_ADMIN_PASSWORD"])
         apply_dev_realm(admin, config, the_catalog, echo)
         dev_token = env["BRIDGE_SCIM_DEV_TOKEN"]
-        from bridge.app import create_app
-
-        app = create_app(dev_settings(env, keycloak_url=instance.url, realm=config.realm,
-                                      catalog_dir=catalog_dir, dev_token=dev_token))
+        settings = dev_settings(env, keycloak_url=instance.url, realm=config.realm,
+                                catalog_dir=catalog_dir, dev_token=dev_token)
         echo("")
         echo(f"Keycloak admin console  {instance.url}/admin/  "
              f"(user {env['KC_BOOTSTRAP_ADMIN_USERNAME']}, password in {dev_env_file()})")
@@ -168,7 +166,10 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
         echo(f"Access catalog          {catalog_dir}  ({the_catalog.name if the_catalog else '-'}"
              "; BRIDGE_CATALOG picks another)")
         echo(f"Keycloak log            {instance.log_file}")
-        echo(f"Bridge                  http://127.0.0.1:{bridge_port}/healthz  /readyz")
+        echo(f"Bridge                  http://127.0.0.1:{bridge_port}/healthz  /readyz  "
+             "/metrics")
+        echo(f"Keycloak health         {instance.ready_url}  (metrics: "
+             f"{instance.metrics_url})")
         echo(f"Invitations API         http://127.0.0.1:{bridge_port}/api/v1/docs  "
              "(README: a portal token in dev)")
         echo(f"SCIM base URL           http://127.0.0.1:{bridge_port}/scim/v2")
@@ -180,7 +181,10 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
              f"{instance.url}/realms/{config.realm}/protocol/openid-connect/token")
         echo("Ctrl-C stops the bridge and the mail sink"
              + (" and Keycloak." if started else "; Keycloak was already running."))
-        app.run(host="127.0.0.1", port=bridge_port)
+        # The production server, as `bridge serve` and the image run it (bridge.server).
+        from bridge.server import serve
+
+        serve("127.0.0.1", bridge_port, settings=settings, echo=echo)
     except KeyboardInterrupt:
         echo("stopping")
     finally:

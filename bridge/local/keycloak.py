@@ -59,16 +59,23 @@ PROGRESS_EVERY = 5.0
 # Fine-Grained Admin Permissions v2 (``admin-fine-grained-authz:v2``), which the bridge's
 # service account relies on (realm-config/clients/bridge.yaml), is a default feature of
 # 26.7.5 (measured: server info lists it enabled with these options): never disable it.
+# Health (``/health/ready``, ``/health/live``) and Prometheus metrics (``/metrics``) are
+# served on the management port (``--http-management-port``, 9000 by default), never on the
+# public one; both are build options in 26.x.
+OBSERVABILITY_OPTIONS: tuple[str, ...] = (
+    "--health-enabled=true",
+    "--metrics-enabled=true",
+)
 BUILD_OPTIONS: tuple[str, ...] = (
     "--db=dev-file",
-    "--health-enabled=true",
+    *OBSERVABILITY_OPTIONS,
     "--features=organization",
 )
 # The production build: PostgreSQL and Infinispan caches shared by the cluster's nodes.
 PRODUCTION_BUILD_OPTIONS: tuple[str, ...] = (
     "--db=postgres",
     "--cache=ispn",
-    "--health-enabled=true",
+    *OBSERVABILITY_OPTIONS,
     "--features=organization",
 )
 # ``cache=local`` is a runtime option in 26.x: without it a single node still runs JGroups
@@ -229,13 +236,16 @@ def ensure_distribution(log: Callable[[str], None] = lambda _msg: None, *,
 
     ``version`` defaults to :func:`keycloak_version` (the pinned one unless
     ``$BRIDGE_KEYCLOAK_VERSION`` says another). ``kc.sh build`` writes into the
-    distribution, so each set of build options (``flavour``) is its own unpacked copy of the
-    one downloaded archive. Each step longer than a few seconds reports progress to ``log``.
+    distribution, so each set of build options is its own unpacked copy of the one
+    downloaded archive, named by ``flavour`` and by the options' stamp: a change of options
+    builds a new copy, never rebuilds one a running server (another test session, a dev
+    instance) is using. Each step longer than a few seconds reports progress to ``log``.
     """
     version = version or keycloak_version()
     artifact = maven_artifact(version)
     root = cache_dir() / "keycloak"
-    home = root / f"keycloak-{version}{'-' + flavour if flavour else ''}"
+    home = root / (f"keycloak-{version}{'-' + flavour if flavour else ''}"
+                   f"-{_build_stamp(build_options, version)[:12]}")
     stamp = home / ".bridge-build"
     with _locked(root / ".lock"):
         if stamp.is_file() and stamp.read_text() == _build_stamp(build_options, version):
@@ -331,6 +341,11 @@ class LocalKeycloak:
     @property
     def ready_url(self) -> str:
         return f"http://{self.host}:{self.management_port}/health/ready"
+
+    @property
+    def metrics_url(self) -> str:
+        """Keycloak's own Prometheus metrics (management port, ``--metrics-enabled``)."""
+        return f"http://{self.host}:{self.management_port}/metrics"
 
     @property
     def _pid_file(self) -> Path:

@@ -1,8 +1,8 @@
 """One bridge replica under gunicorn, the production server, on loopback.
 
-It runs the way the image runs it (Dockerfile: ``gunicorn "bridge.app:create_app()"`` with
-the gthread worker), configured only through its environment, so several replicas of one
-deployment differ only in the Keycloak node they point at and the port they serve on.
+It runs the way the image runs it (Dockerfile: ``bridge serve``, :mod:`bridge.server`),
+configured only through its environment, so several replicas of one deployment differ only
+in the Keycloak node they point at and the port they serve on.
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ import requests
 from bridge.local.keycloak import MissingPiece, port_in_use
 from bridge.local.processes import stop_group, wait_ready
 
-# The image's default (Dockerfile, GUNICORN_CMD_ARGS).
-GUNICORN_CMD_ARGS = "--worker-class gthread --workers 1 --threads 8"
-APP = "bridge.app:create_app()"
-LOGGING = "python:bridge.observability.gunicorn_config"
-"""gunicorn's and the app's lines as JSON (the image's ``--config``, as in the Dockerfile)."""
+# What the harness changes of the server's defaults (bridge.server.DEFAULTS): a short
+# grace period (tests stop replicas often) and gunicorn's access log, read by the tests.
+GUNICORN_CMD_ARGS = "--graceful-timeout 5 --access-logfile -"
 
 
 @dataclass
@@ -56,8 +54,8 @@ class BridgeReplica:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as out:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--config", LOGGING, "--bind", self.address,
-                 "--graceful-timeout", "5", "--access-logfile", "-", APP],
+                [sys.executable, "-m", "bridge", "serve", "--host", self.host,
+                 "--port", str(self.port)],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                 start_new_session=True)
         log_file = self.log_file

@@ -10,9 +10,9 @@ Two entry points share the same formatter and filter:
 
 - :func:`configure_logging` for ``bridge`` commands (``serve``, ``dev``, the operator
   CLI): it adds one handler to the root logger and leaves any other handler alone;
-- :func:`logging_config` for gunicorn (``logconfig_dict``, see
-  ``bridge.observability.gunicorn_config``), so its own error and access lines are JSON
-  too and the workers' application lines go to the same stream.
+- :func:`logging_config` for gunicorn (``logconfig_dict``, in the server's configuration:
+  :func:`bridge.server.configuration`), so its own error and access lines are JSON too and
+  the workers' application lines go to the same stream.
 
 ``BRIDGE_LOG_LEVEL`` (DEBUG, INFO, WARNING, ERROR) sets the level; the audit trail
 (``bridge.audit``) is always kept at INFO, whatever the level.

@@ -61,6 +61,7 @@ from bridge.keycloak import users as kc_users
 from bridge.keycloak.client import AdminGateway
 from bridge.locks import LocalLocks, ResourceLocks
 from bridge.provisioning.access import AccessAttributes
+from bridge.provisioning.access_schema import ACCESS_RESOURCES
 from bridge.provisioning.group_writes import GroupWrites
 from bridge.provisioning.groups import GROUP_CACHE_SIZE, GROUP_CACHE_TTL, ManagedGroups
 from bridge.provisioning.mapping import DomainMapping, GroupMapping, UserMapping
@@ -83,6 +84,9 @@ __all__ = ["GROUP_CACHE_SIZE", "GROUP_CACHE_TTL", "KeycloakScimBackend"]
 
 class KeycloakScimBackend(UserStore, GroupWrites, Queries, ManagedGroups, ProtectedAccounts):
     """SCIM storage in one Keycloak realm (see the module docstring)."""
+
+    resources = ACCESS_RESOURCES
+    """What it serves (the backend contract): the User with the access extension, Group."""
 
     def __init__(
         self,

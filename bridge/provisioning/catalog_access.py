@@ -46,8 +46,11 @@ class CatalogAccess:
     tenant_attribute = TENANTS
     group_root = GROUP_ROOT
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, *,
+                 on_refusal: Callable[[str], None] | None = None) -> None:
         self.catalog = catalog
+        # Told the rule's name of each refused write (the server counts them: /metrics).
+        self._on_refusal = on_refusal or (lambda _rule: None)
 
     def attribute_names(self) -> set[str]:
         return set(managed_attributes(self.catalog))
@@ -82,6 +85,7 @@ class CatalogAccess:
         try:
             check_assignment(self.catalog, assignment)
         except RuleViolation as exc:
+            self._on_refusal(exc.rule)
             # The rule's name leads the message: what an operator reads in the SCIM error
             # (and the rule of its audit event).
             raise with_rule(errors.InvalidValue(str(exc)), exc.rule) from None
@@ -105,6 +109,7 @@ class CatalogAccess:
         try:
             check_scim_client(self.catalog, client_id, tenant, target, now)
         except RuleViolation as exc:
+            self._on_refusal(exc.rule)
             raise with_rule(errors.Forbidden(str(exc)), exc.rule) from None
 
     def to_attributes(self, extension: Mapping[str, Any] | None) -> dict[str, list[str]]:

@@ -50,8 +50,9 @@ from typing import Any, Protocol
 from scim2_models import Context, Meta, Resource
 
 from bridge.keycloak.limits import email_problem
+from bridge.provisioning.access_schema import ACCESS_SCHEMA, AccessUser
 from scim.errors import InvalidValue
-from scim.resources import ACCESS_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, Kind
+from scim.resources import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, Kind, ScimGroup
 
 USER_NAME = "scim.userName"
 EXTERNAL_ID = "scim.externalId"
@@ -301,7 +302,7 @@ class UserMapping:
         if groups:
             data["groups"] = [{"value": g["id"], "$ref": f"Groups/{g['id']}",
                                "display": g.get("name"), "type": "direct"} for g in groups]
-        resource = Kind.USER.model.model_validate(data)
+        resource = AccessUser.model_validate(data)
         created = _parse_time(_first(attributes, CREATED)) or _from_millis(
             rep.get("createdTimestamp"))
         resource.meta = _meta(Kind.USER, created,
@@ -409,7 +410,7 @@ class GroupMapping:
             data["externalId"] = _first(attributes, EXTERNAL_ID)
         if members:
             data["members"] = members
-        resource = Kind.GROUP.model.model_validate(data)
+        resource = ScimGroup.model_validate(data)
         created = _parse_time(_first(attributes, CREATED))
         resource.meta = _meta(Kind.GROUP, created,
                               _parse_time(_first(attributes, LAST_MODIFIED)) or created,

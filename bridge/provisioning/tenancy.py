@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.provisioning.access_schema import ACCESS_SCHEMA, AccessExtension
 from scim import errors
-from scim.resources import ACCESS_SCHEMA, AccessExtension
 
 
 def tenants_of(user: Any) -> list[str]:

@@ -25,6 +25,7 @@ from bridge import errors as domain
 from bridge.audit import with_rule
 from bridge.catalog.apply import StatePlan, apply_user_state, plan_user_state
 from bridge.keycloak import users as kc_users
+from bridge.provisioning.access_schema import AccessExtension
 from bridge.provisioning.catalog_access import CatalogAccess
 from bridge.provisioning.mapping import (
     CREATED,
@@ -42,7 +43,6 @@ from scim.backend import (
     apply_patch,
     check_precondition,
 )
-from scim.resources import AccessExtension
 
 logger = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from scim2_models import Context, PatchOp, Resource, SearchRequest
 
+from bridge.provisioning.access_schema import ACCESS_RESOURCES, ACCESS_SCHEMA, AccessExtension
 from scim import errors, quirks
 from scim.backend import (
     ALL_ATTRIBUTES,
@@ -34,7 +35,7 @@ from scim.backend import (
     ScimBackend,
     Subject,
 )
-from scim.resources import ACCESS_SCHEMA, GROUP_SCHEMA, POLICY, USER_SCHEMA, AccessExtension, Kind
+from scim.resources import GROUP_SCHEMA, POLICY, USER_SCHEMA, Kind, ServedResources
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -63,14 +64,14 @@ class BackendUnderTest:
         if any(key == ACCESS_SCHEMA for key in attributes):
             payload["schemas"] = [USER_SCHEMA, ACCESS_SCHEMA]
         return self.backend.create(subject or self.subject, Kind.USER,
-                                   new(Kind.USER, payload))
+                                   new(Kind.USER, payload, self.backend.resources))
 
     def create_group(self, name: str, members: tuple[str, ...] = (),
                      subject: Subject | None = None) -> Resource[Any]:
         payload = {"schemas": [GROUP_SCHEMA], "displayName": name,
                    "members": [{"value": m} for m in members]}
         return self.backend.create(subject or self.subject, Kind.GROUP,
-                                   new(Kind.GROUP, payload))
+                                   new(Kind.GROUP, payload, self.backend.resources))
 
     def get(self, kind: Kind, resource_id: str, subject: Subject | None = None,
             projection: Projection = ALL_ATTRIBUTES) -> Resource[Any] | None:
@@ -83,8 +84,9 @@ class BackendUnderTest:
         """PUT as the protocol layer does it: read-only attributes copied from the
         current state, then the whole new state handed over."""
         subject = subject or self.subject
-        replacement = kind.model.model_validate(
-            quirks.normalize_replacement(kind, resource_id, payload),
+        model = self.backend.resources.model(kind)
+        replacement = model.model_validate(
+            quirks.normalize_replacement(kind, resource_id, payload, model),
             scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY)
         current = self.backend.get(subject, kind, resource_id)
         if current is not None:
@@ -95,9 +97,9 @@ class BackendUnderTest:
     def patch(self, kind: Kind, resource_id: str, operations: list[dict[str, Any]], *,
               subject: Subject | None = None, if_match: str | None = None,
               projection: Projection = ALL_ATTRIBUTES) -> Resource[Any]:
+        model: Any = self.backend.resources.model(kind)
         payload = quirks.normalize_patch(
-            kind, resource_id, {"schemas": [PATCH_OP], "Operations": operations})
-        model: Any = kind.model
+            kind, resource_id, {"schemas": [PATCH_OP], "Operations": operations}, model)
         patch = PatchOp[model].model_validate(
             payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY)
         return self.backend.patch(subject or self.subject, kind, resource_id, patch,
@@ -112,7 +114,7 @@ class BackendUnderTest:
     def query(self, kind: Kind, subject: Subject | None = None, **search: Any
               ) -> QueryResult:
         """A list request, as ``GET /Users?filter=…&sortBy=…`` gives it (camelCase keys)."""
-        model: Any = kind.model
+        model: Any = self.backend.resources.model(kind)
         request = SearchRequest[model].model_validate(
             {"schemas": [SEARCH_REQUEST], **search}, scim_ctx=Context.SEARCH_REQUEST,
             scim_policy=POLICY)
@@ -130,11 +132,14 @@ class BackendUnderTest:
         return self.backend.query(subject or self.subject, kind, query)
 
 
-def new(kind: Kind, payload: dict[str, Any]) -> Resource[Any]:
-    """A validated resource as a POST hands it to the backend (no id, no meta)."""
-    return kind.model.model_validate(quirks.normalize_resource(kind, payload),
-                                     scim_ctx=Context.RESOURCE_CREATION_REQUEST,
-                                     scim_policy=POLICY)
+def new(kind: Kind, payload: dict[str, Any],
+        resources: ServedResources = ACCESS_RESOURCES) -> Resource[Any]:
+    """A validated resource as a POST hands it to the backend (no id, no meta), validated
+    as ``resources`` (by default the bridge's, whose access extension the suite uses)."""
+    model = resources.model(kind)
+    return model.model_validate(quirks.normalize_resource(kind, payload, model),
+                                scim_ctx=Context.RESOURCE_CREATION_REQUEST,
+                                scim_policy=POLICY)
 
 
 @contextmanager
@@ -771,7 +776,7 @@ class BackendContract:
         backend, subject = contract.unreachable(), contract.subject
         some_id = str(uuid.uuid4())
         user = new(Kind.USER, {"schemas": [USER_SCHEMA], "userName": "unreachable"})
-        model: Any = Kind.USER.model
+        model: Any = ACCESS_RESOURCES.user
         patch = PatchOp[model].model_validate(
             {"schemas": [PATCH_OP],
              "Operations": [{"op": "replace", "path": "title", "value": "x"}]},

@@ -34,7 +34,8 @@ from bridge.config import Settings
 from bridge.local.keycloak import free_port
 from bridge.local.processes import stop_group, wait_ready
 from bridge.local.replica import BridgeReplica
-from scim.resources import ACCESS_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
+from bridge.provisioning.access_schema import ACCESS_SCHEMA
+from scim.resources import GROUP_SCHEMA, USER_SCHEMA
 from tests.conftest import REALM_CONFIG, RealmUnderTest
 from tests.integration.test_invitations import PASSWORD, REDIRECT_URI, Bridge
 from tests.support.logs import CapturedLogs, captured_logs

@@ -24,8 +24,9 @@ from bridge.keycloak.client import AdminGateway
 from bridge.keycloak.errors import NotFound
 from bridge.local.mailsink import MailSink
 from bridge.provisioning import KeycloakScimBackend
+from bridge.provisioning.access_schema import ACCESS_SCHEMA
 from bridge.provisioning.catalog_access import CatalogAccess
-from scim.resources import ACCESS_SCHEMA, USER_SCHEMA
+from scim.resources import USER_SCHEMA
 from tests.conftest import REALM_CONFIG, KeycloakUnderTest, RealmUnderTest, realm_env
 from tests.integration.test_scim_support import Scim, make_app
 from tests.support.login import Browserless, LoginError

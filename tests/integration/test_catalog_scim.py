@@ -9,8 +9,9 @@ import pytest
 
 from bridge.catalog.load import load as load_catalog
 from bridge.provisioning import KeycloakScimBackend
+from bridge.provisioning.access_schema import ACCESS_SCHEMA
 from bridge.provisioning.catalog_access import CatalogAccess
-from scim.resources import ACCESS_SCHEMA, USER_SCHEMA
+from scim.resources import USER_SCHEMA
 from tests.conftest import REALM_CONFIG, RealmUnderTest
 from tests.integration.test_scim_support import Scim, make_app
 

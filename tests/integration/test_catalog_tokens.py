@@ -10,8 +10,9 @@ from bridge.catalog.load import load as load_catalog
 from bridge.catalog.mapping import expected_claims, user_state
 from bridge.catalog.model import Assignment
 from bridge.provisioning import KeycloakScimBackend
+from bridge.provisioning.access_schema import ACCESS_SCHEMA
 from bridge.provisioning.catalog_access import CatalogAccess
-from scim.resources import ACCESS_SCHEMA, USER_SCHEMA
+from scim.resources import USER_SCHEMA
 from tests.conftest import REALM_CONFIG, RealmUnderTest
 from tests.integration.test_scim_support import Scim, make_app
 from tests.support.login import Browserless, FlowError

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from bridge.app import create_app
 from bridge.cli import cli
 from bridge.config import Settings
-from scim.resources import ACCESS_SCHEMA, USER_SCHEMA
+from bridge.provisioning.access_schema import ACCESS_SCHEMA
+from scim.resources import USER_SCHEMA
 from tests.conftest import REALM_CONFIG, RealmUnderTest
 
 SEED_004 = REALM_CONFIG / "examples" / "004-accounting-portal"

@@ -13,10 +13,11 @@ from bridge.catalog.load import load as load_catalog
 from bridge.keycloak.client import AdminGateway
 from bridge.keycloak.errors import GatewayError
 from bridge.provisioning import KeycloakScimBackend
+from bridge.provisioning.access_schema import ACCESS_SCHEMA
 from bridge.provisioning.catalog_access import CatalogAccess
 from scim.backend import Subject
 from scim.blueprint import create_scim_blueprint
-from scim.resources import ACCESS_SCHEMA, USER_SCHEMA
+from scim.resources import USER_SCHEMA
 from tests.conftest import REALM_CONFIG, RealmUnderTest
 from tests.integration.test_scim_support import (
     USER_SCHEMA as CORE_USER,

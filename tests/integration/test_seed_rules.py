@@ -15,7 +15,8 @@ import yaml
 
 from bridge.catalog.load import load as load_catalog
 from bridge.catalog.model import Assignment
-from scim.resources import ACCESS_SCHEMA, USER_SCHEMA
+from bridge.provisioning.access_schema import ACCESS_SCHEMA
+from scim.resources import USER_SCHEMA
 from tests.conftest import REALM_CONFIG, RealmUnderTest
 from tests.integration.test_catalog_reconcile import _bridge as _bridge_cli
 from tests.integration.test_catalog_tokens import PASSWORD, Seed

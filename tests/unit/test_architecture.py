@@ -133,3 +133,51 @@ def test_only_the_gateway_imports_python_keycloak() -> None:
              for line in raw_client_imports(path.read_text(encoding="utf-8"))
              if str(path.relative_to(ROOT)) not in BASELINE_IMPORTS]
     assert found == []
+
+
+# -- scim/ knows neither Keycloak nor the domain (issue 11) --------------------------------
+
+SCIM = ROOT / "scim"
+# What scim/ must never name, in code, comments or docs: the identity store, the
+# application's modules and its extension, and the nouns of the access domain
+# (docs/domain: user types, profiles, toggles, perimeters, the catalog, invitations).
+# "tenant" stays: ``Subject.tenant`` and ``TenantScope`` are the protocol layer's hook for
+# a SCIM client bound to one tenant (the caller, as RFC 7644 §2 leaves authorization to the
+# service provider); which users a tenant holds is the rule the application registers. Nor
+# is "urn:bridge:" itself banned: the limits extension of /ServiceProviderConfig is the
+# server's own, published under that namespace.
+DOMAIN_WORDS = re.compile(
+    r"urn:bridge:scim:schemas:extension:access"
+    r"|\bkeycloak\b|\bkc\b|\brealm-management\b"
+    r"|\bbridge\.[a-z_]+"                     # a module of the application
+    r"|\baccess[ _-]?(?:extension|tenancy|catalog|schema)"
+    r"|\bcatalog|\bperimeters?\b|\btoggles?\b|\bprofiles?\b|\buser[ _]?types?\b"
+    r"|\binvitations?\b|\btechnicians?\b|\bdossiers?\b|\bstaff\b",
+    re.IGNORECASE)
+
+
+def domain_words(text: str) -> list[tuple[int, str]]:
+    return [(number, match.group())
+            for number, line in enumerate(text.splitlines(), 1)
+            for match in DOMAIN_WORDS.finditer(line)]
+
+
+def test_the_domain_word_detector_sees_the_domain() -> None:
+    named = ['ACCESS_SCHEMA = "urn:bridge:scim:schemas:extension:access:2.0:User"',
+             "from bridge.provisioning import tenancy", "# the Keycloak-backed storage",
+             "class AccessExtension(Extension):", "perimeter: list[Perimeter]",
+             "profiles: list[str]", "user_type: str", "# the access catalog's job"]
+    assert [line for line in named if not domain_words(line)] == []
+    neutral = ["tenant: str | None = None", "class TenantScope(Protocol):",
+               'LIMITS_SCHEMA = "urn:bridge:scim:schemas:extension:limits:2.0:X"',
+               "# Microsoft Entra sends booleans as strings", "Access-Control-Allow-Origin"]
+    assert [line for line in neutral if domain_words(line)] == []
+
+
+def test_scim_names_neither_keycloak_nor_the_domain() -> None:
+    files = sorted(p for p in SCIM.rglob("*") if p.is_file() and p.suffix in {".py", ".md"})
+    assert files, "scim/ holds no file"
+    found = [f"{path.relative_to(ROOT)}:{number}: {word}"
+             for path in files
+             for number, word in domain_words(path.read_text(encoding="utf-8"))]
+    assert found == []

@@ -177,13 +177,13 @@ def test_missing_variables_make_config_fail(tmp_path: Path) -> None:
                for name in required), result.stderr
 
 
-def test_dockerfile_runs_gunicorn_as_non_root() -> None:
+def test_dockerfile_runs_the_production_server_as_non_root() -> None:
     text = (REPO / "Dockerfile").read_text(encoding="utf-8")
     assert re.search(r"^FROM python:3\.11\.\d+-slim", text, re.MULTILINE)
     users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
     assert users and users[-1].split(":")[0] not in ("root", "0")
-    assert ('CMD ["gunicorn", "--config", "python:bridge.observability.gunicorn_config", '
-            '"--bind", "0.0.0.0:8000", "bridge.app:create_app()"]') in text
+    # `bridge serve` is gunicorn configured by bridge/server.py (tests/integration/test_server.py).
+    assert 'CMD ["bridge", "serve", "--host", "0.0.0.0", "--port", "8000"]' in text
 
 
 # -- profile ha: PostgreSQL, two Keycloak nodes, two bridges, a load balancer -------------
@@ -215,6 +215,9 @@ def test_ha_profile_has_two_nodes_two_bridges_and_a_balancer() -> None:
     assert _closure(services, "lb") == HA_SERVICES | {"postgres", "keycloak", "realm-apply",
                                                       "mailpit"}
     for node in ("keycloak", "keycloak-2"):
+        # Keycloak's own health and Prometheus metrics, on its management port (9000).
+        assert {"--health-enabled=true", "--metrics-enabled=true"} <= set(
+            services[node]["command"])
         assert services[node]["image"] == services["keycloak"]["image"]
         assert services[node]["command"][0] == "start"
         assert "--db=postgres" in services[node]["command"]

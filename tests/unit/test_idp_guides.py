@@ -13,10 +13,11 @@ import pytest
 from flask import Flask
 
 from bridge.auth import parse_static_tokens
+from bridge.provisioning.access_schema import ACCESS_RESOURCES, ACCESS_SCHEMA
 from scim.backend import Subject
 from scim.blueprint import create_scim_blueprint
 from scim.memory import MemoryBackend
-from scim.resources import ACCESS_SCHEMA, USER_SCHEMA
+from scim.resources import USER_SCHEMA
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 GUIDES = ("entra-id.md", "okta.md")
@@ -30,7 +31,7 @@ def served() -> dict[str, dict[str, set[str]]]:
     """``/scim/v2/Schemas`` as served: schema id → attribute (lowercase) → its
     sub-attributes (lowercase)."""
     app = Flask(__name__)
-    app.register_blueprint(create_scim_blueprint(MemoryBackend(),
+    app.register_blueprint(create_scim_blueprint(MemoryBackend(resources=ACCESS_RESOURCES),
                                                  lambda _header: Subject("docs")))
     answer = app.test_client().get("/scim/v2/Schemas", headers={"Authorization": "Bearer t"})
     assert answer.status_code == 200

@@ -170,6 +170,28 @@ def test_a_node_whose_pid_file_was_deleted_is_still_stopped(tmp_path: Path) -> N
             own.kill()
 
 
+def test_health_and_metrics_are_built_into_every_local_distribution() -> None:
+    for options in (local.BUILD_OPTIONS, local.PRODUCTION_BUILD_OPTIONS):
+        assert "--health-enabled=true" in options and "--metrics-enabled=true" in options
+
+
+def test_a_change_of_build_options_never_rebuilds_a_distribution_in_use(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each set of build options has its own directory: a server running from the old build
+    (another session's) keeps its files when the options change."""
+    monkeypatch.setenv("BRIDGE_CACHE_DIR", str(tmp_path))
+    root = tmp_path / "keycloak"
+    for options in (local.BUILD_OPTIONS, ("--db=dev-file",)):
+        home = root / f"keycloak-{local.KEYCLOAK_VERSION}-{local._build_stamp(options)[:12]}"
+        home.mkdir(parents=True)
+        (home / ".bridge-build").write_text(local._build_stamp(options))
+    monkeypatch.setattr(local, "java_command", lambda: "/usr/bin/java")
+    assert local.ensure_distribution() == \
+        root / f"keycloak-{local.KEYCLOAK_VERSION}-{local._build_stamp()[:12]}"
+    assert local.ensure_distribution(build_options=("--db=dev-file",)) == \
+        root / f"keycloak-{local.KEYCLOAK_VERSION}-{local._build_stamp(('--db=dev-file',))[:12]}"
+
+
 # -- progress on long waits (download, build, start) ----------------------------------------
 
 def test_a_long_command_reports_progress_and_the_lines_asked_for() -> None:

@@ -197,3 +197,18 @@ def test_001_basic_and_advanced_access(seed: Seed) -> None:
     assert "client-panel.use" in permissions and "web.use" not in permissions
     claims = expected_claims(catalog, user_state(catalog, basic))
     assert claims["perimeter"] == {"company": ["acme"], "task": ["website/t-12"]}
+
+
+def test_002_work_as_is_granted_to_contributors_and_above_only(seed: Seed) -> None:
+    # The gate of "work as" (docs/access-catalog.md): the acting user's own token carries
+    # work-as. Contributor, Manager and both administrators hold it; User and Marketing do
+    # not, and no toggle adds it.
+    catalog = seed("002")
+    holders = {profile.name for profile in catalog.profiles
+               if "work-as" in next(iter(effective_permissions(
+                   catalog, Assignment.of("internal", "staff", profile.name)).values()))}
+    assert holders == {"contributor", "manager", "administrator", "primary-administrator"}
+    assert not any("work-as" in toggle.adds for toggle in catalog.toggles)
+    claims = expected_claims(catalog, user_state(
+        catalog, Assignment.of("internal", "staff", "contributor")))
+    assert "work-as" in claims["permissions"]

@@ -6,6 +6,7 @@ import pytest
 from flask import Flask
 from scim_helpers import Scim, make_app
 
+from bridge.provisioning.access_schema import ACCESS_RESOURCES
 from bridge.provisioning.tenancy import AccessTenancy
 from scim.memory import MemoryBackend
 from scim.settings import ScimSettings
@@ -13,8 +14,9 @@ from scim.settings import ScimSettings
 
 @pytest.fixture
 def backend() -> MemoryBackend:
-    # The protocol layer knows no tenancy rule: the bridge's is registered, as in production.
-    return MemoryBackend(tenancy=AccessTenancy())
+    # The protocol layer knows neither the access extension nor a tenancy rule: the
+    # bridge registers both, as in production.
+    return MemoryBackend(tenancy=AccessTenancy(), resources=ACCESS_RESOURCES)
 
 
 @pytest.fixture

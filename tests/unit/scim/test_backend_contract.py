@@ -6,10 +6,11 @@ import copy
 
 import pytest
 
+from bridge.provisioning.access_schema import ACCESS_RESOURCES
+from bridge.provisioning.access_schema import ACCESS_SCHEMA as ACCESS
 from bridge.provisioning.tenancy import AccessTenancy
 from scim.backend import UNSCOPED, Subject
 from scim.memory import MemoryBackend
-from scim.resources import ACCESS_SCHEMA as ACCESS
 from scim.resources import Kind
 from tests.contract.backend_contract import BackendContract, BackendUnderTest, raises_scim
 
@@ -23,7 +24,8 @@ def _unreachable() -> MemoryBackend:
 class TestMemoryBackendContract(BackendContract):
     @pytest.fixture
     def contract(self) -> BackendUnderTest:
-        backend = MemoryBackend(tenancy=AccessTenancy())
+        # The bridge registers its extension and its tenancy rule, as in production.
+        backend = MemoryBackend(tenancy=AccessTenancy(), resources=ACCESS_RESOURCES)
 
         def bounded(max_scan: int) -> MemoryBackend:
             # the same storage, another bound
@@ -40,7 +42,7 @@ class TestMemoryBackendContract(BackendContract):
 def test_without_a_tenancy_rule_a_tenant_bound_subject_sees_and_writes_no_user() -> None:
     """Closed, not open: a memory backend given no TenantScope shows a tenant-bound
     subject nothing of the users and lets it create none."""
-    backend = MemoryBackend()
+    backend = MemoryBackend(resources=ACCESS_RESOURCES)
     assert backend.tenancy is UNSCOPED
     contract = BackendUnderTest(backend, Subject("unbound"), Subject("a", tenant="tenant-a"),
                                 Subject("b", tenant="tenant-b"), unreachable=_unreachable,

@@ -60,7 +60,7 @@ def test_member_patch_on_a_10000_member_group_is_o1(scim: Scim, backend: MemoryB
     # build the big group straight in the backend (10,000 users through HTTP is slow)
     from scim2_models import Context
 
-    user_model = Kind.USER.model
+    user_model = backend.resources.user
     ids = [
         backend.create(
             SUBJECT,

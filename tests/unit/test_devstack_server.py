@@ -1,0 +1,64 @@
+"""``./dev up`` (``bridge dev``) serves the bridge with the production server
+(:func:`bridge.server.serve`, gunicorn), never Flask's development server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from bridge import server
+from bridge.config import Settings
+from bridge.local import devstack
+
+
+@dataclass
+class _Keycloak:
+    url: str = "http://127.0.0.1:18999"
+    ready_url: str = "http://127.0.0.1:19999/health/ready"
+    metrics_url: str = "http://127.0.0.1:19999/metrics"
+    log_file: Path = Path("keycloak.log")
+
+    def start(self, *_args: Any, **_kwargs: Any) -> bool:
+        return False
+
+
+class _Sink:
+    http_url = "http://127.0.0.1:18025"
+
+    def start(self) -> _Sink:
+        return self
+
+    def stop(self) -> None:
+        pass
+
+
+def test_dev_up_serves_with_the_production_server(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    monkeypatch.setenv("BRIDGE_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("BRIDGE_CATALOG", raising=False)
+    monkeypatch.setattr(devstack, "dev_instance", _Keycloak)
+    monkeypatch.setattr(devstack, "MailSink", lambda **_kwargs: _Sink())
+    monkeypatch.setattr(devstack.AdminGateway, "with_password", lambda *_a, **_k: object())
+    monkeypatch.setattr(devstack, "apply_dev_realm", lambda *_a, **_k: None)
+    monkeypatch.setattr(devstack, "_stop_on_sigterm", lambda: None)
+
+    def development_server(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("Flask's development server was started")
+
+    monkeypatch.setattr(Flask, "run", development_server)
+    served: list[tuple[str, int, Settings]] = []
+
+    def serve(host: str, port: int, *, settings: Settings, **_kwargs: Any) -> None:
+        served.append((host, port, settings))
+
+    monkeypatch.setattr(server, "serve", serve)
+    lines: list[str] = []
+    devstack.run(echo=lines.append, config_dir=Path(__file__).parents[2] / "realm-config")
+    [(host, port, settings)] = served
+    assert (host, port) == ("127.0.0.1", 8000)
+    assert settings.keycloak_url == "http://127.0.0.1:18999"
+    assert any("/metrics" in line for line in lines), lines
