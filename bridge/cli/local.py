@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from bridge.cli.common import say
+from bridge.cli.common import emit_json, output_option, say
 from bridge.local.keycloak import DEV_FILE_WARNING, dev_instance
 
 
@@ -47,14 +47,25 @@ def keycloak_stop() -> None:
 
 
 @keycloak.command("status")
-def keycloak_status() -> None:
-    """Version, URL, pid, readiness, and where its health and metrics are served."""
+@output_option
+def keycloak_status(output: str) -> None:
+    """Version, URL, pid, readiness, log file, and where its health and metrics are
+    served. Exit 3: not running."""
     instance = dev_instance()
     status = instance.status()
+    if output == "json":
+        emit_json({"version": status.version, "url": status.url, "pid": status.pid,
+                   "running": status.running, "ready": status.ready,
+                   "log": str(instance.log_file), "health": instance.ready_url,
+                   "metrics": instance.metrics_url})
+        if not status.running:
+            sys.exit(3)
+        return
     click.echo(f"version: {status.version}")
     click.echo(f"url:     {status.url}")
     click.echo(f"pid:     {status.pid if status.pid else '-'}")
     click.echo(f"ready:   {'yes' if status.ready else 'no'}")
+    click.echo(f"log:     {instance.log_file}")
     click.echo(f"health:  {instance.ready_url}")
     click.echo(f"metrics: {instance.metrics_url}")
     if not status.running:

@@ -172,6 +172,8 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
              f"{instance.metrics_url})")
         echo(f"Invitations API         http://127.0.0.1:{bridge_port}/api/v1/docs  "
              "(README: a portal token in dev)")
+        echo('Operator CLI            eval "$(.venv/bin/bridge dev --print-env)"; '
+             "bridge --help  (README: the examples)")
         echo(f"SCIM base URL           http://127.0.0.1:{bridge_port}/scim/v2")
         echo(f"SCIM bearer token       {dev_token}")
         echo(f"  e.g. curl -H 'Authorization: Bearer {dev_token}' "

@@ -229,3 +229,16 @@ def test_scim_token_create_refuses_a_tenant_the_catalog_lacks() -> None:
     assert "has no tenant 'dossier-nowhere' (known: dossier-acme, dossier-bakery, " \
            "dossier-carpentry)" in refused.stderr
     assert "token:" not in refused.stdout
+
+
+def test_keycloak_status_in_json_names_the_log_and_exits_3_when_not_running(
+        tmp_path: Path) -> None:
+    from bridge.local.keycloak import free_port
+
+    result = CliRunner().invoke(cli, ["keycloak", "status", "--output", "json"], env={
+        "BRIDGE_CACHE_DIR": str(tmp_path), "BRIDGE_KEYCLOAK_PORT": str(free_port()),
+        "BRIDGE_KEYCLOAK_MANAGEMENT_PORT": str(free_port())})
+    assert result.exit_code == 3, result.output
+    status = json.loads(result.stdout)
+    assert (status["running"], status["ready"], status["pid"]) == (False, False, None)
+    assert status["log"] == str(tmp_path / "instances" / "dev" / "keycloak.log")

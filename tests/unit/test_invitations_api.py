@@ -215,3 +215,16 @@ def test_openapi_describes_exactly_the_routes(api: Api) -> None:
     for item in document["paths"].values():
         for operation in item.values():
             assert "operationId" in operation and "responses" in operation
+
+
+def test_a_catalog_the_realm_lacks_is_a_503_naming_the_missing_groups(api: Api) -> None:
+    admin = api.person("anna", "administrator")
+    api.directory.fail["create"] = kc.MissingGroups(
+        "access", ["/bridge/catalog/tenant/dossier-acme"])
+    answer = api.call("POST", "/invitations", admin, _invite("new@example.com"))
+    assert answer.status_code == 503
+    body = answer.get_json()
+    assert body["error"] == "catalog-not-applied"
+    assert body["detail"].startswith("realm 'access' has no group "
+                                     "/bridge/catalog/tenant/dossier-acme: the access catalog")
+    assert "bridge realm apply" in body["detail"]
