@@ -9,6 +9,7 @@ key path, all at once.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,7 @@ def load_with_catalog(directory: Path | str | Sequence[Path | str],
     merged: dict[str, Any] = {key: [] for key in TOP_LEVEL_LISTS}
     origin: dict[str, list[tuple[Path, int]]] = {key: [] for key in TOP_LEVEL_LISTS}
     scalar_origin: dict[str, Path] = {}
+    variables: dict[str, str] = {}
     catalog_document: tuple[Path, Any] | None = None
     for root, path in files:
         shown = path.relative_to(root.parent) if root.parent != path else path
@@ -125,6 +127,7 @@ def load_with_catalog(directory: Path | str | Sequence[Path | str],
                 continue
             if key == "identityProviders":
                 problems.extend(literal_secrets(value, str(shown)))
+            variables.update(secret_variables(key, value))
             value = substitute(value, env, str(key), file_problems := [])
             problems.extend(f"{shown}: {p}" for p in file_problems)
             if key in TOP_LEVEL_LISTS:
@@ -156,11 +159,63 @@ def load_with_catalog(directory: Path | str | Sequence[Path | str],
         raise ConfigError([_locate(err, origin, scalar_origin) for err in exc.errors()]) from None
     if catalog is not None:
         config = merge_into(config, catalog)
+    config._origin = {k: [(str(p), i) for p, i in v] for k, v in origin.items()}
+    config._scalar_origin = {k: str(p) for k, p in scalar_origin.items()}
+    config._variables = variables
     problems = [*_duplicates(config), *_admin_permission_problems(config),
                 *kind_problems(config, scalar_origin)]
     if problems:
         raise ConfigError(problems)
     return config, catalog
+
+
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Where a configuration writes secrets: per top-level list, the field naming the item and
+# the fields (or ``config`` values, any of them) that hold a secret.
+_SECRET_HOMES = {"clients": ("clientId", ("secret",)),
+                 "identityProviders": ("alias", ("config",)),
+                 "keys": ("name", ("config",)), "components": ("name", ("config",)),
+                 "userFederation": ("name", ("config",))}
+_KIND_OF = {"clients": "client", "identityProviders": "identity-provider",
+            "keys": "key-provider", "components": "component",
+            "userFederation": "user-federation"}
+
+
+def _variable(value: Any) -> str | None:
+    match = _REFERENCE.fullmatch(value) if isinstance(value, str) else None
+    return match.group(1) if match else None
+
+
+def secret_variables(top: str, value: Any) -> dict[str, str]:
+    """``${VAR}`` references that are a whole secret value, before substitution, by key
+    path (``client:hr-system.secret``, ``identity-provider:entra.config.clientSecret``,
+    ``settings.smtpServer.password``): what an export writes back under the same name."""
+    found: dict[str, str] = {}
+    if top == "settings" and isinstance(value, dict):
+        smtp = value.get("smtpServer")
+        if isinstance(smtp, dict) and (name := _variable(smtp.get("password"))):
+            found["settings.smtpServer.password"] = name
+    if top not in _SECRET_HOMES or not isinstance(value, list):
+        return found
+    naming, fields = _SECRET_HOMES[top]
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get(naming), str):
+            continue
+        prefix = f"{_KIND_OF[top]}:{item[naming]}"
+        for field in fields:
+            if field == "config" and isinstance(item.get("config"), dict):
+                for key, text in item["config"].items():
+                    if name := _variable(text):
+                        found[f"{prefix}.config.{key}"] = name
+            elif name := _variable(item.get(field)):
+                found[f"{prefix}.{field}"] = name
+        for mapper in item.get("mappers") or () if top == "userFederation" else ():
+            if isinstance(mapper, dict) and isinstance(mapper.get("config"), dict):
+                for key, text in mapper["config"].items():
+                    if name := _variable(text):
+                        found[f"user-federation-mapper:{item[naming]}/{mapper.get('name')}"
+                              f".config.{key}"] = name
+    return found
 
 
 def _locate(error: Mapping[str, Any], origin: Mapping[str, list[tuple[Path, int]]],

@@ -18,7 +18,8 @@ from bridge.keycloak import groups as kc_groups
 from bridge.keycloak import realm as kc_realm
 from bridge.keycloak import roles as kc_roles
 from bridge.keycloak.client import AdminGateway
-from bridge.realm import export_kinds, model
+from bridge.realm import export_kinds, export_owned, model
+from bridge.realm.engine import read_owned, read_variables
 from bridge.realm.kinds import RealmContext, client_scopes, identity_providers
 from bridge.realm.kinds.admin_permissions import AdminPermissions
 from bridge.realm.kinds.clients import (
@@ -42,8 +43,12 @@ def secret_variable(client_id: str) -> str:
     return re.sub(r"[^A-Z0-9]", "_", client_id.upper()) + "_CLIENT_SECRET"
 
 
-def export(gateway: AdminGateway, realm: str, directory: Path) -> list[Path]:
-    """Write realm.yaml, clients/*.yaml, groups.yaml and flows.yaml; return the paths."""
+def export(gateway: AdminGateway, realm: str, directory: Path, *,
+           unmanaged: bool = False) -> list[Path]:
+    """Write realm.yaml, clients/*.yaml, groups.yaml, flows.yaml and a file per other kind;
+    return the paths. Only what the realm's ownership record owns is written (objects made
+    by hand are not adopted) unless ``unmanaged``; secrets keep the variable names the
+    configuration gave them."""
     ctx = RealmContext(gateway, realm)
     realm_rep = kc_realm.get(gateway, realm)
     settings = _settings(realm_rep)
@@ -66,6 +71,10 @@ def export(gateway: AdminGateway, realm: str, directory: Path) -> list[Path]:
     if builtin:
         files[Path("clients") / "keycloak.yaml"] = {"clients": builtin}
     export_kinds.add_to(ctx, realm_rep, files)
+    files[Path("user-profile.yaml")] = {"userProfile": export_owned.user_profile(ctx)}
+    if not unmanaged:
+        export_owned.only_owned(files, read_owned(realm_rep))
+    export_owned.rename_variables(files, read_variables(realm_rep))
     written = []
     for relative, content in files.items():
         path = directory / relative

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 
 class _Strict(BaseModel):
@@ -391,3 +391,22 @@ class RealmConfig(_Strict):
     userFederation: list[UserFederation] = Field(default_factory=list)
     clientScopes: list[ClientScope] = Field(default_factory=list)
     identityProviders: list[IdentityProvider] = Field(default_factory=list)
+    # Where each item came from, for messages naming a file and a key path (set by
+    # bridge.realm.desired): top-level list → [(file, index in that file)], and scalar
+    # key → file.
+    _origin: dict[str, list[tuple[str, int]]] = PrivateAttr(default_factory=dict)
+    _scalar_origin: dict[str, str] = PrivateAttr(default_factory=dict)
+    # Key path of a secret given as ``${VAR}`` → VAR (e.g. ``client:hr-system.secret`` →
+    # HR_SCIM_CLIENT_SECRET): recorded in the realm so that an export writes the same name.
+    _variables: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def where(self, top: str, index: int | None = None) -> tuple[str, str]:
+        """The file and the key path (``groups[2]``) of item ``index`` of ``top``, as
+        written in that file; ``("?", top)`` when not known (made from the catalog)."""
+        if index is None:
+            return self._scalar_origin.get(top, "?"), top
+        items = self._origin.get(top, [])
+        if index < len(items):
+            path, local = items[index]
+            return path, f"{top}[{local}]"
+        return "?", f"{top}[{index}]"

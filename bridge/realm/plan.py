@@ -6,6 +6,8 @@ fields Keycloak fills in by itself never show up as changes and a second apply i
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -41,13 +43,30 @@ class Plan:
     notes: tuple[str, ...] = field(default=())
     # Kind → keys the configuration manages once this plan is applied (ownership record).
     managed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Digests of what the plan was computed from: the desired representations, and the
+    # live ones it read (the keys configured or owned) with the ownership record. A saved
+    # plan is applied only while both are unchanged (bridge.realm.saved).
+    config_fingerprint: str = ""
+    live_fingerprint: str = ""
+    # (kind, key) of sub-objects of managed objects made by hand: shown, never deleted.
+    unmanaged: tuple[tuple[str, str], ...] = ()
+    # Key path of a secret → the ``${VAR}`` the configuration names it with, recorded in the
+    # realm for exports; changed: the record differs from the live one.
+    variables: Mapping[str, str] = field(default_factory=dict)
+    variables_changed: bool = False
 
     @property
     def empty(self) -> bool:
-        return not self.creates_realm and not self.changes
+        return not self.creates_realm and not self.changes and not self.variables_changed
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action == action)
+
+
+def fingerprint(value: Any) -> str:
+    """A digest of a JSON-like value, independent of mapping order."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def normalise(value: Any) -> Any:
@@ -117,7 +136,12 @@ def render(plan: Plan) -> list[str]:
         for fc in change.fields:
             lines.append(f"    {fc.path}: {_shown(fc.path, fc.before)} -> "
                          f"{_shown(fc.path, fc.after)}")
+    if plan.variables_changed:
+        lines.append(f"~ secret variable names recorded for export: "
+                     f"{', '.join(sorted(set(plan.variables.values()))) or '(none)'}")
     lines.extend(f"! {note}" for note in plan.notes)
+    lines.extend(f"? unmanaged {kind} {key} (not in the configuration: kept)"
+                 for kind, key in plan.unmanaged)
     if plan.empty:
         lines.append(f"No changes: realm {plan.realm} matches the configuration.")
     else:

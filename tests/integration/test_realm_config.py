@@ -176,7 +176,9 @@ def test_export_round_trips_to_an_empty_plan(fresh_realm: RealmUnderTest,
     assert fresh_realm.env["BRIDGE_CLIENT_SECRET"] not in result.stdout
     for path in out.rglob("*.yaml"):
         assert fresh_realm.env["BRIDGE_CLIENT_SECRET"] not in path.read_text()
-    fresh_realm.env["HR_SYSTEM_CLIENT_SECRET"] = fresh_realm.env["HR_SCIM_CLIENT_SECRET"]
+    # The secret keeps the variable name the configuration gives it.
+    hr_system = yaml.safe_load((out / "clients" / "hr-system.yaml").read_text())["clients"][0]
+    assert hr_system["secret"] == "${HR_SCIM_CLIENT_SECRET}"
     plan = fresh_realm.plan(out)
     assert plan.empty, [(c.kind, c.key, c.fields) for c in plan.changes]
 

@@ -104,8 +104,11 @@ def test_flows_bindings_and_overrides_converge_and_drift_is_reverted(
     assert sorted((c.kind, c.key, c.action, tuple(f.path for f in c.fields))
                   for c in plan.changes) == [
         ("client-flow-override", "kiosk", "update", ("authenticationFlowBindingOverrides",)),
-        ("flow", "direct-grant-strict", "update", ("executions",)),
-        ("flow", "registration-invite", "update", ("executions",)),
+        ("flow", "direct-grant-strict", "update",
+         ("executions[direct-grant-validate-password].requirement",)),
+        ("flow", "registration-invite", "update",
+         ("executions[registration-invite form/registration-terms-and-conditions]"
+          ".requirement",)),
         ("realm", "settings", "update", ("resetCredentialsFlow",))]
     converged(fresh_realm, config)
     realm = fresh_realm.admin.get(f"/{fresh_realm.name}")

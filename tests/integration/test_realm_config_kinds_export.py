@@ -56,7 +56,8 @@ def test_export_of_every_kind_plans_empty_and_holds_no_secret(
     assert flows["registration-invite"]["executions"][0]["authenticator"] == \
         "registration-page-form"
     ldap = yaml.safe_load((out / "user-federation.yaml").read_text())["userFederation"][0]
-    assert ldap["config"]["bindCredential"] == "${CORPORATE_LDAP_BINDCREDENTIAL}"
+    # The variable the configuration names the secret with (test_realm_config_ldap).
+    assert ldap["config"]["bindCredential"] == "${LDAP_BIND_CREDENTIAL}"
     assert {m["name"] for m in ldap["mappers"]} == {"email", "department"}
     policies = yaml.safe_load((out / "policies.yaml").read_text())
     assert policies["otpPolicy"]["digits"] == 8

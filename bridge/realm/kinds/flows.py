@@ -7,6 +7,7 @@ and renaming the new one: logins never meet a half-built flow.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -61,6 +62,71 @@ def _comparable(tree: list[dict[str, Any]]) -> list[dict[str, Any]]:
             item["executions"] = _comparable(item["executions"])
         out.append(item)
     return out
+
+
+def _label(node: Mapping[str, Any]) -> str:
+    return str(node.get("flow") or node.get("authenticator"))
+
+
+def _labels(nodes: list[dict[str, Any]]) -> list[str]:
+    """Each step's name at its level, numbered when a name repeats (``auth-otp-form#2``)."""
+    counts: dict[str, int] = {}
+    out = []
+    for node in nodes:
+        label = _label(node)
+        counts[label] = counts.get(label, 0) + 1
+        out.append(label if counts[label] == 1 else f"{label}#{counts[label]}")
+    return out
+
+
+def _shown_step(node: Mapping[str, Any]) -> str:
+    steps = len(node.get("executions") or ())
+    kind = f"sub-flow of {steps} step{'s' * (steps != 1)}" if "flow" in node else "execution"
+    return f"{node.get('requirement')} {kind}"
+
+
+def execution_changes(have: list[dict[str, Any]], want: list[dict[str, Any]],
+                      parent: str = "") -> list[FieldChange]:
+    """One change per execution or config that differs, by path of step names
+    (``executions[browser-mfa forms/auth-otp-form].requirement``): a reviewer reads what
+    moves, not two whole trees. Steps are matched by name, in order."""
+    changes: list[FieldChange] = []
+    have_labels, want_labels = _labels(have), _labels(want)
+    matcher = difflib.SequenceMatcher(a=have_labels, b=want_labels, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            for old, new, label in zip(have[i1:i2], want[j1:j2], want_labels[j1:j2],
+                                       strict=True):
+                changes += _step_changes(old, new, f"{parent}{label}")
+            continue
+        for index in range(i1, i2):
+            changes.append(FieldChange(f"executions[{parent}{have_labels[index]}]",
+                                       _shown_step(have[index]), None))
+        for index in range(j1, j2):
+            changes.append(FieldChange(f"executions[{parent}{want_labels[index]}]", None,
+                                       _shown_step(want[index])))
+    return changes
+
+
+def _step_changes(old: Mapping[str, Any], new: Mapping[str, Any],
+                  path: str) -> list[FieldChange]:
+    where = f"executions[{path}]"
+    changes = [FieldChange(f"{where}.{field}", old.get(field), new.get(field))
+               for field in ("requirement", "authenticator")
+               if old.get(field) != new.get(field)]
+    old_config, new_config = old.get("config") or {}, new.get("config") or {}
+    if old_config.get("alias") != new_config.get("alias"):
+        changes.append(FieldChange(f"{where}.config.alias", old_config.get("alias"),
+                                   new_config.get("alias")))
+    old_values, new_values = old_config.get("config") or {}, new_config.get("config") or {}
+    for key in sorted(set(old_values) | set(new_values)):
+        if old_values.get(key) != new_values.get(key):
+            changes.append(FieldChange(f"{where}.config.{key}", old_values.get(key),
+                                       new_values.get(key)))
+    if "flow" in new:
+        changes += execution_changes(old.get("executions") or [], new.get("executions") or [],
+                                     f"{path}/")
+    return changes
 
 
 class Flows(KindBase):
@@ -119,7 +185,8 @@ class Flows(KindBase):
         want = _comparable(desired["executions"])
         have = _comparable(actual.get("executions", []))
         if want != have:
-            changes.append(FieldChange("executions", have, want))
+            steps = execution_changes(have, want)
+            changes.extend(steps or [FieldChange("executions", have, want)])
         return changes
 
     def builtin(self, key: str, actual: Mapping[str, Any]) -> bool:
