@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -63,9 +64,27 @@ class Plan:
         return sum(1 for c in self.changes if c.action == action)
 
 
+# Fields whose values are secrets (client secrets, IdP client secrets, SMTP and LDAP bind
+# passwords, key material). A plan file is a reviewed artefact that travels (CI logs, merge
+# requests): a plain digest over a secret would let anyone who can guess the rest of the
+# configuration test candidate secrets offline, so these values never enter a fingerprint.
+_SECRET_FIELD = re.compile(r"(?i)^(.*secret|.*password|.*credential|privatekey|certificate)$")
+
+
+def redacted(value: Any) -> Any:
+    """``value`` with every secret field's value replaced by a fixed marker."""
+    if isinstance(value, Mapping):
+        return {k: "<secret>" if isinstance(k, str) and _SECRET_FIELD.match(k)
+                and not isinstance(v, Mapping) else redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redacted(v) for v in value]
+    return value
+
+
 def fingerprint(value: Any) -> str:
-    """A digest of a JSON-like value, independent of mapping order."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    """A digest of a JSON-like value, independent of mapping order; secret fields are left
+    out (``redacted``), so a digest reveals nothing that could confirm a guessed secret."""
+    text = json.dumps(redacted(value), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -39,3 +39,24 @@ def test_render_masks_secrets_and_counts() -> None:
 
 def test_empty_plan_says_so() -> None:
     assert render(Plan("r", False)) == ["No changes: realm r matches the configuration."]
+
+
+def test_a_fingerprint_cannot_confirm_a_guessed_secret() -> None:
+    # A saved plan carries fingerprints of the configuration and of the live realm; a
+    # digest over a secret would let whoever reads the file test candidate secrets.
+    from bridge.realm.plan import fingerprint
+
+    def realm(secret: str, bind: str, smtp: str) -> dict:
+        return {"client": {"hr-system": {"clientId": "hr-system", "secret": secret}},
+                "identity-provider": {"entra": {"config": {"clientSecret": secret}}},
+                "user-federation": {"ldap": {"config": {"bindCredential": [bind]}}},
+                "settings": {"smtpServer": {"password": smtp, "host": "mail"}}}
+
+    assert fingerprint(realm("s3cret", "b1nd", "smtp")) == fingerprint(realm("x", "y", "z"))
+    # Everything else still counts.
+    changed = realm("s3cret", "b1nd", "smtp")
+    changed["settings"]["smtpServer"]["host"] = "other"
+    assert fingerprint(changed) != fingerprint(realm("s3cret", "b1nd", "smtp"))
+    changed = realm("s3cret", "b1nd", "smtp")
+    changed["client"]["hr-system"]["clientId"] = "hr"
+    assert fingerprint(changed) != fingerprint(realm("s3cret", "b1nd", "smtp"))
