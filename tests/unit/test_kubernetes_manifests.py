@@ -87,6 +87,16 @@ def test_bridge_deployment_probes_and_replicas(docs: dict[str, dict[str, Any]]) 
     assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
 
 
+def test_pods_are_given_longer_than_the_servers_graceful_shutdown(
+        docs: dict[str, dict[str, Any]]) -> None:
+    # Kubernetes kills the pod when its grace period ends: were it not longer than the
+    # server's own graceful timeout, requests in flight on SIGTERM would be cut.
+    from bridge.server import GRACEFUL_TIMEOUT
+
+    pod = docs["Deployment/bridge"]["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] > GRACEFUL_TIMEOUT
+
+
 def test_bridge_replicas_share_issuer_secrets_and_lock_backend(
         docs: dict[str, dict[str, Any]]) -> None:
     env = {e["name"]: e for e in _container(docs)["env"]}
