@@ -95,6 +95,17 @@ def only_owned(files: Files, owned: Owned) -> None:
                                      lambda r: r["name"])
             for role in content["roles"]:
                 _composites(role, role["name"], owned)
+            # A scope of Keycloak's this realm lacks is exported as removed only when the
+            # configuration removed it: an older Keycloak never made some of them (26.4
+            # has no AuthnContextClassRef), and a scope deleted by hand is not adopted.
+            settings = content.get("settings", {})
+            if "removedClientScopes" in settings:
+                kept = [s for s in settings["removedClientScopes"]
+                        if s in mine("removed-client-scope")]
+                if kept:
+                    settings["removedClientScopes"] = kept
+                else:
+                    del settings["removedClientScopes"]
             if "defaultRoles" in content:
                 kept = _role_set_owned(content["defaultRoles"], mine("default-role"), "")
                 if kept:

@@ -33,11 +33,12 @@ def _every_kind(tmp_path: Path) -> Path:
             "flows": [*FLOWS, *IDPS["flows"]], "clients": [KIOSK],
             "identityProviders": IDPS["identityProviders"],
             "clientScopes": SCOPES["clientScopes"],
-            "localization": {"fr": {"loginAccountTitle": "Connexion"}},
             "keys": [{"name": "rsa-signing-2026", "providerId": "rsa-generated",
                       "config": {"priority": 200}}],
             "userFederation": [_federation(f"ldap://127.0.0.1:{_closed_port()}")],
-            **POLICIES}},
+            **POLICIES},
+        # In place of realm-config's own texts file: one realm text per kind is enough.
+        "localization.yaml": {"localization": {"fr": {"loginAccountTitle": "Connexion"}}}},
         edit_realm=BINDINGS)
 
 
