@@ -171,7 +171,7 @@ def test_003_technician_invited_by_cli_must_enrol_and_use_otp(
                         "--profile", "external-technician", "--redirect-uri", REDIRECT_URI,
                         "--first-name", "Theo", "--last-name", "Tech")
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("invited: ")
+    assert result.stdout.startswith("invited: ")  # audit lines go to stderr
     user = fresh_realm.admin.get(f"/{fresh_realm.name}/users", email=email)[0]
     assert set(user["requiredActions"]) == {"UPDATE_PASSWORD", "VERIFY_EMAIL",
                                             "CONFIGURE_TOTP"}
