@@ -180,9 +180,16 @@ def cross_references(catalog: Catalog) -> Iterable[str]:
     if c.tenancy:
         yield from refs("catalog.tenancy.baseline", c.tenancy.baseline, permissions,
                         "permission")
+        yield from refs("catalog.tenancy.may_enable", c.tenancy.may_enable, permissions,
+                        "permission")
+        enableable = c.tenancy.enableable
         for i, t in enumerate(c.tenancy.tenants):
             yield from refs(f"catalog.tenancy.tenants[{i}].enables", t.enables, permissions,
                             "permission")
+            for j, name in enumerate(t.enables):
+                if name in permissions and name not in enableable:
+                    yield (f"catalog.tenancy.tenants[{i}].enables[{j}]: {name!r} is not in "
+                           f"tenancy.may_enable")
         yield from _tenancy_rule_problems(c)
 
     for i, d in enumerate(c.delegation):

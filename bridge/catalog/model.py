@@ -144,10 +144,16 @@ class TenantDefaults(_Frozen):
 
 
 class Tenant(_Frozen):
+    """One tenant: a seed of the catalog, or (in the write paths) a live one read from its
+    Keycloak organization (:meth:`bridge.tenants.store.TenantStore.live_catalog`)."""
+
     name: str = Field(pattern=NAME)
     label: str = ""
     enables: tuple[str, ...] = ()
     """Permissions this tenant enables beyond the baseline (seed 004: payments, financial)."""
+    suspended: bool = False
+    """A suspended tenant enables nothing: its ``@tenant`` permissions leave the tokens of
+    its members (it stays one of their tenants)."""
 
 
 class Tenancy(_Frozen):
@@ -156,11 +162,23 @@ class Tenancy(_Frozen):
     label: str = "tenant"
     baseline: tuple[str, ...] = ()
     """Permissions every tenant enables."""
+    may_enable: tuple[str, ...] | None = None
+    """The permissions a tenant may enable beyond the baseline (a caps change outside them
+    is refused, rule ``tenant.caps``). ``None``: those the seed tenants enable."""
     tenants: tuple[Tenant, ...] = ()
+    """Seed tenants (optional): created as organizations by ``bridge realm apply`` when
+    absent, never overwritten. At runtime tenants are data (:mod:`bridge.tenants`)."""
     invariants: tuple[Invariant, ...] = ()
     """Per tenant, what it must keep (seed 004: at least one Administrator)."""
     defaults: TenantDefaults = TenantDefaults()
     """What a tenant's writes leave out (seed 004: its first user's profile)."""
+
+    @property
+    def enableable(self) -> frozenset[str]:
+        """What a tenant may enable: ``may_enable``, or what the seeds enable."""
+        if self.may_enable is not None:
+            return frozenset(self.may_enable)
+        return frozenset(p for t in self.tenants for p in t.enables)
 
 
 class Selector(_Frozen):
@@ -237,6 +255,9 @@ class Catalog(_Frozen):
     """1 (seed 004: one profile per user) or more (seed 003: role check-boxes)."""
     perimeter_budget: int = Field(default=3000, ge=0)
     """Bytes of perimeter a token may carry inline; beyond, a ``perimeter_ref`` claim."""
+    access_budget: int = Field(default=3000, ge=0)
+    """Bytes of ``tenants`` and ``permissions`` (counted twice: ``roles`` too) a token may
+    carry inline; beyond, an ``access_ref`` claim (a user of hundreds of tenants)."""
     permissions: tuple[Permission, ...] = ()
     statuses: tuple[Status, ...]
     profiles: tuple[Profile, ...] = ()
@@ -282,9 +303,13 @@ class Catalog(_Frozen):
         return self.permission_by_name[permission].client or self.client
 
     def caps(self, tenant: str) -> frozenset[str]:
-        """What a tenant enables: the baseline and its own additions (seed 004)."""
+        """What a tenant enables: the baseline and its own additions (seed 004); nothing
+        when it is suspended."""
         assert self.tenancy is not None
-        return frozenset(self.tenancy.baseline) | frozenset(self.tenant_by_name[tenant].enables)
+        found = self.tenant_by_name[tenant]
+        if found.suspended:
+            return frozenset()
+        return frozenset(self.tenancy.baseline) | frozenset(found.enables)
 
     def ancestors(self, dimension: str) -> list[str]:
         """Parent, grand-parent... of a dimension (the loader refuses cycles)."""

@@ -79,9 +79,12 @@ def check_known(catalog: Catalog, a: Assignment) -> None:
     tenants = sorted({*a.tenants, *(t for t, _ in a.tenant_profiles)})
     for tenant in tenants:
         if tenant not in catalog.tenant_by_name:
-            label = catalog.tenancy.label if catalog.tenancy else "tenant"
-            known = _names(catalog.tenant_by_name) or "none: the catalog has no tenancy"
-            raise RuleViolation("unknown.tenant", f"unknown {label} {tenant!r} (known: {known})")
+            # Only the unknown one is named: a realm may hold 10,000 tenants.
+            if catalog.tenancy is None:
+                raise RuleViolation("unknown.tenant", f"unknown tenant {tenant!r} (the "
+                                    f"catalog has no tenancy)")
+            raise RuleViolation("unknown.tenant",
+                                f"unknown {catalog.tenancy.label} {tenant!r}")
 
 
 def check_user_type(catalog: Catalog, a: Assignment) -> None:
