@@ -64,6 +64,7 @@ from bridge.invitations.values import (
 )
 from bridge.keycloak.limits import email_problem
 from bridge.locks import LocalLocks, LockTimeout, LockUnavailable, ResourceLocks, user_key
+from bridge.tenants.membership import TenantView
 
 # The name the log had before the package was split (operators filter on it).
 logger = logging.getLogger("bridge.invitations")
@@ -137,11 +138,18 @@ class AccessAdministration:
                 facts = replace(facts, user_type=status.user_type if status
                                 else self.catalog.user_types[0])
             assignment = facts.over(None)
-            self._check(actor, assignment)
+            # The tenants as they are now (Keycloak's organizations), not as YAML says.
+            view = self.directory.tenant_view(self.catalog)
+            try:
+                live = view.live_catalog(self.catalog,
+                                         assignment.tenants | _actor_tenants(actor))
+            except domain.MissingGroups as exc:
+                raise CatalogNotApplied.of_error(exc) from None
+            self._check(actor, assignment, catalog=live)
             existing = self.directory.find_by_email(email)
             if existing:
                 return audit.done(self._existing(actor, existing[0], assignment))
-            state = user_state(self.catalog, assignment)
+            state = user_state(live, assignment)
             now = self.clock()
             client_id = request.client_id or self.catalog.client
             attributes = {**state.attributes, LOCALE: (request.language,),
@@ -158,8 +166,9 @@ class AccessAdministration:
                 raise Conflict("an account with this e-mail was created meanwhile",
                                code="already-exists") from None
             except domain.MissingGroups as exc:
-                raise CatalogNotApplied.of(exc.realm, exc.paths) from None
+                raise CatalogNotApplied.of_error(exc) from None
             target["id"] = user_id
+            self._join_new(user_id, assignment, live, view)
             self._send(user_id, list(actions), client_id, request.redirect_uri,
                        request.lifespan, rollback=True)
             invitation = self._invitation(self._must_get(user_id))
@@ -273,14 +282,20 @@ class AccessAdministration:
                 if status is not None:
                     facts = replace(facts, user_type=status.user_type)
             wanted = facts.over(current)
+            view = self.directory.tenant_view(self.catalog)
+            try:
+                live = view.live_catalog(self.catalog, wanted.tenants | _actor_tenants(actor)
+                                         | (current.tenants if current else frozenset()))
+            except domain.MissingGroups as exc:
+                raise CatalogNotApplied.of_error(exc) from None
             state = None
             if facts != Facts():
-                self._check(actor, wanted, current)
-                state = user_state(self.catalog, wanted)
+                self._check(actor, wanted, current, catalog=live)
+                state = user_state(live, wanted)
             attributes = dict(account.attributes)
             if change.language is not None:
                 attributes[LOCALE] = (change.language,)
-            plan = plan_user_state(self.catalog, account.attributes, account.required_actions,
+            plan = plan_user_state(live, account.attributes, account.required_actions,
                                    state, attributes=attributes)
             attributes = dict(plan.attributes)
             if UPDATE_PASSWORD not in plan.required_actions:
@@ -296,9 +311,10 @@ class AccessAdministration:
                 # Nothing to write: the user already is as asked (the CLI's exit 3).
                 return audit.done(self._user(account, changed=False), result="unchanged")
             try:
-                apply_user_state(DirectoryWriter(self.directory, account), user_id, plan)
+                apply_user_state(DirectoryWriter(self.directory, account, view), user_id,
+                                 plan)
             except domain.MissingGroups as exc:
-                raise CatalogNotApplied.of(exc.realm, exc.paths) from None
+                raise CatalogNotApplied.of_error(exc) from None
             return audit.done(self._user(account), result="updated")
 
     # -- helpers
@@ -321,15 +337,35 @@ class AccessAdministration:
         if not 1 <= lifespan <= MAX_LIFESPAN:
             raise InvalidRequest(f"lifespan must be between 1 and {MAX_LIFESPAN} seconds")
 
+    def _join_new(self, user_id: str, assignment: Assignment, live: Catalog,
+                  view: TenantView) -> None:
+        """A new account joins its tenants' organizations (after the create: its id is
+        needed). A cap change that listed the members before this join did not see it, so
+        the caps are read again after it; if they moved, the permissions are written again
+        (one more update, only then)."""
+        if not assignment.tenants:
+            return
+        view.join(user_id, assignment.tenants)
+        again = self.directory.tenant_view(self.catalog).live_catalog(
+            self.catalog, assignment.tenants)
+        if again == live or set(again.tenant_by_name) != assignment.tenants:
+            return  # unchanged; or a tenant deleted meanwhile (its delete recomputes)
+        account = self._must_get(user_id)
+        plan = plan_user_state(again, account.attributes, account.required_actions,
+                               user_state(again, assignment))
+        if plan.catalog_changed:
+            self.directory.update(replace(account, attributes=dict(plan.attributes)))
+
     def _check(self, actor: Actor, wanted: Assignment,
-               current: Assignment | None = None) -> None:
-        """Every catalog rule on ``wanted``; then, for a delegated actor, delegation on the
-        user as it will be and as it is."""
+               current: Assignment | None = None, *, catalog: Catalog | None = None) -> None:
+        """Every catalog rule on ``wanted`` (``catalog``: the live one of this write);
+        then, for a delegated actor, delegation on the user as it will be and as it is."""
+        catalog = self.catalog if catalog is None else catalog
         try:
-            check_assignment(self.catalog, wanted)
+            check_assignment(catalog, wanted)
             if actor.delegated:
                 assert actor.assignment is not None
-                check_delegation(self.catalog, actor.assignment, wanted, current)
+                check_delegation(catalog, actor.assignment, wanted, current)
         except RuleViolation as exc:
             raise refusal(exc) from None
 
@@ -485,6 +521,11 @@ class AccessAdministration:
                     language=account.first(LOCALE), first_name=account.first_name,
                     last_name=account.last_name, assignment=a, permissions=permissions,
                     required_actions=tuple(account.required_actions), changed=changed)
+
+
+def _actor_tenants(actor: Actor) -> frozenset[str]:
+    """A delegated actor's tenants: delegation reads its permissions in them."""
+    return actor.assignment.tenants if actor.delegated and actor.assignment else frozenset()
 
 
 def _same_account(before: Account, after: Account) -> bool:

@@ -30,6 +30,9 @@ class TenantView(Protocol):
 
     def leave(self, user_id: str, aliases: Iterable[str]) -> None: ...
 
+    def memberships(self, user_id: str) -> frozenset[str] | None:
+        """The tenants the user is a member of now (None: memberships are not kept)."""
+
 
 class StaticTenants:
     """The catalog's own tenants, and no membership: a catalog read from YAML only (unit
@@ -43,6 +46,9 @@ class StaticTenants:
 
     def leave(self, user_id: str, aliases: Iterable[str]) -> None:
         pass
+
+    def memberships(self, user_id: str) -> frozenset[str] | None:
+        return None
 
 
 class LiveTenants:
@@ -64,6 +70,13 @@ class LiveTenants:
             return catalog
         found = [t for t in (self.tenant(a) for a in sorted(set(names))) if t is not None]
         return with_tenants(catalog, found)
+
+    def memberships(self, user_id: str) -> frozenset[str]:
+        """The user's tenants as memberships say (one call, which also reads their caps
+        for this request)."""
+        found = self.store.of_member(user_id)
+        self.read |= found
+        return frozenset(found)
 
     def join(self, user_id: str, aliases: Iterable[str]) -> None:
         """Make the user a member of each tenant (one call each; already one: done)."""

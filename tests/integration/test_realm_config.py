@@ -145,7 +145,8 @@ def test_bridge_service_account_token_has_only_configured_roles(
     # view-clients (every client's secret); the bridge views realm-management alone through
     # an admin permission (test_scim_access).
     assert {k: sorted(v["roles"]) for k, v in claims["resource_access"].items()} == {
-        "realm-management": ["manage-users", "query-clients", "query-groups", "query-users",
+        "realm-management": ["manage-organizations", "manage-users", "query-clients",
+                             "query-groups", "query-users", "view-organizations",
                              "view-realm", "view-users"]}
     assert "realm_access" not in claims
     assert "realm-admin" not in json.dumps(claims)

@@ -18,10 +18,10 @@ from bridge.catalog.mapping import (
 )
 from bridge.catalog.model import Assignment, Catalog
 from bridge.realm.desired import ConfigError, RealmConfig, load
-from bridge.realm.model import Client
 from bridge.realm.from_catalog import merge_into, realm_fragments, token_mappers
 from bridge.realm.kinds.clients import Clients
 from bridge.realm.kinds.groups import Groups
+from bridge.realm.model import Client
 from tests.conftest import REALM_CONFIG
 
 Seed = Callable[[str], Catalog]
