@@ -68,8 +68,8 @@ def test_a_catalog_the_realm_lacks_is_one_line_naming_the_missing_groups(
                                     headers={"Authorization": "Bearer x"})
     assert answer.status_code == 503, answer.get_json()
     assert "Traceback" not in answer.get_data(as_text=True)
-    assert any(f"realm {fresh_realm.name!r} has no group /bridge/catalog/profile/"
-               "document-delivery" in record.getMessage() for record in caplog.records)
+    assert any(f"realm {fresh_realm.name!r} has organizations disabled"
+               in record.getMessage() for record in caplog.records)
 
 
 def _subject() -> Any:
