@@ -14,6 +14,7 @@ from bridge.catalog.model import Catalog
 from bridge.invitations.values import PENDING, Account, NewAccount
 from bridge.keycloak import users as kc_users
 from bridge.keycloak.client import AdminGateway
+from bridge.tenants.invariants import KeycloakTenantCounts
 from bridge.tenants.membership import LiveTenants, StaticTenants, TenantView
 from bridge.tenants.store import TenantStore
 
@@ -43,6 +44,13 @@ class Directory(Protocol):
 
     def groups_under(self, user_id: str, root: str) -> frozenset[str]:
         """The account's group paths under ``root`` (read only; usually one call)."""
+
+    def holders(self, tenant: str, profile: str) -> int:
+        """Enabled accounts of ``tenant`` holding ``profile`` (a tenant invariant's count:
+        :class:`bridge.tenants.invariants.TenantCounts`)."""
+
+    def members(self, tenant: str) -> int:
+        """Accounts of ``tenant``, enabled or not (is a new one its first user?)."""
 
     def create(self, account: NewAccount) -> str:
         """Create it in one write (groups and required actions included); return its id."""
@@ -106,6 +114,7 @@ class KeycloakDirectory:
         self.gw = gateway
         self.realm = realm
         self._group_ids: dict[str, str] = {}  # catalog groups are stable: path → id
+        self._counts = KeycloakTenantCounts(gateway, realm)
 
     def tenant_view(self, catalog: Catalog) -> TenantView:
         if catalog.tenancy is None:
@@ -135,6 +144,12 @@ class KeycloakDirectory:
 
     def groups_under(self, user_id: str, root: str) -> frozenset[str]:
         return frozenset(kc_users.groups_under(self.gw, self.realm, user_id, root))
+
+    def holders(self, tenant: str, profile: str) -> int:
+        return self._counts.holders(tenant, profile)
+
+    def members(self, tenant: str) -> int:
+        return self._counts.members(tenant)
 
     def create(self, account: NewAccount) -> str:
         rep: dict[str, Any] = {
