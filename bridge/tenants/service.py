@@ -333,7 +333,7 @@ class TenantService:
         if outside:
             may = ", ".join(sorted(self.tenancy.enableable)) or "none"
             raise TenantRefused(
-                f"tenant.caps: a {self.tenancy.label} may not enable "
+                f"a {self.tenancy.label} may not enable "
                 f"{', '.join(repr(p) for p in outside)} (tenancy.may_enable: {may})",
                 code="tenant.caps", rule="tenant.caps")
         return tuple(sorted(wanted - set(self.tenancy.baseline)))
