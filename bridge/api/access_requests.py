@@ -15,7 +15,7 @@ from bridge.access_requests.model import MAX_EMAIL, MAX_NAME, AccessRequest
 from bridge.access_requests.service import LIFESPAN, MAX_PENDING, AccessRequests, NewRequest
 from bridge.access_requests.words import LANGUAGES
 from bridge.api.openapi import Operation, Reply, refused
-from bridge.invitations import NotFound, Unavailable
+from bridge.invitations import NotFound
 
 Line = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=r"^[^\n\r]*\S")]
 
@@ -73,18 +73,12 @@ class AccessRequestList(BaseModel):
     items: list[AccessRequestOut]
 
 
-NOT_CONFIGURED = ("access requests are off on this bridge: set BRIDGE_SESSION_SECRET (the "
-                  "review pages' session key, the same on every replica) and BRIDGE_PUBLIC_URL")
-
-
 def register(route: Callable[[Operation], Callable[[Callable[..., Any]], Any]],
-             service: AccessRequests | None) -> None:
+             service: AccessRequests) -> None:
     """Declare the routes with the API blueprint's ``route`` (its authentication, errors
     and OpenAPI document apply)."""
 
     def svc() -> AccessRequests:
-        if service is None:
-            raise Unavailable(NOT_CONFIGURED, code="access-requests-not-configured")
         return service
 
     @route(Operation(

@@ -106,8 +106,8 @@ def create_api_blueprint(service: AccessAdministration | None,
     :meth:`bridge.api.auth.ActorAuthenticator.authenticate` in production. ``service`` None (no
     catalog configured) answers 503 ``catalog-not-configured`` (:data:`NO_CATALOG`) on every
     route but the OpenAPI document and its docs page. ``on_refusal`` is told the rule's name
-    of each write a catalog rule refuses (the server's /metrics). ``access_requests`` None:
-    ``/access-requests`` answers 503 ``access-requests-not-configured``."""
+    of each write a catalog rule refuses (the server's /metrics). ``access_requests`` None
+    (no ``BRIDGE_SESSION_SECRET``): no ``/access-requests`` route."""
     bp = Blueprint("api_v1", __name__, url_prefix=PREFIX)
     public: set[str] = set()  # endpoints served without a token
 
@@ -326,9 +326,10 @@ def create_api_blueprint(service: AccessAdministration | None,
         svc().delete(g.actor, id)
         return "", 204
 
-    # -- access requests (their own module)
+    # -- access requests (their own module; absent, and out of the document, when off)
 
-    register_access_requests(route, access_requests)
+    if access_requests is not None:
+        register_access_requests(route, access_requests)
 
     # -- the document and its page
 
