@@ -9,6 +9,7 @@ the review page."""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from tests.integration.test_invitations import (
 )
 from tests.support.chromium import chromium
 from tests.support.login import Browserless
+from tests.support.logs import audit_events
 
 PUBLIC_URL = "http://127.0.0.1:8000"  # realm-config's default for the review client
 SECRET = "a-session-secret-of-the-tests-that-is-long-enough"
@@ -44,19 +46,26 @@ class Portal:
     web: FlaskClient
     requester_token: str
     responsible_email: str
+    replica: FlaskClient
+    """A second bridge process with the same settings (another replica behind the balancer)."""
 
     def ask(self, email: str, profile: str = "full-access", **more: Any) -> Any:
         return self.bridge.call("POST", "/access-requests", self.requester_token, {
             "email": email, "first_name": "Nina", "last_name": "Newcomer",
             "profile": profile, "tenant": "dossier-acme", **more})
 
-    def sign_in(self, link: str, username: str) -> Any:
+    def sign_in(self, link: str, username: str, *, across_replicas: bool = False) -> Any:
         """Open a review link in a fresh session, sign in through Keycloak as
-        ``username``; return the review page's answer."""
+        ``username``; return the review page's answer. ``across_replicas``: the balancer
+        sends the link to the other replica, and Keycloak's redirect back to this one."""
         self.web.delete_cookie("bridge_review", path="/access-requests")
         path = _path(link)
-        first = self.web.get(path)
+        first = (self.replica if across_replicas else self.web).get(path)
         assert first.status_code == 302, first.get_data(as_text=True)
+        if across_replicas:  # the browser carries the cookie the other replica set
+            cookie = self.replica.get_cookie("bridge_review", path="/access-requests")
+            assert cookie is not None
+            self.web.set_cookie("bridge_review", cookie.value, path="/access-requests")
         back = Browserless().sign_in_at(first.headers["Location"], username, PASSWORD)
         assert back.startswith(f"{PUBLIC_URL}/access-requests/signin?"), back
         landed = self.web.get(_path(back))
@@ -103,7 +112,7 @@ def portal(fresh_realm: RealmUnderTest) -> Portal:
     bridge.person("carl.client", Assignment.of(
         "external", "client-user", "document-delivery", tenants=["dossier-acme"]))
     return Portal(bridge, app.test_client(), bridge.token("carl.client"),
-                  bridge.email("fiona.firm"))
+                  bridge.email("fiona.firm"), create_app(settings).test_client())
 
 
 def _review_link(mail: Mail) -> str:
@@ -115,7 +124,8 @@ def _decline_link(mail: Mail) -> str:
 
 
 def test_request_mailed_to_responsible_approved_after_login_then_invitee_activates(
-        portal: Portal, mail_sink: MailSink) -> None:
+        portal: Portal, mail_sink: MailSink, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bridge.audit")
     bridge = portal.bridge
     nina = bridge.email("nina.new")
     asked = portal.ask(nina, language="ro")
@@ -135,8 +145,9 @@ def test_request_mailed_to_responsible_approved_after_login_then_invitee_activat
     link = _review_link(mail)
     assert link == f"{PUBLIC_URL}/access-requests/{made['id']}"
 
-    # Signed in through Keycloak: the review page, in French, with the profiles to grant.
-    page = portal.sign_in(link, "fiona.firm")
+    # Signed in through Keycloak (begun on one replica, completed on the other): the review
+    # page, in French, with the profiles to grant.
+    page = portal.sign_in(link, "fiona.firm", across_replicas=True)
     assert page.status_code == 200
     body = page.get_data(as_text=True)
     assert '<html lang="fr">' in body and "Demande d’accès" in body
@@ -176,6 +187,13 @@ def test_request_mailed_to_responsible_approved_after_login_then_invitee_activat
     assert claims["profile"] == "full-feedback"
     assert claims["tenants"] == ["dossier-acme"]
     assert "financial.view" not in claims["permissions"]  # ACME does not enable it
+
+    # Every step audited: who asked, who approved (and invited), what was refused.
+    steps = [(e["action"], e["actor"], e["outcome"]) for e in audit_events(caplog.records)]
+    assert ("access-request.create", "user:carl.client", "ok") in steps
+    assert ("access-request.approve", "user:fiona.firm", "refused") in steps  # the higher one
+    assert ("invitation.create", "user:fiona.firm", "ok") in steps
+    assert steps.count(("access-request.approve", "user:fiona.firm", "ok")) == 1
 
     shown = bridge.call("GET", "/access-requests", portal.requester_token).get_json()
     assert shown["items"][0]["state"] == "approved"
