@@ -50,6 +50,7 @@ from bridge.api.models import (
     InvitationOutcome,
     InvitationPage,
     InvitationQuery,
+    MyAccess,
     MyPerimeter,
     ResendBody,
     UserChange,
@@ -286,6 +287,23 @@ def create_api_blueprint(service: AccessAdministration | None,
         return _json(MyPerimeter(
             perimeter=perimeter,
             perimeter_ref=perimeter_digest(perimeter) if perimeter else None))
+
+    @route(Operation(
+        "GET", "/me/access", "myAccess", "The caller's tenants and permissions",
+        description=(
+            "Resolves the `access_ref` claim: tenants and permissions too large for the "
+            "access token (a user of hundreds of tenants, over the catalog's "
+            "`access_budget`; see docs/access-catalog.md) are read here, with the caller's "
+            "own token. Without overflow it answers the token's inline values and a null "
+            "`access_ref`, so an app needs this one call either way."),
+        replies={200: Reply("The tenants and permissions", MyAccess)}))
+    def my_access() -> Response:
+        # The actor's facts were just read from its account: no further admin call.
+        actor = g.actor
+        assert actor.assignment is not None
+        return _json(MyAccess(tenants=sorted(actor.assignment.tenants),
+                              permissions=list(actor.permissions),
+                              access_ref=actor.access_ref))
 
     # -- users
 

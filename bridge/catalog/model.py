@@ -255,6 +255,9 @@ class Catalog(_Frozen):
     """1 (seed 004: one profile per user) or more (seed 003: role check-boxes)."""
     perimeter_budget: int = Field(default=3000, ge=0)
     """Bytes of perimeter a token may carry inline; beyond, a ``perimeter_ref`` claim."""
+    access_budget: int = Field(default=3000, ge=0)
+    """Bytes of ``tenants`` and ``permissions`` (counted twice: ``roles`` too) a token may
+    carry inline; beyond, an ``access_ref`` claim (a user of hundreds of tenants)."""
     permissions: tuple[Permission, ...] = ()
     statuses: tuple[Status, ...]
     profiles: tuple[Profile, ...] = ()

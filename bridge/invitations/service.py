@@ -13,7 +13,12 @@ from typing import Any
 
 from bridge import errors as domain
 from bridge.catalog.apply import apply_user_state, plan_user_state
-from bridge.catalog.mapping import assignment_from_attributes, user_state
+from bridge.catalog.mapping import (
+    ACCESS_REF,
+    assignment_from_attributes,
+    stored_access,
+    user_state,
+)
 from bridge.catalog.model import Assignment, Catalog
 from bridge.catalog.rules import (
     RuleViolation,
@@ -110,8 +115,11 @@ class AccessAdministration:
             raise AccessDenied("the acting user has no status in the catalog: it may not "
                                "invite or change users")
         full_name = " ".join(n for n in (account.first_name, account.last_name) if n)
+        ref = account.attributes.get(ACCESS_REF) or ()
         return Actor(f"user:{name or account.username}", account.id, assignment,
-                     display_name=full_name or None)
+                     display_name=full_name or None,
+                     permissions=tuple(stored_access(account.attributes)[1]),
+                     access_ref=next(iter(ref), None))
 
     def user_id_by_email(self, email: str) -> str | None:
         """The id of the account with this e-mail (case-insensitive), None when there is
