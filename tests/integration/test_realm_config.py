@@ -143,9 +143,11 @@ def test_bridge_service_account_token_has_only_configured_roles(
     claims = _claims(response.json()["access_token"])
     # view-users is a composite of query-users and query-groups: Keycloak expands it. Never
     # view-clients (every client's secret); the bridge views realm-management alone through
-    # an admin permission (test_scim_access).
+    # an admin permission (test_scim_access). view-organizations (tenants are organizations)
+    # is a composite of query-organizations.
     assert {k: sorted(v["roles"]) for k, v in claims["resource_access"].items()} == {
-        "realm-management": ["manage-users", "query-clients", "query-groups", "query-users",
+        "realm-management": ["manage-users", "query-clients", "query-groups",
+                             "query-organizations", "query-users", "view-organizations",
                              "view-realm", "view-users"]}
     assert "realm_access" not in claims
     assert "realm-admin" not in json.dumps(claims)
