@@ -8,9 +8,10 @@ from typing import Any
 
 from bridge import errors as domain
 from bridge.access_requests.service import Person, RequestTenant
-from bridge.keycloak import org_lookup, roles
+from bridge.keycloak import roles
 from bridge.keycloak import users as kc_users
 from bridge.keycloak.client import AdminGateway
+from bridge.tenants.store import TenantStore
 
 
 def _person(rep: Mapping[str, Any]) -> Person:
@@ -54,24 +55,16 @@ class KeycloakPeople:
 
 
 class OrganizationTenants:
-    """A tenant is an organization (docs/access-catalog.md, "Tenants"): its label is the
-    org's name, its responsible the attribute ``bridge.responsible``, read fresh."""
+    """A tenant is an organization (docs/access-catalog.md, "Tenants"), read fresh through
+    the tenant store: its label, state and responsible (attribute ``bridge.responsible``)."""
 
-    def __init__(self, gateway: AdminGateway, realm: str) -> None:
-        self.gw = gateway
-        self.realm = realm
+    def __init__(self, store: TenantStore) -> None:
+        self.store = store
 
     def find(self, alias: str) -> RequestTenant | None:
-        org = org_lookup.by_tenant(self.gw, self.realm, alias)
-        if org is None:
+        tenant = self.store.find(alias)
+        if tenant is None:
             return None
-        attributes = org.get("attributes") or {}
-
-        def first(name: str) -> str | None:
-            values = attributes.get(name) or []
-            return str(values[0]) if values else None
-
-        return RequestTenant(alias=alias, label=str(org.get("name") or alias),
-                             responsible=first("bridge.responsible"),
-                             suspended=first("bridge.state") == "suspended"
-                             or org.get("enabled") is False)
+        return RequestTenant(alias=tenant.alias, label=tenant.label,
+                             responsible=str(tenant.responsible) if tenant.responsible
+                             else None, suspended=tenant.suspended)

@@ -10,6 +10,7 @@ from bridge.config import Settings
 from bridge.invitations import AccessAdministration
 from bridge.keycloak import realm as kc_realm
 from bridge.keycloak.client import AdminGateway
+from bridge.tenants.store import TenantStore
 
 
 def access_requests(administration: AccessAdministration, gateway: AdminGateway,
@@ -21,7 +22,8 @@ def access_requests(administration: AccessAdministration, gateway: AdminGateway,
         return str(realm_settings().get("displayName") or settings.realm)
 
     return AccessRequests(
-        administration, OrganizationTenants(gateway, settings.realm),
+        administration,
+        OrganizationTenants(TenantStore.of(gateway, settings.realm, administration.catalog)),
         KeycloakPeople(gateway, settings.realm), RealmSmtp(realm_settings),
         review_url=lambda request_id: f"{settings.public_url}{PREFIX}/{request_id}",
         product=product)

@@ -59,6 +59,8 @@ from bridge.api.models import (
     refusal,
 )
 from bridge.api.openapi import Operation, Reply, document, refused
+from bridge.api.tenants import TenantOperations
+from bridge.api.tenants import register as register_tenant_routes
 from bridge.auth import AuthFault, InvalidToken, KeysUnavailable, bearer_token
 from bridge.catalog.mapping import perimeter_digest
 from bridge.invitations import (
@@ -101,14 +103,16 @@ def create_api_blueprint(service: AccessAdministration | None,
                          authenticate: Callable[[str | None], Caller | None], *,
                          retry_after: int = 30,
                          on_refusal: Callable[[str], None] | None = None,
+                         tenants: TenantOperations | None = None,
                          access_requests: AccessRequests | None = None) -> Blueprint:
     """The blueprint. ``authenticate`` maps the Authorization header to the caller (None:
     401), or raises a :class:`bridge.auth.AuthFault` answered as on every surface;
     :meth:`bridge.api.auth.ActorAuthenticator.authenticate` in production. ``service`` None (no
     catalog configured) answers 503 ``catalog-not-configured`` (:data:`NO_CATALOG`) on every
     route but the OpenAPI document and its docs page. ``on_refusal`` is told the rule's name
-    of each write a catalog rule refuses (the server's /metrics). ``access_requests`` None
-    (no ``BRIDGE_SESSION_SECRET``): no ``/access-requests`` route."""
+    of each write a catalog rule refuses (the server's /metrics). ``tenants`` (a catalog with
+    tenancy): the ``/tenants`` routes of :mod:`bridge.api.tenants` call it.
+    ``access_requests`` None (no ``BRIDGE_SESSION_SECRET``): no ``/access-requests`` route."""
     bp = Blueprint("api_v1", __name__, url_prefix=PREFIX)
     public: set[str] = set()  # endpoints served without a token
 
@@ -343,6 +347,11 @@ def create_api_blueprint(service: AccessAdministration | None,
     def delete_user(id: str) -> tuple[str, int]:
         svc().delete(g.actor, id)
         return "", 204
+
+    # -- tenants (their own module: bridge.api.tenants)
+
+    if tenants is not None:
+        register_tenant_routes(route, lambda: tenants)
 
     # -- access requests (their own module; absent, and out of the document, when off)
 
