@@ -97,12 +97,11 @@ def portal(fresh_realm: RealmUnderTest) -> Portal:
     app = create_app(settings)
     bridge = Bridge(fresh_realm, load_catalog(directory), directory, app.test_client())
     admin, realm = fresh_realm.admin, fresh_realm.name
-    # The dossier as the tenant store keeps it: an organization with its responsible.
-    admin.put(f"/{realm}", {"organizationsEnabled": True})
-    admin.post(f"/{realm}/organizations", {
-        "name": "ACME SPRL", "alias": "dossier-acme", "enabled": True,
-        "attributes": {"bridge.tenant": ["dossier-acme"], "bridge.catalog": [
-            "accounting-portal"], "bridge.responsible": ["user:fiona.firm"]}})
+    # The seed dossier, an organization since the realm apply, is given its responsible.
+    [org] = admin.get(f"/{realm}/organizations", q="bridge.tenant:dossier-acme",
+                      briefRepresentation="false")
+    org["attributes"]["bridge.responsible"] = ["user:fiona.firm"]
+    admin.put(f"/{realm}/organizations/{org['id']}", org)
     fiona = bridge.person("fiona.firm", Assignment.of("internal", "firm-staff"))
     rep = bridge.user(fiona)
     rep.update(firstName="Fiona", lastName="Firm",
