@@ -45,9 +45,11 @@ from bridge.catalog.mapping import (
 )
 from bridge.catalog.mapping import ROOT as CATALOG_ROOT
 from bridge.catalog.model import Catalog
-from bridge.catalog.rules import RuleViolation, check_assignment
+from bridge.catalog.rules import InvariantViolation, RuleViolation, check_assignment
 from bridge.invitations import Account, Actor, Audited, Directory, DirectoryWriter
-from bridge.locks import LocalLocks, LockTimeout, ResourceLocks, user_key
+from bridge.locks import LocalLocks, LockTimeout, ResourceLocks
+from bridge.tenants.invariants import Pass, TenantInvariants
+from bridge.tenants.membership import TenantView
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ SEARCHED_USER_TYPES = ("internal", "external")
 not only the catalog's own, also finds users of a type the catalog dropped."""
 
 GROUPS = "groups"  # how change lines name the groups under /bridge/catalog
+MEMBERSHIPS = "tenant memberships"  # the organizations the user is a member of
 
 SHOWN_VALUES = 5
 """Values shown per attribute and sign in a change line (a perimeter may hold 10,000)."""
@@ -95,13 +98,17 @@ class UserResult:
     rule: str | None = None
     """The rule the stored facts violate (``unknown.toggle``...); None: they pass."""
     message: str = ""
+    kept: bool = False
+    """Left as it is: writing it would break a tenant's invariant (``rule``)."""
 
     @property
     def changed(self) -> bool:
-        return bool(self.differences)
+        return bool(self.differences) and not self.kept
 
     def line(self, dry_run: bool) -> str:
         changes = "; ".join(d.describe() for d in self.differences)
+        if self.kept:
+            return f"{self.username}: left as it is: {self.rule}: {self.message}"
         if self.rule is None:
             return f"{self.username}: {changes}"
         if not self.changed:
@@ -183,8 +190,12 @@ class CatalogReconciler:
         self.owned = managed_attributes(catalog)
         # The user locks every other writer takes (SCIM, the lifecycle API, on every
         # replica with BRIDGE_LOCK_URL): a reconcile write is a read-modify-write too.
-        self.locks = locks or LocalLocks()
+        self.locks = locks if locks is not None else LocalLocks()
         self.lock_scope = lock_scope
+        # A reconcile keeps each account's facts (profiles, tenants, enabled), so it never
+        # takes a holder from a tenant's invariant; it is checked like every write anyway.
+        self.invariants = TenantInvariants(catalog, directory, locks=self.locks,
+                                           scope=lock_scope)
         self._busy: list[str] = []
 
     def run(self, actor: Actor, *, dry_run: bool = False,
@@ -236,14 +247,19 @@ class CatalogReconciler:
         """None when the account disappeared meanwhile (nothing left to reconcile)."""
         try:
             groups = self.directory.groups_under(account.id, CATALOG_ROOT)
+            view = self.directory.tenant_view(self.catalog)
+            members = view.memberships(account.id)
         except domain.NotFound:
             return None
-        wanted = self.wanted(account)
-        differences = self.differences(account, groups, wanted)
+        wanted = self.wanted(account, view)
+        differences = self.differences(account, groups, wanted, members)
         if differences and not dry_run:
             try:
-                with self.locks.hold(user_key(self.lock_scope, account.id)):
-                    written = self._write(actor, account.id)
+                written = self.invariants.user_write(
+                    account.id, lambda step: self._write(actor, account.id, step))
+            except InvariantViolation as refused:
+                return UserResult(account.id, account.username, differences, refused.rule,
+                                  refused.message, kept=True)
             except LockTimeout:
                 logger.warning("catalog reconcile: %s is being written by another writer; "
                                "left for the next run", account.username)
@@ -257,7 +273,7 @@ class CatalogReconciler:
                           violation.rule if violation else None,
                           violation.message if violation else "")
 
-    def _write(self, actor: Actor, user_id: str
+    def _write(self, actor: Actor, user_id: str, step: Pass
                ) -> tuple[Wanted, tuple[Difference, ...]] | None:
         """Write one account from a fresh read: a write path may have changed it since its
         page was read, and its own change must not be overwritten with older values.
@@ -270,11 +286,16 @@ class CatalogReconciler:
             target["email"] = account.email
             try:
                 groups = self.directory.groups_under(user_id, CATALOG_ROOT)
-                wanted = self.wanted(account)
-                differences = self.differences(account, groups, wanted)
-                apply_user_state(DirectoryWriter(self.directory, account), user_id,
-                                 wanted.plan, write=any(d.name != GROUPS for d in differences),
-                                 groups=groups)
+                view = self.directory.tenant_view(self.catalog)
+                members = view.memberships(user_id)
+                wanted = self.wanted(account, view)
+                differences = self.differences(account, groups, wanted, members)
+                step.keep(account.attributes, account.enabled, wanted.attributes,
+                          account.enabled)
+                apply_user_state(DirectoryWriter(self.directory, account, view), user_id,
+                                 wanted.plan, write=any(d.name not in (GROUPS, MEMBERSHIPS)
+                                                        for d in differences),
+                                 groups=groups, memberships=members)
             except domain.NotFound:
                 if self.directory.get(user_id) is None:
                     return None  # deleted meanwhile: it holds no access any more
@@ -289,22 +310,25 @@ class CatalogReconciler:
                 audit.done(None, result="reconciled")
             return wanted, differences
 
-    def wanted(self, account: Account) -> Wanted:
-        """What the account must hold under this catalog (planned as every write path
-        plans it: :func:`bridge.catalog.apply.plan_user_state`)."""
+    def wanted(self, account: Account, view: TenantView | None = None) -> Wanted:
+        """What the account must hold under this catalog and its tenants as they are now
+        (read through ``view``), planned as every write path plans it
+        (:func:`bridge.catalog.apply.plan_user_state`)."""
+        view = view or self.directory.tenant_view(self.catalog)
         facts = assignment_from_attributes(self.catalog, account.attributes)
+        catalog = view.live_catalog(self.catalog, facts.tenants)
         try:
             self._check_dimensions(account)  # unknown names first, as check_assignment
-            check_assignment(self.catalog, facts)
+            check_assignment(catalog, facts)
         except RuleViolation as violation:
             # Paranoid default (docs/access-catalog.md, "Reconciling users"): the facts stay
             # for an operator to correct, the access they gave goes.
-            return Wanted(plan_user_state(self.catalog, account.attributes,
+            return Wanted(plan_user_state(catalog, account.attributes,
                                           account.required_actions, None,
                                           remove_access=True), violation)
-        return Wanted(plan_user_state(self.catalog, account.attributes,
+        return Wanted(plan_user_state(catalog, account.attributes,
                                       account.required_actions,
-                                      user_state(self.catalog, facts)), None)
+                                      user_state(catalog, facts)), None)
 
     def _check_dimensions(self, account: Account) -> None:
         """Perimeter attributes of a dimension the catalog no longer declares:
@@ -318,8 +342,8 @@ class CatalogReconciler:
                                         f"{name[len(prefix):]!r}, which the catalog no longer "
                                         f"declares")
 
-    def differences(self, account: Account, groups: frozenset[str], wanted: Wanted
-                    ) -> tuple[Difference, ...]:
+    def differences(self, account: Account, groups: frozenset[str], wanted: Wanted,
+                    members: frozenset[str] | None = None) -> tuple[Difference, ...]:
         """What writing ``wanted`` changes. Values compare as sets: Keycloak need not keep
         the order of an attribute's values, and a reordering alone is not worth a write."""
         found: list[Difference] = []
@@ -334,6 +358,10 @@ class CatalogReconciler:
                                  (g.removeprefix(shown_root) for g in wanted.groups))
         if group_diff is not None:
             found.append(group_diff)
+        if members is not None:
+            member_diff = _difference(MEMBERSHIPS, members, wanted.plan.tenants)
+            if member_diff is not None:
+                found.append(member_diff)
         actions = _difference("required actions", account.required_actions,
                               wanted.required_actions)
         if actions is not None:

@@ -208,6 +208,21 @@ def cross_references(catalog: Catalog) -> Iterable[str]:
         if d.own_tenants_only and c.tenancy is None:
             yield f"{where}.own_tenants_only: the catalog declares no tenancy"
 
+    if c.tenancy:
+        for i, m in enumerate(c.tenancy.managers):
+            where = f"catalog.tenancy.managers[{i}]"
+            yield from refs(f"{where}.actor.statuses", m.actor.statuses, statuses, "status")
+            yield from refs(f"{where}.actor.profiles", m.actor.profiles, profiles, "profile")
+            yield from refs(f"{where}.actor.permissions", m.actor.permissions, permissions,
+                            "permission")
+            if (m.actor.statuses, m.actor.profiles, m.actor.permissions) == (None, None, None):
+                yield f"{where}.actor: names nobody (give statuses, profiles or permissions)"
+            if m.own_tenants_only and "add" in m.may:
+                yield (f"{where}.may: 'add' with own_tenants_only allows nothing (a new "
+                       f"tenant is nobody's own yet)")
+        yield from dupes("tenancy.managers rule", "tenancy.managers",
+                         (m.name for m in c.tenancy.managers))
+
     yield from _scim_client_problems(c)
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -156,6 +157,24 @@ class Tenant(_Frozen):
     its members (it stays one of their tenants)."""
 
 
+TenantOperation = Literal["add", "rename", "set-caps", "suspend", "resume", "delete"]
+TENANT_OPERATIONS: tuple[str, ...] = ("add", "rename", "set-caps", "suspend", "resume",
+                                      "delete")
+
+
+class TenantManager(_Frozen):
+    """Who may manage which tenants through the API (``tenancy.managers``): actors matching
+    ``actor`` may do the operations of ``may``, on every tenant or (``own_tenants_only``) on
+    their own only; they may also read (list, show) the tenants the rule covers. Operators
+    (the CLI) are not delegated."""
+
+    name: str = Field(pattern=NAME)
+    description: str = ""
+    actor: Selector
+    may: tuple[TenantOperation, ...] = ()
+    own_tenants_only: bool = False
+
+
 class Tenancy(_Frozen):
     """Tenants and their caps: effective = (profile ∪ toggles) ∩ caps(tenant) (seed 004)."""
 
@@ -172,6 +191,9 @@ class Tenancy(_Frozen):
     """Per tenant, what it must keep (seed 004: at least one Administrator)."""
     defaults: TenantDefaults = TenantDefaults()
     """What a tenant's writes leave out (seed 004: its first user's profile)."""
+    managers: tuple[TenantManager, ...] = ()
+    """Who may manage which tenants through the API (none declared: nobody, only
+    operators through the CLI)."""
 
     @property
     def enableable(self) -> frozenset[str]:
@@ -304,11 +326,11 @@ class Catalog(_Frozen):
 
     def caps(self, tenant: str) -> frozenset[str]:
         """What a tenant enables: the baseline and its own additions (seed 004); nothing
-        when it is suspended."""
+        when it is suspended or unknown (a live catalog holds only the tenants read)."""
         assert self.tenancy is not None
-        found = self.tenant_by_name[tenant]
-        if found.suspended:
-            return frozenset()
+        found = self.tenant_by_name.get(tenant)
+        if found is None or found.suspended:
+            return frozenset()  # deleted (or never known), or suspended: enables nothing
         return frozenset(self.tenancy.baseline) | frozenset(found.enables)
 
     def ancestors(self, dimension: str) -> list[str]:

@@ -29,6 +29,7 @@ from bridge.catalog.model import (
     Delegation,
     Invariant,
     ScimClientRule,
+    Selector,
 )
 
 
@@ -313,7 +314,11 @@ def holds(catalog: Catalog, a: Assignment, permission: str, tenant: str | None =
 # -- delegation ---------------------------------------------------------------------------
 
 def _actor_matches(catalog: Catalog, rule: Delegation, actor: Assignment) -> bool:
-    selector = rule.actor
+    return selector_matches(catalog, rule.actor, actor)
+
+
+def selector_matches(catalog: Catalog, selector: Selector, actor: Assignment) -> bool:
+    """``actor`` is one of the users ``selector`` names (every kind given matches)."""
     if selector.statuses is not None and actor.status not in selector.statuses:
         return False
     if selector.profiles is not None and not set(actor.profiles) & set(selector.profiles):

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bridge.catalog.rules import RuleViolation
+from bridge.catalog.rules import InvariantViolation, RuleViolation
+from bridge.errors import MissingGroups, OrganizationsDisabled
 
 # -- errors: one base, each with its wire identity (the API renders them, the CLI prints) --
 
@@ -38,6 +39,14 @@ class RuleRefused(LifecycleError):
     status = 400
 
 
+class InvariantRefused(RuleRefused):
+    """A tenant's invariant refuses the change (``tenant.invariant``: the last active
+    Administrator of a dossier stays): 409, the tenant's state conflicts with it; the body
+    names the invariant and the tenant."""
+
+    status = 409
+
+
 class AccessDenied(LifecycleError):
     """The actor may not do this (``delegation.*``, or not a user of the product)."""
 
@@ -67,6 +76,15 @@ class CatalogNotApplied(Unavailable):
     code = "catalog-not-applied"
 
     @classmethod
+    def of_error(cls, exc: MissingGroups) -> CatalogNotApplied:
+        if isinstance(exc, OrganizationsDisabled):
+            return cls(f"realm {exc.realm!r} has no organizations (the catalog's tenants): "
+                       "the access catalog in use (BRIDGE_CATALOG) is not applied to it; "
+                       "apply it with `bridge realm apply realm-config <the catalog's "
+                       "directory>`")
+        return cls.of(exc.realm, exc.paths)
+
+    @classmethod
     def of(cls, realm: str, paths: tuple[str, ...]) -> CatalogNotApplied:
         return cls(f"realm {realm!r} has no group {', '.join(paths)}: the access catalog in "
                    "use (BRIDGE_CATALOG) is not applied to it; apply it with `bridge realm "
@@ -76,7 +94,10 @@ class CatalogNotApplied(Unavailable):
 def refusal(exc: RuleViolation) -> LifecycleError:
     """A catalog rule's refusal as the use-cases raise it."""
     error: LifecycleError
-    if exc.rule.startswith("delegation."):
+    if isinstance(exc, InvariantViolation):
+        error = InvariantRefused(exc.message, code=exc.rule, body={
+            "invariant": exc.invariant.name, "tenant": exc.tenant})
+    elif exc.rule.startswith("delegation."):
         error = AccessDenied(exc.message, code=exc.rule)
     else:
         error = RuleRefused(exc.message, code=exc.rule)
