@@ -8,6 +8,7 @@ PostgreSQL lock server, leave one."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,6 +22,7 @@ from bridge.config import Settings
 from bridge.local.keycloak import free_port
 from bridge.local.mailsink import MailSink
 from bridge.local.postgres import LocalPostgres
+from bridge.locks import LockTimeout, PostgresLocks
 from bridge.provisioning import KeycloakScimBackend
 from bridge.provisioning.access_schema import ACCESS_SCHEMA
 from bridge.provisioning.catalog_access import CatalogAccess
@@ -37,6 +39,7 @@ from tests.support.login import Browserless
 SEED = "004-accounting-portal"
 ADMIN = {"userType": "external", "status": "client-user", "profile": "administrator"}
 RULE = "tenant.invariant: invariant 'one-administrator': dossier 'dossier-acme' must keep"
+
 
 
 def _deactivate(scim: Scim, user_id: str) -> Any:
@@ -95,7 +98,7 @@ def test_scim_refuses_to_take_the_last_administrator_from_a_dossier(
 
 def test_admin_calls_of_a_holder_deactivation(fresh_realm: RealmUnderTest) -> None:
     """A non-holder's deactivation costs what it did (GET, admin-role check, PUT = 3); a
-    holder's adds its first pass again (GET, check) and one count per dossier = 6."""
+    holder's adds one count per dossier it leaves = 4 (its dossier's lock was free)."""
     fresh_realm.apply([REALM_CONFIG, EXAMPLES / SEED])
     backend = KeycloakScimBackend(fresh_realm.keycloak.admin(), fresh_realm.name,
                                   domain=CatalogAccess(load_catalog(EXAMPLES / SEED)))
@@ -113,7 +116,11 @@ def test_admin_calls_of_a_holder_deactivation(fresh_realm: RealmUnderTest) -> No
     backend.gw.calls.reset()
     assert _deactivate(scim, ids[0]).status_code == 200
     assert dict(backend.gw.calls.by_kind)["GET /{realm}/users/count"] == 1
-    assert backend.gw.calls.total == 6, dict(backend.gw.calls.by_kind)
+    assert backend.gw.calls.total == 4, dict(backend.gw.calls.by_kind)
+    # The refused one reads and counts (3), and writes nothing.
+    backend.gw.calls.reset()
+    _refused_409(_deactivate(scim, ids[1]))
+    assert backend.gw.calls.total == 3, dict(backend.gw.calls.by_kind)
 
 
 # -- API and CLI ------------------------------------------------------------------------------
@@ -241,3 +248,23 @@ def test_two_replicas_deactivating_the_last_two_administrators_leave_one(
         enabled = [fresh_realm.admin.get(f"/{fresh_realm.name}/users/{i}")["enabled"]
                    for i in ids]
         assert sorted(enabled) == [False, True]
+
+
+def test_a_lock_taken_without_waiting_is_refused_at_once_when_held(
+        lock_server: LocalPostgres) -> None:
+    """What a write holding a user's lock does for a tenant's: never waits for it."""
+    a = PostgresLocks(lock_server.dsn, timeout=5)
+    b = PostgresLocks(lock_server.dsn, timeout=5)
+    try:
+        with a.hold("r/tenant/dossier-acme"):
+            started = time.monotonic()
+            with pytest.raises(LockTimeout), b.hold("r/tenant/dossier-acme", wait=False):
+                pass
+            assert time.monotonic() - started < 2  # not the 5 s timeout
+            with b.hold("r/user/1"), b.hold("r/tenant/dossier-bakery", wait=False):
+                pass  # free: taken at once, while holding another key
+        with b.hold("r/tenant/dossier-acme", wait=False):
+            pass
+    finally:
+        a.close()
+        b.close()
