@@ -13,7 +13,8 @@ per ten, the rest of other profiles; dossier names that prefix each other), then
 - counts the admin calls of SCIM writes through the catalog (gateway counter): a create
   with a profile, a dossier's first user without one, a later one without one, the
   deactivation of a user holding no Administrator profile, of one of two Administrators,
-  and the refused deactivation of the last one.
+  and the refused deactivation of the last one. The budgets leave out the calls on
+  organizations (the live tenants' reads and memberships, :mod:`bridge.tenants`).
 
 Deletes the realm. Exit 1 when a count is wrong or a call budget is exceeded.
 """
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             if profile:
                 access["profile"] = profile
             return {"schemas": [USER_SCHEMA, ACCESS_SCHEMA], "userName": name,
+                    "name": {"givenName": "Bench", "familyName": name},
+                    "emails": [{"value": f"{name}@example.com", "primary": True}],
                     ACCESS_SCHEMA: access}
 
         def deactivate(user_id: str) -> dict[str, Any]:
@@ -138,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             admin.calls.reset()
             answer = scim.call(method, path, body)
             rows[name] = (answer.status_code, admin.calls.total, dict(admin.calls.by_kind))
+            if answer.status_code >= 400:
+                print(f"{name}: {answer.status_code} {answer.get_json()}")
             return answer
 
         # The catalog's own dossiers (the seeded ones only exist to be counted).
@@ -160,15 +165,18 @@ def main(argv: list[str] | None = None) -> int:
         measure("deactivate, last Administrator (refused 409)", "PATCH",
                 f"/Users/{second['id']}", deactivate(second["id"]))
 
-        print(f"\n{'SCIM write (seed 004 catalog)':<46}{'status':>7}{'calls':>6}{'budget':>7}"
-              "  admin calls")
+        print(f"\n{'SCIM write (seed 004 catalog)':<46}{'status':>7}{'calls':>6}{'orgs':>5}"
+              f"{'others':>7}{'budget':>7}  admin calls")
         for name, (status, total, kinds) in rows.items():
+            # The live tenants' reads and memberships (organizations) are the tenant
+            # store's cost; the budget is the rest: the write's own, and the invariants'.
+            orgs = sum(v for k, v in kinds.items() if "/organizations" in k)
             budget = BUDGETS[name]
-            over = total > budget
+            over = total - orgs > budget
             failed |= over
             detail = ", ".join(f"{k} x{v}" for k, v in kinds.items())
-            print(f"{name:<46}{status:>7}{total:>6}{budget:>7}  {detail}"
-                  f"{'  OVER' if over else ''}")
+            print(f"{name:<46}{status:>7}{total:>6}{orgs:>5}{total - orgs:>7}{budget:>7}  "
+                  f"{detail}{'  OVER' if over else ''}")
         failed |= rows["deactivate, last Administrator (refused 409)"][0] != 409
     finally:
         _delete(admin, realm)
