@@ -79,6 +79,32 @@ def test_a_scan_over_the_bound_is_too_many_naming_the_pushed_down_filters(
     assert scim.get(f"/Users?{one}&sortBy=title").status_code == 200
 
 
+def test_a_user_name_lookup_under_the_scan_bound_is_one_admin_call(
+        bounded: Bounded) -> None:
+    """The bench's admin-call budget of a ``userName eq`` (bench/scim_calls.py: 1) holds in
+    the app, which bounds scans: a short first page answers the bound, no count is asked;
+    the bound is still enforced when a page shows more candidates than it."""
+    scim = bounded.scim
+    for i in range(MAX_SCAN + 1):
+        scim.create_user(f"Lookup.{i}", title="engineer")
+    lookup = _q('userName eq "lookup.3"')
+    scim.get(f"/Users?{lookup}")  # reads the protected set (at most every 30 s), untimed
+    bounded.gateway.calls.reset()
+    found = scim.get(f"/Users?{lookup}&startIndex=1&count=100")
+    assert found.status_code == 200
+    body = found.get_json()
+    assert [u["userName"] for u in body["Resources"]] == ["Lookup.3"]
+    assert body["totalResults"] == 1
+    assert bounded.gateway.calls.total == 1, bounded.calls()
+    assert list(bounded.calls()) == ["GET /{realm}/users"], bounded.calls()
+    # Seven candidates for a bound of six: refused after one page, before any further read.
+    bounded.gateway.calls.reset()
+    by_title = _q('title eq "engineer"')
+    body = assert_error(scim.get(f"/Users?{by_title}"), 400, "tooMany")
+    assert str(MAX_SCAN) in body["detail"]
+    assert bounded.gateway.calls.total == 1, bounded.calls()
+
+
 def test_group_based_user_queries_cost_o_groups(bounded: Bounded) -> None:
     scim = bounded.scim
     users = [scim.create_user(f"member{i}") for i in range(USERS)]
