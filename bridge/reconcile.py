@@ -45,9 +45,10 @@ from bridge.catalog.mapping import (
 )
 from bridge.catalog.mapping import ROOT as CATALOG_ROOT
 from bridge.catalog.model import Catalog
-from bridge.catalog.rules import RuleViolation, check_assignment
+from bridge.catalog.rules import InvariantViolation, RuleViolation, check_assignment
 from bridge.invitations import Account, Actor, Audited, Directory, DirectoryWriter
-from bridge.locks import LocalLocks, LockTimeout, ResourceLocks, user_key
+from bridge.locks import LocalLocks, LockTimeout, ResourceLocks
+from bridge.tenants.invariants import Pass, TenantInvariants
 
 logger = logging.getLogger(__name__)
 
@@ -95,13 +96,17 @@ class UserResult:
     rule: str | None = None
     """The rule the stored facts violate (``unknown.toggle``...); None: they pass."""
     message: str = ""
+    kept: bool = False
+    """Left as it is: writing it would break a tenant's invariant (``rule``)."""
 
     @property
     def changed(self) -> bool:
-        return bool(self.differences)
+        return bool(self.differences) and not self.kept
 
     def line(self, dry_run: bool) -> str:
         changes = "; ".join(d.describe() for d in self.differences)
+        if self.kept:
+            return f"{self.username}: left as it is: {self.rule}: {self.message}"
         if self.rule is None:
             return f"{self.username}: {changes}"
         if not self.changed:
@@ -183,8 +188,12 @@ class CatalogReconciler:
         self.owned = managed_attributes(catalog)
         # The user locks every other writer takes (SCIM, the lifecycle API, on every
         # replica with BRIDGE_LOCK_URL): a reconcile write is a read-modify-write too.
-        self.locks = locks or LocalLocks()
+        self.locks = locks if locks is not None else LocalLocks()
         self.lock_scope = lock_scope
+        # A reconcile keeps each account's facts (profiles, tenants, enabled), so it never
+        # takes a holder from a tenant's invariant; it is checked like every write anyway.
+        self.invariants = TenantInvariants(catalog, directory, locks=self.locks,
+                                           scope=lock_scope)
         self._busy: list[str] = []
 
     def run(self, actor: Actor, *, dry_run: bool = False,
@@ -242,8 +251,11 @@ class CatalogReconciler:
         differences = self.differences(account, groups, wanted)
         if differences and not dry_run:
             try:
-                with self.locks.hold(user_key(self.lock_scope, account.id)):
-                    written = self._write(actor, account.id)
+                written = self.invariants.user_write(
+                    account.id, lambda step: self._write(actor, account.id, step))
+            except InvariantViolation as refused:
+                return UserResult(account.id, account.username, differences, refused.rule,
+                                  refused.message, kept=True)
             except LockTimeout:
                 logger.warning("catalog reconcile: %s is being written by another writer; "
                                "left for the next run", account.username)
@@ -257,7 +269,7 @@ class CatalogReconciler:
                           violation.rule if violation else None,
                           violation.message if violation else "")
 
-    def _write(self, actor: Actor, user_id: str
+    def _write(self, actor: Actor, user_id: str, step: Pass
                ) -> tuple[Wanted, tuple[Difference, ...]] | None:
         """Write one account from a fresh read: a write path may have changed it since its
         page was read, and its own change must not be overwritten with older values.
@@ -272,6 +284,8 @@ class CatalogReconciler:
                 groups = self.directory.groups_under(user_id, CATALOG_ROOT)
                 wanted = self.wanted(account)
                 differences = self.differences(account, groups, wanted)
+                step.keep(account.attributes, account.enabled, wanted.attributes,
+                          account.enabled)
                 apply_user_state(DirectoryWriter(self.directory, account), user_id,
                                  wanted.plan, write=any(d.name != GROUPS for d in differences),
                                  groups=groups)

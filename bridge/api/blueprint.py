@@ -48,6 +48,7 @@ from bridge.api.models import (
     InvitationOutcome,
     InvitationPage,
     InvitationQuery,
+    MyAccess,
     MyPerimeter,
     ResendBody,
     UserChange,
@@ -56,6 +57,8 @@ from bridge.api.models import (
     refusal,
 )
 from bridge.api.openapi import Operation, Reply, document, refused
+from bridge.api.tenants import TenantOperations
+from bridge.api.tenants import register as register_tenant_routes
 from bridge.auth import AuthFault, InvalidToken, KeysUnavailable, bearer_token
 from bridge.catalog.mapping import perimeter_digest
 from bridge.invitations import (
@@ -97,13 +100,15 @@ NO_CATALOG = ("this bridge serves no access catalog, so it has no invitations or
 def create_api_blueprint(service: AccessAdministration | None,
                          authenticate: Callable[[str | None], Caller | None], *,
                          retry_after: int = 30,
-                         on_refusal: Callable[[str], None] | None = None) -> Blueprint:
+                         on_refusal: Callable[[str], None] | None = None,
+                         tenants: TenantOperations | None = None) -> Blueprint:
     """The blueprint. ``authenticate`` maps the Authorization header to the caller (None:
     401), or raises a :class:`bridge.auth.AuthFault` answered as on every surface;
     :meth:`bridge.api.auth.ActorAuthenticator.authenticate` in production. ``service`` None (no
     catalog configured) answers 503 ``catalog-not-configured`` (:data:`NO_CATALOG`) on every
     route but the OpenAPI document and its docs page. ``on_refusal`` is told the rule's name
-    of each write a catalog rule refuses (the server's /metrics)."""
+    of each write a catalog rule refuses (the server's /metrics). ``tenants`` (a catalog with
+    tenancy): the ``/tenants`` routes of :mod:`bridge.api.tenants` call it."""
     bp = Blueprint("api_v1", __name__, url_prefix=PREFIX)
     public: set[str] = set()  # endpoints served without a token
 
@@ -283,6 +288,23 @@ def create_api_blueprint(service: AccessAdministration | None,
             perimeter=perimeter,
             perimeter_ref=perimeter_digest(perimeter) if perimeter else None))
 
+    @route(Operation(
+        "GET", "/me/access", "myAccess", "The caller's tenants and permissions",
+        description=(
+            "Resolves the `access_ref` claim: tenants and permissions too large for the "
+            "access token (a user of hundreds of tenants, over the catalog's "
+            "`access_budget`; see docs/access-catalog.md) are read here, with the caller's "
+            "own token. Without overflow it answers the token's inline values and a null "
+            "`access_ref`, so an app needs this one call either way."),
+        replies={200: Reply("The tenants and permissions", MyAccess)}))
+    def my_access() -> Response:
+        # The actor's facts were just read from its account: no further admin call.
+        actor = g.actor
+        assert actor.assignment is not None
+        return _json(MyAccess(tenants=sorted(actor.assignment.tenants),
+                              permissions=list(actor.permissions),
+                              access_ref=actor.access_ref))
+
     # -- users
 
     user_id = "the Keycloak user id"
@@ -321,6 +343,11 @@ def create_api_blueprint(service: AccessAdministration | None,
     def delete_user(id: str) -> tuple[str, int]:
         svc().delete(g.actor, id)
         return "", 204
+
+    # -- tenants (their own module: bridge.api.tenants)
+
+    if tenants is not None:
+        register_tenant_routes(route, lambda: tenants)
 
     # -- the document and its page
 

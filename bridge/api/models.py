@@ -257,6 +257,16 @@ class MyPerimeter(_Response):
                                       "claim carries; null for an empty perimeter")
 
 
+class MyAccess(_Response):
+    tenants: list[str] = Field(description="the caller's tenants (the `tenants` claim, or "
+                               "what its `access_ref` stands for)")
+    permissions: list[str] = Field(description="the caller's effective permissions, as the "
+                                   "`permissions` claim writes them (`<permission>` held in "
+                                   "every tenant, `<permission>@<tenant>` in some)")
+    access_ref: str | None = Field(description="the digest the token's `access_ref` claim "
+                                   "carries; null when the token carries the values inline")
+
+
 class Error(BaseModel):
     """Every refusal and failure. Some carry more: a 409 says what happened (``outcome``)
     and what it found."""

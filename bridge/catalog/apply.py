@@ -31,15 +31,20 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bridge.catalog.mapping import (
+    ACCESS_REF,
     PERMISSIONS,
+    PERMISSIONS_OVERFLOW,
     PROFILE_ATTRIBUTE,
     ROOT,
     STATUS,
     TENANTS,
+    TENANTS_OVERFLOW,
     USER_TYPE,
     UserState,
+    access_attributes,
     assignment_from_attributes,
     managed_attributes,
+    stored_access,
 )
 from bridge.catalog.model import Assignment, Catalog
 
@@ -101,7 +106,10 @@ def plan_user_state(catalog: Catalog, stored: Attributes, required_actions: Iter
     actions = list(dict.fromkeys(required_actions))
     groups: frozenset[str] | None
     if remove_access:
-        result |= {k: v for k, v in before.items() if k in owned and k != PERMISSIONS}
+        access = {TENANTS, PERMISSIONS, TENANTS_OVERFLOW, PERMISSIONS_OVERFLOW, ACCESS_REF}
+        result |= {k: v for k, v in before.items() if k in owned and k not in access}
+        # The tenants stay (facts), the permissions go: inline again if they now fit.
+        result |= access_attributes(catalog, stored_access(before)[0], [])
         groups = frozenset()
     elif state is None:
         result |= {k: v for k, v in before.items() if k in owned}
@@ -161,7 +169,12 @@ def _narrows(catalog: Catalog, before: Mapping[str, tuple[str, ...]],
              after: Mapping[str, tuple[str, ...]]) -> bool:
     """Something the tokens carried is gone: a permission, tenant, profile, the status or
     user type, or a perimeter entry (inline or by reference alike)."""
-    for name in (PERMISSIONS, TENANTS, PROFILE_ATTRIBUTE, STATUS, USER_TYPE):
+    for name in (PROFILE_ATTRIBUTE, STATUS, USER_TYPE):
         if set(before.get(name, ())) - set(after.get(name, ())):
+            return True
+    # Tenants and permissions inline or behind an access_ref alike: moving them behind the
+    # reference (or back) removes nothing.
+    for was, now in zip(stored_access(before), stored_access(after), strict=True):
+        if set(was) - set(now):
             return True
     return bool(_facts(catalog, before).perimeter - _facts(catalog, after).perimeter)

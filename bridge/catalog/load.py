@@ -180,9 +180,17 @@ def cross_references(catalog: Catalog) -> Iterable[str]:
     if c.tenancy:
         yield from refs("catalog.tenancy.baseline", c.tenancy.baseline, permissions,
                         "permission")
+        yield from refs("catalog.tenancy.may_enable", c.tenancy.may_enable, permissions,
+                        "permission")
+        enableable = c.tenancy.enableable
         for i, t in enumerate(c.tenancy.tenants):
             yield from refs(f"catalog.tenancy.tenants[{i}].enables", t.enables, permissions,
                             "permission")
+            for j, name in enumerate(t.enables):
+                if name in permissions and name not in enableable:
+                    yield (f"catalog.tenancy.tenants[{i}].enables[{j}]: {name!r} is not in "
+                           f"tenancy.may_enable")
+        yield from _tenancy_rule_problems(c)
 
     for i, d in enumerate(c.delegation):
         where = f"catalog.delegation[{i}]"
@@ -200,7 +208,47 @@ def cross_references(catalog: Catalog) -> Iterable[str]:
         if d.own_tenants_only and c.tenancy is None:
             yield f"{where}.own_tenants_only: the catalog declares no tenancy"
 
+    if c.tenancy:
+        for i, m in enumerate(c.tenancy.managers):
+            where = f"catalog.tenancy.managers[{i}]"
+            yield from refs(f"{where}.actor.statuses", m.actor.statuses, statuses, "status")
+            yield from refs(f"{where}.actor.profiles", m.actor.profiles, profiles, "profile")
+            yield from refs(f"{where}.actor.permissions", m.actor.permissions, permissions,
+                            "permission")
+            if (m.actor.statuses, m.actor.profiles, m.actor.permissions) == (None, None, None):
+                yield f"{where}.actor: names nobody (give statuses, profiles or permissions)"
+            if m.own_tenants_only and "add" in m.may:
+                yield (f"{where}.may: 'add' with own_tenants_only allows nothing (a new "
+                       f"tenant is nobody's own yet)")
+        yield from dupes("tenancy.managers rule", "tenancy.managers",
+                         (m.name for m in c.tenancy.managers))
+
     yield from _scim_client_problems(c)
+
+
+def _tenancy_rule_problems(c: Catalog) -> Iterable[str]:
+    """Invariants and defaults name a profile some status may hold: one nobody may hold
+    could never be satisfied (an invariant) or given (a default)."""
+    assert c.tenancy is not None
+    held = {p for s in c.statuses for p in s.profiles}
+    seen: set[str] = set()
+    for i, invariant in enumerate(c.tenancy.invariants):
+        where = f"catalog.tenancy.invariants[{i}]"
+        if invariant.name in seen:
+            yield f"{where}.name: invariant {invariant.name!r} is declared twice"
+        seen.add(invariant.name)
+        yield from _held_profile(f"{where}.profile", invariant.profile, c, held)
+    default = c.tenancy.defaults.first_user_profile
+    if default is not None:
+        yield from _held_profile("catalog.tenancy.defaults.first_user_profile", default, c,
+                                 held)
+
+
+def _held_profile(where: str, profile: str, c: Catalog, held: set[str]) -> Iterable[str]:
+    if profile not in c.profile_by_name:
+        yield f"{where}: unknown profile {profile!r}"
+    elif profile not in held:
+        yield f"{where}: no status may hold profile {profile!r} (list it in a status)"
 
 
 def _scim_client_problems(c: Catalog) -> Iterable[str]:

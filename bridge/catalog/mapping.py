@@ -37,6 +37,12 @@ user attribute              value
 ``perimeter_ref``           else: a digest of the perimeter, which the app resolves through
                             the bridge; the entries then live in ``perimeter_overflow.<dim>``
                             (not mapped into tokens)
+``access_ref``              when ``tenants`` and ``permissions`` together exceed
+                            ``access_budget`` bytes of claims (a user of hundreds of
+                            tenants): a digest of both, which the app resolves through the
+                            bridge (``GET /api/v1/me/access``); the values then live in
+                            ``access_overflow.tenants`` / ``access_overflow.permissions``
+                            (not mapped), and ``tenants`` / ``permissions`` are absent
 ==========================  =================================================================
 
 Group memberships are the status', profiles', toggles' and tenants' groups; an MFA status or
@@ -74,6 +80,10 @@ ROLES = "roles"
 PERIMETER = "perimeter"
 PERIMETER_REF = "perimeter_ref"
 PERIMETER_OVERFLOW = "perimeter_overflow"
+ACCESS_REF = "access_ref"
+ACCESS_OVERFLOW = "access_overflow"
+TENANTS_OVERFLOW = f"{ACCESS_OVERFLOW}.{TENANTS}"
+PERMISSIONS_OVERFLOW = f"{ACCESS_OVERFLOW}.{PERMISSIONS}"
 TENANT_SEPARATOR = "@"
 KIND_ATTRIBUTE = "bridge.catalog.kind"
 
@@ -110,7 +120,8 @@ class UserState:
 
 def managed_attributes(catalog: Catalog) -> frozenset[str]:
     """Every user attribute the catalog owns; other attributes are never touched."""
-    names = {USER_TYPE, STATUS, PROFILE_ATTRIBUTE, TOGGLES, TENANTS, PERMISSIONS, PERIMETER_REF}
+    names = {USER_TYPE, STATUS, PROFILE_ATTRIBUTE, TOGGLES, TENANTS, PERMISSIONS, PERIMETER_REF,
+             ACCESS_REF, TENANTS_OVERFLOW, PERMISSIONS_OVERFLOW}
     for dimension in catalog.dimension_by_name:
         names |= {perimeter_attribute(dimension), overflow_attribute(dimension)}
     return frozenset(names)
@@ -146,6 +157,46 @@ def perimeter_digest(perimeter: Mapping[str, list[str]]) -> str:
     return "sha256:" + hashlib.sha256(canonical).hexdigest()[:32]
 
 
+def access_size(tenants: list[str], permissions: list[str]) -> int:
+    """Bytes ``tenants`` and ``permissions`` add to a token's JSON payload (before base64url,
+    x4/3): the ``tenants`` claim, and ``permissions`` twice (the ``roles`` claim is the same
+    attribute)."""
+    claims = {TENANTS: tenants, PERMISSIONS: permissions, ROLES: permissions}
+    present = {k: v for k, v in claims.items() if v}
+    if not present:
+        return 0
+    return len(json.dumps(present, separators=(",", ":")).encode()) - 2
+
+
+def access_digest(tenants: list[str], permissions: list[str]) -> str:
+    """A stable reference to a user's tenants and permissions: changes whenever one does."""
+    canonical = json.dumps({TENANTS: sorted(tenants), PERMISSIONS: sorted(permissions)},
+                           separators=(",", ":")).encode()
+    return "sha256:" + hashlib.sha256(canonical).hexdigest()[:32]
+
+
+def access_attributes(catalog: Catalog, tenants: list[str], permissions: list[str]
+                      ) -> dict[str, tuple[str, ...]]:
+    """``tenants`` and ``permissions`` inline when they fit ``catalog.access_budget``, else
+    in the unmapped overflow attributes behind an ``access_ref`` (the same strategy as a
+    large perimeter). Empty lists give no attribute."""
+    if access_size(tenants, permissions) <= catalog.access_budget:
+        named = {TENANTS: tenants, PERMISSIONS: permissions}
+        return {k: tuple(v) for k, v in named.items() if v}
+    named = {TENANTS_OVERFLOW: tenants, PERMISSIONS_OVERFLOW: permissions}
+    return {**{k: tuple(v) for k, v in named.items() if v},
+            ACCESS_REF: (access_digest(tenants, permissions),)}
+
+
+def stored_access(attributes: Mapping[str, Iterable[str]]) -> tuple[list[str], list[str]]:
+    """The tenants and permissions a user's attributes hold, inline or overflowing alike
+    (what its tokens carry, or their ``access_ref`` stands for)."""
+    def values(inline: str, overflow: str) -> list[str]:
+        return list(attributes.get(inline) or ()) + list(attributes.get(overflow) or ())
+
+    return (values(TENANTS, TENANTS_OVERFLOW), values(PERMISSIONS, PERMISSIONS_OVERFLOW))
+
+
 def user_state(catalog: Catalog, a: Assignment) -> UserState:
     """The Keycloak state of a user whose assignment passed :func:`rules.check_assignment`.
     """
@@ -157,10 +208,10 @@ def user_state(catalog: Catalog, a: Assignment) -> UserState:
         USER_TYPE: (a.user_type,),
         STATUS: (a.status,),
     }
-    lists = {PROFILE_ATTRIBUTE: list(dict.fromkeys(a.profiles)), TOGGLES: sorted(a.toggles),
-             TENANTS: sorted(a.tenants),
-             PERMISSIONS: permission_values(effective_permissions(catalog, a))}
+    lists = {PROFILE_ATTRIBUTE: list(dict.fromkeys(a.profiles)), TOGGLES: sorted(a.toggles)}
     attributes |= {name: tuple(values) for name, values in lists.items() if values}
+    attributes |= access_attributes(
+        catalog, sorted(a.tenants), permission_values(effective_permissions(catalog, a)))
     perimeter = a.perimeter_by_dimension()
     if perimeter_size(perimeter) <= catalog.perimeter_budget:
         attributes |= {perimeter_attribute(d): tuple(v) for d, v in perimeter.items()}
@@ -173,7 +224,8 @@ def user_state(catalog: Catalog, a: Assignment) -> UserState:
 
 def assignment_from_attributes(catalog: Catalog,
                                attributes: Mapping[str, Iterable[str]]) -> Assignment:
-    """Read back what :func:`user_state` wrote (inline or overflowing perimeter alike)."""
+    """Read back what :func:`user_state` wrote (inline or overflowing perimeter and
+    tenants alike)."""
     def values(name: str) -> list[str]:
         return list(attributes.get(name) or ())
 
@@ -184,7 +236,7 @@ def assignment_from_attributes(catalog: Catalog,
     return Assignment(
         user_type=(values(USER_TYPE) or [""])[0], status=(values(STATUS) or [""])[0],
         profiles=tuple(values(PROFILE_ATTRIBUTE)), toggles=frozenset(values(TOGGLES)),
-        perimeter=frozenset(entries), tenants=frozenset(values(TENANTS)))
+        perimeter=frozenset(entries), tenants=frozenset(stored_access(attributes)[0]))
 
 
 # -- token claims -------------------------------------------------------------------------
@@ -215,6 +267,7 @@ def token_claims(catalog: Catalog) -> tuple[TokenClaim, ...]:
     ]
     if catalog.tenancy is not None:
         claims.append(TokenClaim(TENANTS, TENANTS, TENANTS, True))
+        claims.append(TokenClaim(ACCESS_REF, ACCESS_REF, ACCESS_REF, False))
     for dimension in catalog.dimension_by_name:
         claims.append(TokenClaim(f"{PERIMETER} {dimension}", perimeter_attribute(dimension),
                                  perimeter_attribute(dimension), True))

@@ -19,6 +19,8 @@ no code per customer. The nouns, each from the seeds in ``../shared/seeds/``:
   (``p1/gate-3``), so a grant of ``p1`` covers every position of project p1.
 - **tenancy**: tenants (seed 004's dossiers) and their caps: a permission holds in a tenant
   only if the tenant enables it. A profile is per user, for all its tenants (seed 004).
+  Invariants say what every tenant keeps (at least one Administrator), defaults what its
+  writes leave out (its first user's profile).
 - **delegation**: who may invite or change whom (seed 001: "may grant client access";
   seed 004: dossier Administrators within their own dossiers).
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -118,11 +121,58 @@ class Dimension(_Frozen):
     """Regular expression one segment must match (full match)."""
 
 
+class Invariant(_Frozen):
+    """What every tenant must keep: at least ``at_least`` active users holding ``profile``
+    (seed 004: "au moins un Administrateur par dossier"). A write that would take a tenant
+    from satisfying it to not satisfying it (deactivating, deleting, changing the profile
+    of, or removing from the tenant one of its last holders) is refused, rule
+    ``tenant.invariant`` (:func:`bridge.catalog.rules.check_invariant`). Disabled users
+    hold nothing."""
+
+    name: str = Field(pattern=NAME)
+    description: str = ""
+    profile: str
+    at_least: int = Field(default=1, ge=1)
+
+
+class TenantDefaults(_Frozen):
+    """What a write leaves out, per tenant (seed 004: a dossier's first user is its
+    Administrator)."""
+
+    first_user_profile: str | None = None
+    """The profile of a user created into a tenant that has no member yet, when the write
+    gives none (and the user's status may hold it)."""
+
+
 class Tenant(_Frozen):
+    """One tenant: a seed of the catalog, or (in the write paths) a live one read from its
+    Keycloak organization (:meth:`bridge.tenants.store.TenantStore.live_catalog`)."""
+
     name: str = Field(pattern=NAME)
     label: str = ""
     enables: tuple[str, ...] = ()
     """Permissions this tenant enables beyond the baseline (seed 004: payments, financial)."""
+    suspended: bool = False
+    """A suspended tenant enables nothing: its ``@tenant`` permissions leave the tokens of
+    its members (it stays one of their tenants)."""
+
+
+TenantOperation = Literal["add", "rename", "set-caps", "suspend", "resume", "delete"]
+TENANT_OPERATIONS: tuple[str, ...] = ("add", "rename", "set-caps", "suspend", "resume",
+                                      "delete")
+
+
+class TenantManager(_Frozen):
+    """Who may manage which tenants through the API (``tenancy.managers``): actors matching
+    ``actor`` may do the operations of ``may``, on every tenant or (``own_tenants_only``) on
+    their own only; they may also read (list, show) the tenants the rule covers. Operators
+    (the CLI) are not delegated."""
+
+    name: str = Field(pattern=NAME)
+    description: str = ""
+    actor: Selector
+    may: tuple[TenantOperation, ...] = ()
+    own_tenants_only: bool = False
 
 
 class Tenancy(_Frozen):
@@ -131,7 +181,26 @@ class Tenancy(_Frozen):
     label: str = "tenant"
     baseline: tuple[str, ...] = ()
     """Permissions every tenant enables."""
+    may_enable: tuple[str, ...] | None = None
+    """The permissions a tenant may enable beyond the baseline (a caps change outside them
+    is refused, rule ``tenant.caps``). ``None``: those the seed tenants enable."""
     tenants: tuple[Tenant, ...] = ()
+    """Seed tenants (optional): created as organizations by ``bridge realm apply`` when
+    absent, never overwritten. At runtime tenants are data (:mod:`bridge.tenants`)."""
+    invariants: tuple[Invariant, ...] = ()
+    """Per tenant, what it must keep (seed 004: at least one Administrator)."""
+    defaults: TenantDefaults = TenantDefaults()
+    """What a tenant's writes leave out (seed 004: its first user's profile)."""
+    managers: tuple[TenantManager, ...] = ()
+    """Who may manage which tenants through the API (none declared: nobody, only
+    operators through the CLI)."""
+
+    @property
+    def enableable(self) -> frozenset[str]:
+        """What a tenant may enable: ``may_enable``, or what the seeds enable."""
+        if self.may_enable is not None:
+            return frozenset(self.may_enable)
+        return frozenset(p for t in self.tenants for p in t.enables)
 
 
 class Selector(_Frozen):
@@ -208,6 +277,9 @@ class Catalog(_Frozen):
     """1 (seed 004: one profile per user) or more (seed 003: role check-boxes)."""
     perimeter_budget: int = Field(default=3000, ge=0)
     """Bytes of perimeter a token may carry inline; beyond, a ``perimeter_ref`` claim."""
+    access_budget: int = Field(default=3000, ge=0)
+    """Bytes of ``tenants`` and ``permissions`` (counted twice: ``roles`` too) a token may
+    carry inline; beyond, an ``access_ref`` claim (a user of hundreds of tenants)."""
     permissions: tuple[Permission, ...] = ()
     statuses: tuple[Status, ...]
     profiles: tuple[Profile, ...] = ()
@@ -253,9 +325,13 @@ class Catalog(_Frozen):
         return self.permission_by_name[permission].client or self.client
 
     def caps(self, tenant: str) -> frozenset[str]:
-        """What a tenant enables: the baseline and its own additions (seed 004)."""
+        """What a tenant enables: the baseline and its own additions (seed 004); nothing
+        when it is suspended."""
         assert self.tenancy is not None
-        return frozenset(self.tenancy.baseline) | frozenset(self.tenant_by_name[tenant].enables)
+        found = self.tenant_by_name[tenant]
+        if found.suspended:
+            return frozenset()
+        return frozenset(self.tenancy.baseline) | frozenset(found.enables)
 
     def ancestors(self, dimension: str) -> list[str]:
         """Parent, grand-parent... of a dimension (the loader refuses cycles)."""

@@ -10,15 +10,27 @@ these functions rather than test ``status == "client"`` themselves.
 rule a person would name. :func:`check_delegation` decides whether an actor (a user of the
 product: a dossier Administrator, an employee who may grant client access) may invite or
 change a target; operator writes (HR provisioning, the CLI) are not delegated.
+:func:`lost_holdings` and :func:`check_invariant` keep each tenant's invariants (seed 004:
+at least one Administrator per dossier), :func:`default_profile` gives a tenant's first
+user its default profile; the write paths count the holders and take the tenant's lock
+(:mod:`bridge.tenants.invariants`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
 
 from bridge.catalog.load import entry_problem
-from bridge.catalog.model import ANY, Assignment, Catalog, Delegation, ScimClientRule
+from bridge.catalog.model import (
+    ANY,
+    Assignment,
+    Catalog,
+    Delegation,
+    Invariant,
+    ScimClientRule,
+    Selector,
+)
 
 
 class RuleViolation(Exception):
@@ -68,9 +80,12 @@ def check_known(catalog: Catalog, a: Assignment) -> None:
     tenants = sorted({*a.tenants, *(t for t, _ in a.tenant_profiles)})
     for tenant in tenants:
         if tenant not in catalog.tenant_by_name:
-            label = catalog.tenancy.label if catalog.tenancy else "tenant"
-            known = _names(catalog.tenant_by_name) or "none: the catalog has no tenancy"
-            raise RuleViolation("unknown.tenant", f"unknown {label} {tenant!r} (known: {known})")
+            # Only the unknown one is named: a realm may hold 10,000 tenants.
+            if catalog.tenancy is None:
+                raise RuleViolation("unknown.tenant", f"unknown tenant {tenant!r} (the "
+                                    f"catalog has no tenancy)")
+            raise RuleViolation("unknown.tenant",
+                                f"unknown {catalog.tenancy.label} {tenant!r}")
 
 
 def check_user_type(catalog: Catalog, a: Assignment) -> None:
@@ -299,7 +314,11 @@ def holds(catalog: Catalog, a: Assignment, permission: str, tenant: str | None =
 # -- delegation ---------------------------------------------------------------------------
 
 def _actor_matches(catalog: Catalog, rule: Delegation, actor: Assignment) -> bool:
-    selector = rule.actor
+    return selector_matches(catalog, rule.actor, actor)
+
+
+def selector_matches(catalog: Catalog, selector: Selector, actor: Assignment) -> bool:
+    """``actor`` is one of the users ``selector`` names (every kind given matches)."""
     if selector.statuses is not None and actor.status not in selector.statuses:
         return False
     if selector.profiles is not None and not set(actor.profiles) & set(selector.profiles):
@@ -494,3 +513,100 @@ def _client_matches(rule: ScimClientRule, client_id: str, tenant: str | None) ->
     if selector.clients is not None and client_id not in selector.clients:
         return False
     return selector.bound is None or selector.bound == (tenant is not None)
+
+
+# -- tenant invariants and defaults (seed 004) ---------------------------------------------
+
+class InvariantViolation(RuleViolation):
+    """A write that would break a tenant's invariant (rule ``tenant.invariant``)."""
+
+    def __init__(self, invariant: Invariant, tenant: str, message: str) -> None:
+        super().__init__(INVARIANT_RULE, message)
+        self.invariant = invariant
+        self.tenant = tenant
+
+
+INVARIANT_RULE = "tenant.invariant"
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A user counts towards ``invariant`` in ``tenant``."""
+
+    invariant: Invariant
+    tenant: str
+
+
+def holdings(catalog: Catalog, a: Assignment | None, active: bool) -> frozenset[Holding]:
+    """Where the user counts towards an invariant: in each of its tenants, for each
+    invariant whose profile it holds, if it is active (a disabled user holds nothing).
+
+    The facts as stored, valid or not: the same predicate as the count the write paths
+    ask Keycloak for (``tenants`` and ``profiles`` attributes holding the whole value,
+    compared case-insensitively as Keycloak compares them, and enabled), so that the user a
+    write changes is counted exactly when this says it holds."""
+    if a is None or not active or catalog.tenancy is None:
+        return frozenset()
+    profiles = {p.lower() for p in a.profiles}
+    tenants = sorted({t.lower() for t in a.tenants})
+    return frozenset(Holding(invariant, tenant)
+                     for invariant in catalog.tenancy.invariants
+                     if invariant.profile in profiles
+                     for tenant in tenants)
+
+
+def lost_holdings(catalog: Catalog, before: Assignment | None, before_active: bool,
+                  after: Assignment | None, after_active: bool) -> tuple[Holding, ...]:
+    """What a write takes from the tenants: each holding of the user before that it no
+    longer has after (``after`` None: the user is deleted). Sorted by tenant, then
+    invariant. Empty for every write that removes no holder: those count nothing and take
+    no tenant lock."""
+    lost = holdings(catalog, before, before_active) - holdings(catalog, after, after_active)
+    return tuple(sorted(lost, key=lambda h: (h.tenant, h.invariant.name)))
+
+
+def check_invariant(catalog: Catalog, holding: Holding, holders: int) -> None:
+    """Refuse a write that takes ``holding`` away when ``holders`` active users (the
+    user included) hold it now: refused when the tenant satisfies the invariant now and
+    would not after (seed 004: "au moins un Administrateur par dossier"). A tenant already
+    below it (an invariant just declared, a holder disabled in the admin console) does not
+    refuse: the write does not break what was broken, and an operator must be able to
+    clean such a tenant up."""
+    invariant, tenant = holding.invariant, holding.tenant
+    needed = invariant.at_least
+    if holders >= needed > holders - 1:
+        label = catalog.tenancy.label if catalog.tenancy else "tenant"
+        profile = catalog.profile_by_name.get(invariant.profile)
+        shown = f"{profile.label} ({invariant.profile!r})" if profile and profile.label \
+            else repr(invariant.profile)
+        left = holders - 1
+        raise InvariantViolation(
+            invariant, tenant,
+            f"invariant {invariant.name!r}: {label} {tenant!r} must keep at least {needed} "
+            f"active holder{'s' if needed > 1 else ''} of profile {shown}; this change "
+            f"would leave {left if left else 'none'} (give the profile to another user of "
+            f"the {label} first)")
+
+
+def default_profile(catalog: Catalog, a: Assignment) -> str | None:
+    """The profile a new user gets if one of its tenants has no member yet (seed 004: a
+    dossier's first user is its Administrator): the catalog's ``first_user_profile``, when
+    the write gives no profile, the user has tenants, and its status may hold it. None:
+    no default applies, and the write paths count nothing."""
+    if catalog.tenancy is None or a.profiles or not a.tenants:
+        return None
+    default = catalog.tenancy.defaults.first_user_profile
+    status = catalog.status_by_name.get(a.status)
+    if default is None or status is None or default not in status.profiles:
+        return None
+    return default
+
+
+def with_default_profile(catalog: Catalog, a: Assignment,
+                         empty_tenants: Collection[str]) -> Assignment:
+    """``a`` with :func:`default_profile` when one of ``empty_tenants`` (its tenants that
+    have no member) is among its tenants; else ``a`` as it is."""
+    default = default_profile(catalog, a)
+    if default is None or not set(empty_tenants) & a.tenants:
+        return a
+    return replace(a, profiles=(default,))

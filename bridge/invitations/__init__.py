@@ -55,6 +55,7 @@ from bridge.invitations.errors import (
     CatalogNotApplied,
     Conflict,
     InvalidRequest,
+    InvariantRefused,
     LifecycleError,
     NotFound,
     RuleRefused,
@@ -93,7 +94,7 @@ __all__ = [
     "UPDATE_PASSWORD", "VERIFY_EMAIL",
     "AccessAdministration", "AccessDenied", "Account", "Actor", "Audited",
     "CatalogNotApplied", "Conflict",
-    "Directory", "DirectoryWriter", "Facts", "InvalidRequest", "Invitation",
+    "Directory", "DirectoryWriter", "Facts", "InvalidRequest", "InvariantRefused", "Invitation",
     "InvitationRequest", "InviteResult", "KeycloakDirectory", "LifecycleError", "NewAccount",
     "NotFound", "Page", "Profile", "RuleRefused", "Unavailable", "User",
 ]

@@ -13,6 +13,7 @@ from bridge import errors as domain
 from bridge.invitations.values import PENDING, Account, NewAccount
 from bridge.keycloak import users as kc_users
 from bridge.keycloak.client import AdminGateway
+from bridge.tenants.invariants import KeycloakTenantCounts
 
 
 class Directory(Protocol):
@@ -40,6 +41,13 @@ class Directory(Protocol):
 
     def groups_under(self, user_id: str, root: str) -> frozenset[str]:
         """The account's group paths under ``root`` (read only; usually one call)."""
+
+    def holders(self, tenant: str, profile: str) -> int:
+        """Enabled accounts of ``tenant`` holding ``profile`` (a tenant invariant's count:
+        :class:`bridge.tenants.invariants.TenantCounts`)."""
+
+    def members(self, tenant: str) -> int:
+        """Accounts of ``tenant``, enabled or not (is a new one its first user?)."""
 
     def create(self, account: NewAccount) -> str:
         """Create it in one write (groups and required actions included); return its id."""
@@ -91,6 +99,7 @@ class KeycloakDirectory:
         self.gw = gateway
         self.realm = realm
         self._group_ids: dict[str, str] = {}  # catalog groups are stable: path → id
+        self._counts = KeycloakTenantCounts(gateway, realm)
 
     def get(self, user_id: str) -> Account | None:
         try:
@@ -115,6 +124,12 @@ class KeycloakDirectory:
 
     def groups_under(self, user_id: str, root: str) -> frozenset[str]:
         return frozenset(kc_users.groups_under(self.gw, self.realm, user_id, root))
+
+    def holders(self, tenant: str, profile: str) -> int:
+        return self._counts.holders(tenant, profile)
+
+    def members(self, tenant: str) -> int:
+        return self._counts.members(tenant)
 
     def create(self, account: NewAccount) -> str:
         rep: dict[str, Any] = {

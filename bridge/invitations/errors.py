@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bridge.catalog.rules import RuleViolation
+from bridge.catalog.rules import InvariantViolation, RuleViolation
 
 # -- errors: one base, each with its wire identity (the API renders them, the CLI prints) --
 
@@ -36,6 +36,14 @@ class RuleRefused(LifecycleError):
     """A catalog rule refuses the facts (``code`` = the rule, e.g. ``status.profile``)."""
 
     status = 400
+
+
+class InvariantRefused(RuleRefused):
+    """A tenant's invariant refuses the change (``tenant.invariant``: the last active
+    Administrator of a dossier stays): 409, the tenant's state conflicts with it; the body
+    names the invariant and the tenant."""
+
+    status = 409
 
 
 class AccessDenied(LifecycleError):
@@ -76,7 +84,10 @@ class CatalogNotApplied(Unavailable):
 def refusal(exc: RuleViolation) -> LifecycleError:
     """A catalog rule's refusal as the use-cases raise it."""
     error: LifecycleError
-    if exc.rule.startswith("delegation."):
+    if isinstance(exc, InvariantViolation):
+        error = InvariantRefused(exc.message, code=exc.rule, body={
+            "invariant": exc.invariant.name, "tenant": exc.tenant})
+    elif exc.rule.startswith("delegation."):
         error = AccessDenied(exc.message, code=exc.rule)
     else:
         error = RuleRefused(exc.message, code=exc.rule)

@@ -4,21 +4,26 @@ documentation for what inviting, pending and the lifecycle mean)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from bridge import errors as domain
 from bridge.catalog.apply import apply_user_state, plan_user_state
-from bridge.catalog.mapping import assignment_from_attributes, user_state
+from bridge.catalog.mapping import (
+    ACCESS_REF,
+    assignment_from_attributes,
+    stored_access,
+    user_state,
+)
 from bridge.catalog.model import Assignment, Catalog
 from bridge.catalog.rules import (
     RuleViolation,
     check_assignment,
     check_delegation,
+    default_profile,
     effective_permissions,
 )
 from bridge.invitations.audit import Audited
@@ -63,10 +68,12 @@ from bridge.invitations.values import (
     parse_iso_utc,
 )
 from bridge.keycloak.limits import email_problem
-from bridge.locks import LocalLocks, LockTimeout, LockUnavailable, ResourceLocks, user_key
+from bridge.locks import LocalLocks, LockTimeout, LockUnavailable, ResourceLocks
+from bridge.tenants.invariants import Pass, TenantCounts, TenantInvariants
 
 # The name the log had before the package was split (operators filter on it).
 logger = logging.getLogger("bridge.invitations")
+R = TypeVar("R")
 
 class AccessAdministration:
     """Invitations and lifecycle over one directory, enforcing one catalog."""
@@ -74,21 +81,34 @@ class AccessAdministration:
     def __init__(self, directory: Directory, catalog: Catalog, *,
                  languages: Iterable[str] = LANGUAGES,
                  clock: Callable[[], float] = time.time,
-                 locks: ResourceLocks | None = None, lock_scope: str = "") -> None:
+                 locks: ResourceLocks | None = None, lock_scope: str = "",
+                 tenant_counts: TenantCounts | None = None) -> None:
         self.directory = directory
         self.catalog = catalog
         self.languages = tuple(languages)
         self.clock = clock
         # The SCIM backend's locks and scope (the realm): a user's read-modify-write here
         # and through SCIM, on any replica, never interleave (one lost the other's change).
-        self.locks = locks or LocalLocks()
+        self.locks = locks if locks is not None else LocalLocks()
         self.lock_scope = lock_scope
+        # The tenants' invariants and defaults (seed 004) are counted in the directory
+        # (or ``tenant_counts``, when given).
+        self.tenant_counts: TenantCounts = tenant_counts or directory
 
-    @contextlib.contextmanager
-    def _user_lock(self, user_id: str) -> Iterator[None]:
+    @property
+    def invariants(self) -> TenantInvariants:
+        """The catalog's tenant invariants over this service's locks (built per use: no
+        state of its own)."""
+        return TenantInvariants(self.catalog, self.tenant_counts, locks=self.locks,
+                                scope=self.lock_scope)
+
+    def _user_write(self, user_id: str, body: Callable[[Pass], R]) -> R:
+        """``body`` (read, check, write) under the user's lock, and the tenants' locks when
+        it takes a holder of an invariant away (:mod:`bridge.tenants.invariants`)."""
         try:
-            with self.locks.hold(user_key(self.lock_scope, user_id)):
-                yield
+            return self.invariants.user_write(user_id, body)
+        except RuleViolation as exc:  # a tenant's invariant, found by ``Pass.keep``
+            raise refusal(exc) from None
         except LockTimeout:
             raise Unavailable("another change of this user is in progress; retry",
                               code="busy") from None
@@ -110,8 +130,11 @@ class AccessAdministration:
             raise AccessDenied("the acting user has no status in the catalog: it may not "
                                "invite or change users")
         full_name = " ".join(n for n in (account.first_name, account.last_name) if n)
+        ref = account.attributes.get(ACCESS_REF) or ()
         return Actor(f"user:{name or account.username}", account.id, assignment,
-                     display_name=full_name or None)
+                     display_name=full_name or None,
+                     permissions=tuple(stored_access(account.attributes)[1]),
+                     access_ref=next(iter(ref), None))
 
     def user_id_by_email(self, email: str) -> str | None:
         """The id of the account with this e-mail (case-insensitive), None when there is
@@ -136,34 +159,48 @@ class AccessAdministration:
                 status = self.catalog.status_by_name.get(facts.status)
                 facts = replace(facts, user_type=status.user_type if status
                                 else self.catalog.user_types[0])
-            assignment = facts.over(None)
-            self._check(actor, assignment)
-            existing = self.directory.find_by_email(email)
-            if existing:
-                return audit.done(self._existing(actor, existing[0], assignment))
-            state = user_state(self.catalog, assignment)
-            now = self.clock()
-            client_id = request.client_id or self.catalog.client
-            attributes = {**state.attributes, LOCALE: (request.language,),
-                          **self._invitation_attributes(actor, now, request.lifespan,
-                                                        client_id, request.redirect_uri),
-                          **self._mail_words(actor, assignment)}
-            actions = tuple(dict.fromkeys(
-                [UPDATE_PASSWORD, VERIFY_EMAIL, *sorted(state.required_actions)]))
-            try:
-                user_id = self.directory.create(NewAccount(
-                    email, request.first_name, request.last_name, attributes, state.groups,
-                    actions))
-            except domain.Duplicate:
-                raise Conflict("an account with this e-mail was created meanwhile",
-                               code="already-exists") from None
-            except domain.MissingGroups as exc:
-                raise CatalogNotApplied.of(exc.realm, exc.paths) from None
+            asked = facts.over(None)
+            # A dossier's first user without profile gets the tenancy's default (seed 004):
+            # counted and created under the tenants' locks; other invitations count nothing.
+            with self.invariants.first_user(asked) as assignment:
+                created = self._create(actor, request, email, asked, assignment)
+            if isinstance(created, InviteResult):
+                return audit.done(created)
+            user_id, actions, client_id = created
             target["id"] = user_id
-            self._send(user_id, list(actions), client_id, request.redirect_uri,
+            self._send(user_id, actions, client_id, request.redirect_uri,
                        request.lifespan, rollback=True)
             invitation = self._invitation(self._must_get(user_id))
             return audit.done(InviteResult("invited", invitation))
+
+    def _create(self, actor: Actor, request: InvitationRequest, email: str,
+                asked: Assignment, assignment: Assignment
+                ) -> tuple[str, list[str], str] | InviteResult:
+        """The invited account created (its id, the actions its link performs, the client
+        it is for), or the answer for an e-mail that already has one."""
+        self._check(actor, assignment)
+        existing = self.directory.find_by_email(email)
+        if existing:
+            return self._existing(actor, existing[0], asked)
+        state = user_state(self.catalog, assignment)
+        now = self.clock()
+        client_id = request.client_id or self.catalog.client
+        attributes = {**state.attributes, LOCALE: (request.language,),
+                      **self._invitation_attributes(actor, now, request.lifespan,
+                                                    client_id, request.redirect_uri),
+                      **self._mail_words(actor, assignment)}
+        actions = tuple(dict.fromkeys(
+            [UPDATE_PASSWORD, VERIFY_EMAIL, *sorted(state.required_actions)]))
+        try:
+            user_id = self.directory.create(NewAccount(
+                email, request.first_name, request.last_name, attributes, state.groups,
+                actions))
+        except domain.Duplicate:
+            raise Conflict("an account with this e-mail was created meanwhile",
+                           code="already-exists") from None
+        except domain.MissingGroups as exc:
+            raise CatalogNotApplied.of(exc.realm, exc.paths) from None
+        return user_id, list(actions), client_id
 
     def list_invitations(self, actor: Actor, first: int = 0, max: int = 50,
                          include_expired: bool = True) -> Page:
@@ -185,35 +222,44 @@ class AccessAdministration:
 
     def resend(self, actor: Actor, user_id: str, lifespan: int | None = None) -> Invitation:
         target = {"id": user_id}
-        with Audited(actor, "invitation.resend", target) as audit, self._user_lock(user_id):
-            account = self._pending(actor, user_id, target)
-            lifespan = DEFAULT_LIFESPAN if lifespan is None else lifespan
-            self._check_lifespan(lifespan)
-            client_id = account.first(CLIENT_ID) or self.catalog.client
-            redirect_uri = account.first(REDIRECT_URI)
-            now = self.clock()
-            attributes = {**account.attributes, **self._invitation_attributes(
-                actor, now, lifespan, client_id, redirect_uri)}
-            # The mail keeps naming who invited (and to what) when someone else resends.
-            attributes[INVITED_BY] = account.attributes.get(INVITED_BY) or (actor.name,)
-            attributes[INVITER_NAME] = (account.attributes.get(INVITER_NAME)
-                                        or (actor.shown_name,))
-            assignment = self._assignment(account)
-            scope = invitation_scope(self.catalog, assignment) if assignment else ""
-            if scope:
-                attributes[SCOPE] = (scope,)
-            account = replace(account, attributes=attributes)
-            self.directory.update(account)
-            actions = [a for a in account.required_actions] or [UPDATE_PASSWORD]
-            self._send(user_id, actions, client_id, redirect_uri, lifespan, rollback=False)
-            return audit.done(self._invitation(account), result="resent")
+        with Audited(actor, "invitation.resend", target) as audit:
+            return audit.done(self._user_write(user_id, lambda _: self._resend(
+                actor, user_id, target, lifespan)), result="resent")
+
+    def _resend(self, actor: Actor, user_id: str, target: dict[str, Any],
+                lifespan: int | None) -> Invitation:
+        account = self._pending(actor, user_id, target)
+        lifespan = DEFAULT_LIFESPAN if lifespan is None else lifespan
+        self._check_lifespan(lifespan)
+        client_id = account.first(CLIENT_ID) or self.catalog.client
+        redirect_uri = account.first(REDIRECT_URI)
+        now = self.clock()
+        attributes = {**account.attributes, **self._invitation_attributes(
+            actor, now, lifespan, client_id, redirect_uri)}
+        # The mail keeps naming who invited (and to what) when someone else resends.
+        attributes[INVITED_BY] = account.attributes.get(INVITED_BY) or (actor.name,)
+        attributes[INVITER_NAME] = (account.attributes.get(INVITER_NAME)
+                                    or (actor.shown_name,))
+        assignment = self._assignment(account)
+        scope = invitation_scope(self.catalog, assignment) if assignment else ""
+        if scope:
+            attributes[SCOPE] = (scope,)
+        account = replace(account, attributes=attributes)
+        self.directory.update(account)
+        actions = [a for a in account.required_actions] or [UPDATE_PASSWORD]
+        self._send(user_id, actions, client_id, redirect_uri, lifespan, rollback=False)
+        return self._invitation(account)
 
     def revoke(self, actor: Actor, user_id: str) -> None:
         """Delete a pending invitee: its link then leads nowhere."""
         target = {"id": user_id}
-        with Audited(actor, "invitation.revoke", target) as audit, self._user_lock(user_id):
-            self._pending(actor, user_id, target)
+        def revoke(step: Pass) -> None:
+            account = self._pending(actor, user_id, target)
+            step.keep(account.attributes, account.enabled, None, False)
             self.directory.delete(user_id)
+
+        with Audited(actor, "invitation.revoke", target) as audit:
+            self._user_write(user_id, revoke)
             audit.done(None, result="revoked")
 
     # -- lifecycle
@@ -225,18 +271,23 @@ class AccessAdministration:
     def deactivate(self, actor: Actor, user_id: str) -> User:
         """Disable, then end every session (refresh tokens fail at once)."""
         target = {"id": user_id}
-        with Audited(actor, "user.deactivate", target) as audit, self._user_lock(user_id):
-            account, changed = self._set_enabled(
-                self._manageable(actor, user_id, target, not_self=True), False)
+        def deactivate(step: Pass) -> tuple[Account, bool]:
+            account = self._manageable(actor, user_id, target, not_self=True)
+            step.keep(account.attributes, account.enabled, account.attributes, False)
+            account, changed = self._set_enabled(account, False)
             self.directory.logout(user_id)
+            return account, changed
+
+        with Audited(actor, "user.deactivate", target) as audit:
+            account, changed = self._user_write(user_id, deactivate)
             return audit.done(self._user(account, changed=changed),
                               result="deactivated" if changed else "unchanged")
 
     def reactivate(self, actor: Actor, user_id: str) -> User:
         target = {"id": user_id}
-        with Audited(actor, "user.reactivate", target) as audit, self._user_lock(user_id):
-            account, changed = self._set_enabled(
-                self._manageable(actor, user_id, target), True)
+        with Audited(actor, "user.reactivate", target) as audit:
+            account, changed = self._user_write(user_id, lambda _: self._set_enabled(
+                self._manageable(actor, user_id, target), True))
             return audit.done(self._user(account, changed=changed),
                               result="reactivated" if changed else "unchanged")
 
@@ -251,55 +302,66 @@ class AccessAdministration:
 
     def delete(self, actor: Actor, user_id: str) -> None:
         target = {"id": user_id}
-        with Audited(actor, "user.delete", target) as audit, self._user_lock(user_id):
-            self._manageable(actor, user_id, target, not_self=True)
+        def delete(step: Pass) -> None:
+            account = self._manageable(actor, user_id, target, not_self=True)
+            step.keep(account.attributes, account.enabled, None, False)
             self.directory.delete(user_id)
+
+        with Audited(actor, "user.delete", target) as audit:
+            self._user_write(user_id, delete)
             audit.done(None, result="deleted")
 
     def update(self, actor: Actor, user_id: str, change: Profile) -> User:
         """Change names, language, status, profile, toggles, perimeter or tenants: the
         facts are checked as they will be (and, for a delegated actor, as they are)."""
         target = {"id": user_id}
-        with Audited(actor, "user.update", target) as audit, self._user_lock(user_id):
-            account = self._manageable(actor, user_id, target)
-            current = self._assignment(account)
-            if change.language is not None and change.language not in self.languages:
-                raise InvalidRequest(f"language {change.language!r} is not offered "
-                                     f"(offered: {', '.join(self.languages)})")
-            facts = change.facts
-            if facts.status is not None and facts.user_type is None:
-                # The status belongs to one user type (seed 000), as for an invitation.
-                status = self.catalog.status_by_name.get(facts.status)
-                if status is not None:
-                    facts = replace(facts, user_type=status.user_type)
-            wanted = facts.over(current)
-            state = None
-            if facts != Facts():
-                self._check(actor, wanted, current)
-                state = user_state(self.catalog, wanted)
-            attributes = dict(account.attributes)
-            if change.language is not None:
-                attributes[LOCALE] = (change.language,)
-            plan = plan_user_state(self.catalog, account.attributes, account.required_actions,
-                                   state, attributes=attributes)
-            attributes = dict(plan.attributes)
-            if UPDATE_PASSWORD not in plan.required_actions:
-                attributes.pop(PENDING, None)
-            plan = replace(plan, attributes=attributes)
-            before = account
-            account = replace(
-                account, attributes=attributes, required_actions=plan.required_actions,
-                first_name=account.first_name if change.first_name is None
-                else change.first_name,
-                last_name=account.last_name if change.last_name is None else change.last_name)
-            if _same_account(before, account) and not plan.catalog_changed:
-                # Nothing to write: the user already is as asked (the CLI's exit 3).
-                return audit.done(self._user(account, changed=False), result="unchanged")
-            try:
-                apply_user_state(DirectoryWriter(self.directory, account), user_id, plan)
-            except domain.MissingGroups as exc:
-                raise CatalogNotApplied.of(exc.realm, exc.paths) from None
-            return audit.done(self._user(account), result="updated")
+        with Audited(actor, "user.update", target) as audit:
+            user, result = self._user_write(
+                user_id, lambda step: self._update(actor, user_id, target, change, step))
+            return audit.done(user, result=result)
+
+    def _update(self, actor: Actor, user_id: str, target: dict[str, Any], change: Profile,
+                step: Pass) -> tuple[User, str]:
+        account = self._manageable(actor, user_id, target)
+        current = self._assignment(account)
+        if change.language is not None and change.language not in self.languages:
+            raise InvalidRequest(f"language {change.language!r} is not offered "
+                                 f"(offered: {', '.join(self.languages)})")
+        facts = change.facts
+        if facts.status is not None and facts.user_type is None:
+            # The status belongs to one user type (seed 000), as for an invitation.
+            status = self.catalog.status_by_name.get(facts.status)
+            if status is not None:
+                facts = replace(facts, user_type=status.user_type)
+        wanted = facts.over(current)
+        state = None
+        if facts != Facts():
+            self._check(actor, wanted, current)
+            state = user_state(self.catalog, wanted)
+        attributes = dict(account.attributes)
+        if change.language is not None:
+            attributes[LOCALE] = (change.language,)
+        plan = plan_user_state(self.catalog, account.attributes, account.required_actions,
+                               state, attributes=attributes)
+        attributes = dict(plan.attributes)
+        if UPDATE_PASSWORD not in plan.required_actions:
+            attributes.pop(PENDING, None)
+        plan = replace(plan, attributes=attributes)
+        before = account
+        account = replace(
+            account, attributes=attributes, required_actions=plan.required_actions,
+            first_name=account.first_name if change.first_name is None
+            else change.first_name,
+            last_name=account.last_name if change.last_name is None else change.last_name)
+        if _same_account(before, account) and not plan.catalog_changed:
+            # Nothing to write: the user already is as asked (the CLI's exit 3).
+            return self._user(account, changed=False), "unchanged"
+        step.keep(before.attributes, before.enabled, account.attributes, account.enabled)
+        try:
+            apply_user_state(DirectoryWriter(self.directory, account), user_id, plan)
+        except domain.MissingGroups as exc:
+            raise CatalogNotApplied.of(exc.realm, exc.paths) from None
+        return self._user(account), "updated"
 
     # -- helpers
 
@@ -397,7 +459,13 @@ class AccessAdministration:
         """The answer for an e-mail that already has an account: never a second one."""
         visible = self._may_manage(actor, account)
         if self._is_pending(account) and visible:
-            differences = _differences(self._assignment(account), wanted)
+            current = self._assignment(account)
+            default = default_profile(self.catalog, wanted)
+            if current is not None and default is not None and current.profiles == (default,):
+                # Asked without profile, pending with the tenant's default (it was the
+                # first user): the same invitation, asked again.
+                wanted = replace(wanted, profiles=(default,))
+            differences = _differences(current, wanted)
             if differences:
                 # Never answer "already invited" while dropping the access asked for.
                 raise Conflict(

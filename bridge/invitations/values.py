@@ -77,6 +77,11 @@ class Actor:
     assignment: Assignment | None = None
     display_name: str | None = None
     """How an invitation mail names this actor (a person's name); default: from ``name``."""
+    permissions: tuple[str, ...] = ()
+    """The actor's stored ``permissions`` (inline or behind its ``access_ref``): what its
+    tokens carry, answered by ``GET /api/v1/me/access``."""
+    access_ref: str | None = None
+    """The ``access_ref`` its tokens carry (tenants and permissions over the budget)."""
 
     @property
     def shown_name(self) -> str:

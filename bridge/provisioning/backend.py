@@ -28,6 +28,13 @@ Budgets (admin calls per SCIM operation, counted by ``gateway.calls``):
   every PUT, PATCH and DELETE of a user makes the same check;
 * the protected set (:mod:`bridge.provisioning.protected_accounts`): about 50 calls, at
   most once every ``protected_cache_ttl`` seconds (30), whatever the number of users.
+* with a catalog whose tenancy declares invariants (seed 004): a write that takes an
+  invariant's holder away (deactivating, deleting, changing the profile of, or removing
+  from a tenant one of its active Administrators) costs its first pass again (GET + the
+  admin-role check, under the tenants' locks, :mod:`bridge.tenants.invariants`) plus one
+  ``GET /users/count`` per tenant it leaves: a holder's deactivation in one dossier is
+  3 + 3 = 6. Every other write is unchanged; a create without profile into tenants costs
+  one ``GET /users/count`` per tenant (is it the tenant's first user?).
 
 Several replicas (issue 10). No state a write depends on lives in a replica:
 
@@ -69,6 +76,7 @@ from bridge.provisioning.protected_accounts import ProtectedAccounts
 from bridge.provisioning.queries import Queries
 from bridge.provisioning.scim_errors import translated
 from bridge.provisioning.users import UserStore
+from bridge.tenants.invariants import KeycloakTenantCounts, TenantInvariants
 from scim.backend import (
     ALL_ATTRIBUTES,
     Precondition,
@@ -113,7 +121,10 @@ class KeycloakScimBackend(UserStore, GroupWrites, Queries, ManagedGroups, Protec
         self.page_size = page_size
         self.max_scan = max_scan
         self._root_id: str | None = None
-        self.locks = locks or LocalLocks()
+        self.locks = locks if locks is not None else LocalLocks()
+        self.invariants = TenantInvariants(
+            getattr(domain, "catalog", None), KeycloakTenantCounts(gateway, realm),
+            locks=self.locks, scope=realm)
         self._lock = threading.Lock()
         # group id → (read at, representation); least recently read first, at most
         # GROUP_CACHE_SIZE entries, so the cache is bounded whatever the realm's size.

@@ -81,6 +81,16 @@ class CatalogAccess:
             return None
         return self._checked(wanted)
 
+    def facts(self, extension: Mapping[str, Any] | None) -> Assignment | None:
+        """The facts a new user's extension names (unchecked), None when it names none."""
+        if not extension or not any(extension.get(k) for k in FACT_KEYS):
+            return None
+        return _assignment(extension, None, None)
+
+    def refused(self, rule: str) -> None:
+        """Count a write refused by ``rule`` elsewhere (a tenant's invariant): /metrics."""
+        self._on_refusal(rule)
+
     def _checked(self, assignment: Assignment) -> UserState:
         try:
             check_assignment(self.catalog, assignment)

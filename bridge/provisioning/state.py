@@ -15,6 +15,7 @@ from bridge.keycloak import protected as kc_protected
 from bridge.keycloak.client import AdminGateway
 from bridge.locks import ResourceLocks, resource_key
 from bridge.provisioning.mapping import GroupMapping, UserMapping, same_content
+from bridge.tenants.invariants import TenantInvariants
 from scim.backend import Projection
 
 
@@ -31,6 +32,9 @@ class BackendState:
     page_size: int
     max_scan: int | None
     locks: ResourceLocks
+    invariants: TenantInvariants
+    """The tenants' invariants and defaults (a catalog's); every user write runs through
+    its ``user_write`` (the user's lock, and the tenants' when a holder goes)."""
     protected_cache_ttl: float
     _domain_group_ids: dict[str, str]
     _root_id: str | None

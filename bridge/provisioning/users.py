@@ -24,6 +24,7 @@ from scim2_models import Context, PatchOp, Resource
 from bridge import errors as domain
 from bridge.audit import with_rule
 from bridge.catalog.apply import StatePlan, apply_user_state, plan_user_state
+from bridge.catalog.rules import InvariantViolation
 from bridge.keycloak import users as kc_users
 from bridge.provisioning.access_schema import AccessExtension
 from bridge.provisioning.catalog_access import CatalogAccess
@@ -35,6 +36,7 @@ from bridge.provisioning.mapping import (
 from bridge.provisioning.protected_accounts import check_not_reserved
 from bridge.provisioning.state import BackendState, asks_for, gone_is_done, made_by, same
 from bridge.provisioning.tenancy import AccessTenancy
+from bridge.tenants.invariants import Pass
 from scim import errors
 from scim.backend import (
     Precondition,
@@ -64,6 +66,29 @@ class UserStore(BackendState):
             # deep copy (~50 us per create) is skipped.
             user = resource.model_copy(deep=True)
             self._bind_tenant(subject, user)
+        facts = self._new_facts(user)
+        if facts is None:
+            return self._create_checked(subject, user)
+        # A first user without profile gets the tenant's default (seed 004): counted and
+        # created under the tenants' locks. Any other create counts nothing.
+        with self.invariants.first_user(facts) as wanted:
+            if wanted.profiles != facts.profiles:
+                user = user.model_copy(deep=True) if user is resource else user
+                access = user[AccessExtension]
+                access.profile = wanted.profiles[0]
+                access.profiles = list(wanted.profiles)
+                user[AccessExtension] = access
+            return self._create_checked(subject, user)
+
+    def _new_facts(self, user: Resource[Any]) -> Any:
+        """The facts of a user to create, when a tenant default may apply to them."""
+        facts_of = getattr(self.user_mapping.domain, "facts", None)
+        if facts_of is None or user[AccessExtension] is None:
+            return None
+        facts = facts_of(user[AccessExtension].model_dump(mode="json", by_alias=True))
+        return facts if facts is not None and self.invariants.needs_default(facts) else None
+
+    def _create_checked(self, subject: Subject, user: Resource[Any]) -> Resource[Any]:
         self._authorize_user_write(subject, user, None)
         rep = self.user_mapping.to_keycloak(user)
         rep["attributes"][CREATED] = list(rep["attributes"][LAST_MODIFIED])
@@ -82,23 +107,43 @@ class UserStore(BackendState):
 
     def _replace_user(self, subject: Subject, user_id: str, resource: Resource[Any],
                       if_match: Precondition | None) -> Resource[Any]:
-        with self.locks.hold(self._key("user", user_id)):
+        def replace(step: Pass) -> dict[str, Any]:
             current = self._writable_user(subject, user_id)
             check_precondition(self.user_mapping.from_keycloak(current), if_match)
             user = resource.model_copy(deep=True)
             self._bind_tenant(subject, user)
             self._authorize_user_write(subject, user, current)
-            stored = self._write_user(subject, current, user)
+            return self._write_user(subject, current, user, step)
+
+        stored = self.invariants.user_write(user_id, replace)
         return self.user_mapping.from_keycloak(stored, self._user_groups(subject, user_id))
 
     def _delete_user(self, subject: Subject, user_id: str,
                      if_match: Precondition | None) -> None:
-        with self.locks.hold(self._key("user", user_id)):
+        def delete(step: Pass) -> None:
             current = self._writable_user(subject, user_id)
             check_precondition(self.user_mapping.from_keycloak(current), if_match)
             self._authorize_user_write(subject, None, current)
+            self._keep_invariants(step, current, None, False)
             with gone_is_done():  # a retried DELETE meets the first one's result
                 kc_users.delete(self.gw, self.realm, user_id)
+
+        self.invariants.user_write(user_id, delete)
+
+    def _keep_invariants(self, step: Pass, current: dict[str, Any],
+                         after: dict[str, Any] | None, enabled: bool) -> None:
+        """The tenants' invariants (seed 004: the last Administrator stays): SCIM 409,
+        the rule first in ``detail``. 409, the request conflicts with the current state
+        of the tenant; no scimType, since RFC 7644's only one for 409 (``uniqueness``)
+        would tell a client to look for a duplicate."""
+        try:
+            step.keep(current.get("attributes") or {}, bool(current.get("enabled", True)),
+                      after, enabled)
+        except InvariantViolation as exc:
+            refused = getattr(self.user_mapping.domain, "refused", None)
+            if refused is not None:
+                refused(exc.rule)
+            raise with_rule(errors.Conflict(str(exc)), exc.rule) from None
 
     def _user_rep(self, subject: Subject, user_id: str, *, for_write: bool = False
                   ) -> dict[str, Any] | None:
@@ -158,8 +203,8 @@ class UserStore(BackendState):
         if subject.tenant is not None:
             _TENANCY.bind(subject.tenant, user)
 
-    def _write_user(self, subject: Subject, current: dict[str, Any], user: Resource[Any]
-                    ) -> dict[str, Any]:
+    def _write_user(self, subject: Subject, current: dict[str, Any], user: Resource[Any],
+                    step: Pass) -> dict[str, Any]:
         """PUT the new state (one write) unless nothing changes; returns the stored state.
 
         With a catalog, the user's catalog state is planned and written by
@@ -198,6 +243,7 @@ class UserStore(BackendState):
         # Keycloak stores usernames lowercased: a change of case only is a change of
         # scim.userName, and sending the username would trip editUsernameAllowed=false.
         body = rep if renamed else {**rep, "username": current.get("username")}
+        self._keep_invariants(step, current, body["attributes"], bool(body["enabled"]))
         writer = _ScimWriter(self, body, renamed)
         if plan is not None:
             apply_user_state(writer, current["id"], plan)
@@ -267,17 +313,19 @@ class UserStore(BackendState):
         # Read, check, apply and write under the user's lock: with If-Match one writer of a
         # version wins and the others see the new version (412); without it, concurrent
         # PATCHes of different attributes each apply to the state the previous one wrote.
-        with self.locks.hold(self._key("user", user_id)):
+        def patch_user(step: Pass) -> dict[str, Any]:
             current = self._writable_user(subject, user_id)
             resource = self.user_mapping.from_keycloak(current)
             check_precondition(resource, if_match)
             working = resource.model_copy(deep=True)
-            stored = current
-            if apply_patch(working, patch):
-                working.groups = None
-                self._bind_tenant(subject, working)
-                self._authorize_user_write(subject, working, current)
-                stored = self._write_user(subject, current, working)
+            if not apply_patch(working, patch):
+                return current
+            working.groups = None
+            self._bind_tenant(subject, working)
+            self._authorize_user_write(subject, working, current)
+            return self._write_user(subject, current, working, step)
+
+        stored = self.invariants.user_write(user_id, patch_user)
         groups = self._user_groups(subject, user_id) if asks_for(projection, "groups") \
             else None
         return self.user_mapping.from_keycloak(stored, groups)

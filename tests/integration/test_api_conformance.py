@@ -40,6 +40,7 @@ def test_schemathesis_finds_no_mismatch_and_no_5xx_on_keycloak(
         ("POST", "/users/{id}/deactivate", {"path_parameters": {"id": dora}}),
         ("POST", "/users/{id}/reactivate", {"path_parameters": {"id": dora}}),
         ("GET", "/me/perimeter", {}),
+        ("GET", "/me/access", {}),
         ("DELETE", "/invitations/{id}", {"path_parameters": {"id": invitation}}),
     ]
     figures = conformance.run(bridge.http.application,

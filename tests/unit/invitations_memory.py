@@ -32,6 +32,8 @@ class MemoryDirectory:
     fail: dict[str, Exception] = field(default_factory=dict)
     writes: list[tuple[str, str]] = field(default_factory=list)
     """``(method, user_id)`` of every update and set_groups, in order."""
+    counted: list[tuple[str, str, str]] = field(default_factory=list)
+    """``(holders|members, tenant, profile)`` of every count, in order."""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def _maybe_fail(self, method: str) -> None:
@@ -69,6 +71,19 @@ class MemoryDirectory:
 
     def count_with_attribute(self, name: str, value: str) -> int:
         return len(self.with_attribute(name, value, 0, len(self.accounts)))
+
+    def holders(self, tenant: str, profile: str) -> int:
+        self._maybe_fail("holders")
+        self.counted.append(("holders", tenant, profile))
+        return sum(1 for a in self.accounts.values() if a.enabled
+                   and tenant in (v.lower() for v in a.attributes.get("tenants", ()))
+                   and profile in (v.lower() for v in a.attributes.get("profiles", ())))
+
+    def members(self, tenant: str) -> int:
+        self._maybe_fail("members")
+        self.counted.append(("members", tenant, ""))
+        return sum(1 for a in self.accounts.values()
+                   if tenant in (v.lower() for v in a.attributes.get("tenants", ())))
 
     def groups_under(self, user_id: str, root: str) -> frozenset[str]:
         self._maybe_fail("groups_under")

@@ -22,6 +22,7 @@ def test_schemathesis_finds_no_mismatch_and_no_5xx() -> None:
         ("POST", "/users/{id}/deactivate", {"path_parameters": {"id": dora}}),
         ("POST", "/users/{id}/reactivate", {"path_parameters": {"id": dora}}),
         ("GET", "/me/perimeter", {}),
+        ("GET", "/me/access", {}),
     ]
     figures = conformance.run(api.app, lambda: {"Authorization": f"Bearer {admin}"},
                               examples=20, path_ids=[dora, olga], known=known)

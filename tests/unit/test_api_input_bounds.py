@@ -48,7 +48,8 @@ def test_broken_json_is_400(api: Api, data: bytes | str) -> None:
 @pytest.mark.parametrize(("method", "route"), [
     ("POST", "/invitations"), ("GET", "/invitations"), ("PATCH", "/users/x"),
     ("POST", "/invitations/x/resend"), ("POST", "/users/x/deactivate"),
-    ("DELETE", "/users/x"), ("GET", "/me/perimeter"), ("GET", "/openapi.json")])
+    ("DELETE", "/users/x"), ("GET", "/me/perimeter"), ("GET", "/me/access"),
+    ("GET", "/openapi.json")])
 def test_body_over_the_limit_is_413_on_every_route(api: Api, method: str, route: str) -> None:
     admin = api.person("anna", "administrator")
     big = json.dumps({"email": "a@b.com", "first_name": "x" * MAX_PAYLOAD_SIZE})

@@ -42,9 +42,11 @@ ADMIN_PATH = re.compile(
 APPENDED_PATH = re.compile("^" + _COLLECTION)  # base + "/users"
 
 # The ratio benchmark's baseline is Keycloak *without* the bridge: python-keycloak's own
-# KeycloakAdmin and one raw ``GET /admin/realms/{r}/users``. Those, and only those, stay.
+# KeycloakAdmin and one raw ``GET /admin/realms/{r}/users``; the peer benchmark's raw side
+# (and its set-up of Keycloak's own SCIM, which the gateway has no call for) is
+# python-keycloak's KeycloakAdmin too. Those, and only those, stay.
 BASELINE_PATHS = {("bench/scim_ratios.py", "{}/admin/realms/{}/users")}
-BASELINE_IMPORTS = {"bench/scim_ratios.py"}
+BASELINE_IMPORTS = {"bench/scim_ratios.py", "bench/peer.py"}
 
 
 def _python_files() -> Iterator[Path]:

@@ -122,3 +122,40 @@ def test_removed_access_keeps_the_facts_drops_permissions_and_groups(seed: Seed)
     recorder = Recorder()
     apply_user_state(recorder, "u1", plan, write=False, groups=frozenset())
     assert _names(recorder) == ["logout"]
+
+
+def _many(catalog: Catalog, count: int) -> Catalog:
+    from bridge.catalog.model import Tenant
+    assert catalog.tenancy is not None
+    tenants = tuple(Tenant(name=f"dossier-{i:04d}", enables=("payments.use",) if i % 2 else ())
+                    for i in range(count))
+    return catalog.model_copy(update={"tenancy": catalog.tenancy.model_copy(
+        update={"tenants": tenants})})
+
+
+def test_004_dossiers_moving_behind_the_access_ref_keep_the_sessions(seed: Seed) -> None:
+    """Growing past the access budget moves tenants and permissions to the overflow
+    attributes: nothing is removed, so the sessions stay; losing a dossier behind the
+    reference still ends them."""
+    catalog = _many(seed("004"), 300)
+    names = [t.name for t in catalog.tenancy.tenants]  # type: ignore[union-attr]
+    few = Assignment.of("external", "client-user", "full-access", tenants=names[:3])
+    many = Assignment.of("external", "client-user", "full-access", tenants=names)
+    fewer = Assignment.of("external", "client-user", "full-access", tenants=names[1:])
+    grow = plan_user_state(catalog, _stored(catalog, few), [], user_state(catalog, many))
+    assert "access_ref" in grow.attributes and PERMISSIONS not in grow.attributes
+    assert grow.catalog_changed and not grow.end_sessions
+    assert plan_user_state(catalog, _stored(catalog, many), [],
+                           user_state(catalog, fewer)).end_sessions
+
+
+def test_004_removed_access_behind_the_access_ref_drops_its_permissions(seed: Seed) -> None:
+    catalog = _many(seed("004"), 300)
+    names = [t.name for t in catalog.tenancy.tenants]  # type: ignore[union-attr]
+    many = Assignment.of("external", "client-user", "full-access", tenants=names)
+    plan = plan_user_state(catalog, _stored(catalog, many), [], None, remove_access=True)
+    assert "access_overflow.permissions" not in plan.attributes
+    assert PERMISSIONS not in plan.attributes
+    assert plan.attributes["access_overflow.tenants"] == tuple(sorted(names))
+    assert plan.attributes["access_ref"] != _stored(catalog, many)["access_ref"]
+    assert plan.end_sessions

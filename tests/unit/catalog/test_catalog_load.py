@@ -146,3 +146,20 @@ def test_environment_variables_are_substituted(tmp_path: Path) -> None:
         load(path, {})
     assert caught.value.problems == [
         f"{path}: catalog.client: environment variable PORTAL_CLIENT is not set"]
+
+
+def test_tenant_manager_rules_name_known_things_and_known_operations() -> None:
+    managers = [
+        {"name": "m", "actor": {"statuses": ["nobody"]}, "may": ["set-caps"]},
+        {"name": "m", "actor": {}, "may": ["add"], "own_tenants_only": True},
+    ]
+    problems = _problems(_minimal(tenancy={"managers": managers}))
+    assert "cat.yaml: catalog.tenancy.managers[0].actor.statuses[0]: unknown status " \
+           "'nobody'" in problems
+    assert any("managers[1].actor: names nobody" in p for p in problems)
+    assert any("managers[1].may: 'add' with own_tenants_only" in p for p in problems)
+    assert any("managers[1].name: tenancy.managers rule 'm' is declared twice" in p
+               for p in problems)
+    unknown = _problems(_minimal(tenancy={"managers": [
+        {"name": "m", "actor": {"statuses": ["client"]}, "may": ["undelete"]}]}))
+    assert any("managers[0].may[0]" in p for p in unknown), unknown

@@ -217,3 +217,63 @@ def test_largest_inline_perimeter_with_every_role_stays_under_8_kb(seed: Seed) -
     assert len(claims["perimeter"]["team"]) == len(teams) > 200
     size = _token_size(claims, roles=tuple(catalog.permission_by_name))
     assert 5000 < size <= 8192
+
+
+def _dossiers(catalog: Catalog, count: int) -> tuple[Catalog, list[str]]:
+    assert catalog.tenancy is not None
+    from bridge.catalog.model import Tenant
+    tenants = tuple(Tenant(name=f"dossier-client-company-{i:04d}",
+                           enables=("payments.use",) if i % 2 else ()) for i in range(count))
+    wide = catalog.model_copy(update={"tenancy": catalog.tenancy.model_copy(
+        update={"tenants": tenants})})
+    return wide, sorted(t.name for t in tenants)
+
+
+@pytest.mark.parametrize("count", [1, 100, 500])
+def test_many_tenants_keep_the_token_under_8_kb(seed: Seed, count: int) -> None:
+    catalog, dossiers = _dossiers(seed("004"), count)
+    member = Assignment.of("external", "client-user", "full-access", tenants=dossiers)
+    state = user_state(catalog, member)
+    claims = expected_claims(catalog, state)
+    assert _token_size(claims, roles=catalog.profile_by_name["full-access"].grants) <= 8192
+    permissions = permission_values(mapping.effective_permissions(catalog, member))
+    if count == 1:
+        assert claims["tenants"] == dossiers and claims["permissions"] == permissions
+        assert "access_ref" not in claims
+    else:
+        assert "tenants" not in claims and "permissions" not in claims
+        assert "roles" not in claims
+        assert claims["access_ref"] == mapping.access_digest(dossiers, permissions)
+        assert state.attributes["access_overflow.tenants"] == tuple(dossiers)
+        assert state.attributes["access_overflow.permissions"] == tuple(permissions)
+    assert set(state.attributes) <= managed_attributes(catalog)
+    assert assignment_from_attributes(catalog, state.attribute_lists()) == member
+    assert mapping.stored_access(state.attribute_lists()) == (dossiers, permissions)
+
+
+def test_largest_inline_access_stays_under_8_kb(seed: Seed) -> None:
+    """The worst inline case: tenants and permissions just under the budget."""
+    catalog = seed("004")
+    count = 1
+    while True:
+        wide, dossiers = _dossiers(catalog, count + 1)
+        member = Assignment.of("external", "client-user", "administrator", tenants=dossiers)
+        if "access_ref" in user_state(wide, member).attributes:
+            break
+        count += 1
+    wide, dossiers = _dossiers(catalog, count)
+    member = Assignment.of("external", "client-user", "administrator", tenants=dossiers)
+    claims = expected_claims(wide, user_state(wide, member))
+    assert "access_ref" not in claims and len(claims["tenants"]) == count > 10
+    size = _token_size(claims, roles=catalog.profile_by_name["administrator"].grants)
+    assert 4000 < size <= 8192
+
+
+def test_access_ref_changes_with_a_tenant_or_a_permission(seed: Seed) -> None:
+    catalog, dossiers = _dossiers(seed("004"), 200)
+    member = Assignment.of("external", "client-user", "full-access", tenants=dossiers)
+    first = user_state(catalog, member).attributes["access_ref"]
+    fewer = Assignment.of("external", "client-user", "full-access", tenants=dossiers[1:])
+    lower = Assignment.of("external", "client-user", "document-delivery", tenants=dossiers)
+    assert user_state(catalog, fewer).attributes["access_ref"] != first
+    assert user_state(catalog, lower).attributes["access_ref"] != first
