@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -33,6 +34,7 @@ class Bounded:
     realm: RealmUnderTest
     gateway: AdminGateway
     scim: Scim
+    backend: Any
 
     def calls(self) -> dict[str, int]:
         return dict(self.gateway.calls.by_kind)
@@ -47,7 +49,7 @@ def bounded(fresh_realm: RealmUnderTest) -> Iterator[Bounded]:
                         scim_max_scan=MAX_SCAN)
     app = create_app(settings, gateway=gateway, authenticate=authenticate)
     client: FlaskClient = app.test_client()
-    yield Bounded(fresh_realm, gateway, Scim(client))
+    yield Bounded(fresh_realm, gateway, Scim(client), app.extensions["bridge.scim_backend"])
 
 
 def _q(filter_: str) -> str:
@@ -103,6 +105,30 @@ def test_a_user_name_lookup_under_the_scan_bound_is_one_admin_call(
     body = assert_error(scim.get(f"/Users?{by_title}"), 400, "tooMany")
     assert str(MAX_SCAN) in body["detail"]
     assert bounded.gateway.calls.total == 1, bounded.calls()
+
+
+def test_a_scan_past_its_first_page_counts_once_and_misses_no_user(
+        bounded: Bounded) -> None:
+    """Pages smaller than the bound: a full first page asks for the count (the bound is
+    checked before reading on), then the scan reads on from where that page ended."""
+    scim = bounded.scim
+    for i in range(MAX_SCAN - 1):
+        scim.create_user(f"paged{i}", externalId="batch-7")
+    scim.create_user("other", externalId="batch-8")
+    bounded.backend.page_size = 2
+    # externalId eq is pushed down (q=scim.externalId) but still tested on each candidate
+    # (not an exact answer), so it is a scan of the five candidates Keycloak returns.
+    lookup = _q('externalId eq "batch-7"')
+    scim.get(f"/Users?{lookup}")  # reads the protected set (at most every 30 s), untimed
+    bounded.gateway.calls.reset()
+    body = scim.get(f"/Users?{lookup}").get_json()
+    assert sorted(u["userName"] for u in body["Resources"]) == [
+        f"paged{i}" for i in range(MAX_SCAN - 1)]
+    assert body["totalResults"] == MAX_SCAN - 1
+    calls = bounded.calls()
+    assert calls.get("GET /{realm}/users/count") == 1, calls
+    # Five candidates in pages of two: two full pages, then the short one that ends it.
+    assert calls.get("GET /{realm}/users") == 3, calls
 
 
 def test_group_based_user_queries_cost_o_groups(bounded: Bounded) -> None:
