@@ -8,6 +8,8 @@ from typing import Any
 from flask import Flask
 
 from bridge import locks, metrics
+from bridge.access_requests import web as review
+from bridge.access_requests.setup import access_requests
 from bridge.api import create_api_blueprint
 from bridge.auth import ActorAuthenticator, RealmKeys, ScimAuthenticator
 from bridge.catalog.load import load as load_catalog
@@ -79,10 +81,17 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(create_scim_blueprint(AuditedScimBackend(backend), authenticate,
                                                  settings=scim_settings,
                                                  request_id=request_id_or_new))
+    requests = None
+    if administration is not None and settings.session_secret:
+        # Access requests need the review pages' shared session key (BRIDGE_SESSION_SECRET).
+        requests = access_requests(administration, gateway, settings)
+        review.install(app, requests, secret=settings.session_secret,
+                       public_url=settings.public_url, issuer=settings.issuer,
+                       client_id=settings.review_client_id)
     clients = [administration.catalog.client] if administration else ["portal"]
     app.register_blueprint(create_api_blueprint(
         administration, ActorAuthenticator(None, clients, jwks=realm_keys).authenticate,
-        on_refusal=metrics.catalog_refusal))
+        on_refusal=metrics.catalog_refusal, access_requests=requests))
     app.register_blueprint(health)
     return app
 

@@ -78,6 +78,13 @@ class MissingGroups(DirectoryError):
     paths: tuple[str, ...] = ()
 
 
+class OrganizationsDisabled(MissingGroups):
+    """The realm has Keycloak's organizations turned off, so it holds no tenant: the
+    catalog's tenancy was never applied to it (``bridge realm apply`` turns them on)."""
+
+    words: str = "The realm holds no tenants: apply the access catalog to it"
+
+
 class TooLarge(DirectoryError):
     """The resource is larger than the directory stores."""
 

@@ -49,6 +49,7 @@ from bridge.catalog.rules import InvariantViolation, RuleViolation, check_assign
 from bridge.invitations import Account, Actor, Audited, Directory, DirectoryWriter
 from bridge.locks import LocalLocks, LockTimeout, ResourceLocks
 from bridge.tenants.invariants import Pass, TenantInvariants
+from bridge.tenants.membership import TenantView
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ SEARCHED_USER_TYPES = ("internal", "external")
 not only the catalog's own, also finds users of a type the catalog dropped."""
 
 GROUPS = "groups"  # how change lines name the groups under /bridge/catalog
+MEMBERSHIPS = "tenant memberships"  # the organizations the user is a member of
 
 SHOWN_VALUES = 5
 """Values shown per attribute and sign in a change line (a perimeter may hold 10,000)."""
@@ -245,10 +247,12 @@ class CatalogReconciler:
         """None when the account disappeared meanwhile (nothing left to reconcile)."""
         try:
             groups = self.directory.groups_under(account.id, CATALOG_ROOT)
+            view = self.directory.tenant_view(self.catalog)
+            members = view.memberships(account.id)
         except domain.NotFound:
             return None
-        wanted = self.wanted(account)
-        differences = self.differences(account, groups, wanted)
+        wanted = self.wanted(account, view)
+        differences = self.differences(account, groups, wanted, members)
         if differences and not dry_run:
             try:
                 written = self.invariants.user_write(
@@ -282,13 +286,16 @@ class CatalogReconciler:
             target["email"] = account.email
             try:
                 groups = self.directory.groups_under(user_id, CATALOG_ROOT)
-                wanted = self.wanted(account)
-                differences = self.differences(account, groups, wanted)
+                view = self.directory.tenant_view(self.catalog)
+                members = view.memberships(user_id)
+                wanted = self.wanted(account, view)
+                differences = self.differences(account, groups, wanted, members)
                 step.keep(account.attributes, account.enabled, wanted.attributes,
                           account.enabled)
-                apply_user_state(DirectoryWriter(self.directory, account), user_id,
-                                 wanted.plan, write=any(d.name != GROUPS for d in differences),
-                                 groups=groups)
+                apply_user_state(DirectoryWriter(self.directory, account, view), user_id,
+                                 wanted.plan, write=any(d.name not in (GROUPS, MEMBERSHIPS)
+                                                        for d in differences),
+                                 groups=groups, memberships=members)
             except domain.NotFound:
                 if self.directory.get(user_id) is None:
                     return None  # deleted meanwhile: it holds no access any more
@@ -303,22 +310,25 @@ class CatalogReconciler:
                 audit.done(None, result="reconciled")
             return wanted, differences
 
-    def wanted(self, account: Account) -> Wanted:
-        """What the account must hold under this catalog (planned as every write path
-        plans it: :func:`bridge.catalog.apply.plan_user_state`)."""
+    def wanted(self, account: Account, view: TenantView | None = None) -> Wanted:
+        """What the account must hold under this catalog and its tenants as they are now
+        (read through ``view``), planned as every write path plans it
+        (:func:`bridge.catalog.apply.plan_user_state`)."""
+        view = view or self.directory.tenant_view(self.catalog)
         facts = assignment_from_attributes(self.catalog, account.attributes)
+        catalog = view.live_catalog(self.catalog, facts.tenants)
         try:
             self._check_dimensions(account)  # unknown names first, as check_assignment
-            check_assignment(self.catalog, facts)
+            check_assignment(catalog, facts)
         except RuleViolation as violation:
             # Paranoid default (docs/access-catalog.md, "Reconciling users"): the facts stay
             # for an operator to correct, the access they gave goes.
-            return Wanted(plan_user_state(self.catalog, account.attributes,
+            return Wanted(plan_user_state(catalog, account.attributes,
                                           account.required_actions, None,
                                           remove_access=True), violation)
-        return Wanted(plan_user_state(self.catalog, account.attributes,
+        return Wanted(plan_user_state(catalog, account.attributes,
                                       account.required_actions,
-                                      user_state(self.catalog, facts)), None)
+                                      user_state(catalog, facts)), None)
 
     def _check_dimensions(self, account: Account) -> None:
         """Perimeter attributes of a dimension the catalog no longer declares:
@@ -332,8 +342,8 @@ class CatalogReconciler:
                                         f"{name[len(prefix):]!r}, which the catalog no longer "
                                         f"declares")
 
-    def differences(self, account: Account, groups: frozenset[str], wanted: Wanted
-                    ) -> tuple[Difference, ...]:
+    def differences(self, account: Account, groups: frozenset[str], wanted: Wanted,
+                    members: frozenset[str] | None = None) -> tuple[Difference, ...]:
         """What writing ``wanted`` changes. Values compare as sets: Keycloak need not keep
         the order of an attribute's values, and a reordering alone is not worth a write."""
         found: list[Difference] = []
@@ -348,6 +358,10 @@ class CatalogReconciler:
                                  (g.removeprefix(shown_root) for g in wanted.groups))
         if group_diff is not None:
             found.append(group_diff)
+        if members is not None:
+            member_diff = _difference(MEMBERSHIPS, members, wanted.plan.tenants)
+            if member_diff is not None:
+                found.append(member_diff)
         actions = _difference("required actions", account.required_actions,
                               wanted.required_actions)
         if actions is not None:

@@ -65,6 +65,12 @@ class AccountWriter(Protocol):
     def logout(self, user_id: str) -> None:
         """End every session of the account."""
 
+    def join_tenants(self, user_id: str, tenants: frozenset[str]) -> None:
+        """Make the account a member of these tenants (their organizations)."""
+
+    def leave_tenants(self, user_id: str, tenants: frozenset[str]) -> None:
+        """End the account's membership of these tenants."""
+
 
 @dataclass(frozen=True)
 class StatePlan:
@@ -79,6 +85,10 @@ class StatePlan:
     """The catalog's attributes differ from the stored ones."""
     end_sessions: bool
     """MFA rises or a right is removed: the sessions must end (see the module doc)."""
+    tenants: frozenset[str] = frozenset()
+    """The tenants the account must be a member of (its ``tenants`` attribute)."""
+    stored_tenants: frozenset[str] = frozenset()
+    """The tenants of the stored attributes (the memberships, unless told otherwise)."""
 
     def attribute_lists(self) -> dict[str, list[str]]:
         return {k: list(v) for k, v in self.attributes.items()}
@@ -120,22 +130,38 @@ def plan_user_state(catalog: Catalog, stored: Attributes, required_actions: Iter
         groups = state.groups
     changed = _owned(before, owned) != _owned(result, owned)
     end = changed and (_mfa_rises(catalog, before, result) or _narrows(catalog, before, result))
-    return StatePlan(result, tuple(actions), groups, changed, end)
+    tenants = frozenset(result.get(TENANTS, ())) if catalog.tenancy is not None else frozenset()
+    stored = frozenset(before.get(TENANTS, ())) if catalog.tenancy is not None else frozenset()
+    return StatePlan(result, tuple(actions), groups, changed, end, tenants, stored)
 
 
 def apply_user_state(writer: AccountWriter, user_id: str, plan: StatePlan, *,
-                     write: bool = True, groups: frozenset[str] | None = None) -> None:
-    """Write ``plan``: the account (unless ``write`` is False: nothing but groups differ),
-    the catalog groups (when ``groups``, the current ones, differ from the plan's, or are
-    unknown and the catalog's attributes changed), then the logout when the plan needs it.
+                     write: bool = True, groups: frozenset[str] | None = None,
+                     memberships: frozenset[str] | None = None) -> None:
+    """Write ``plan``: the tenants the account gains joined, the account (unless ``write``
+    is False: nothing but groups or memberships differ), the catalog groups (when
+    ``groups``, the current ones, differ from the plan's, or are unknown and the catalog's
+    attributes changed), the tenants it loses left, then the logout when the plan needs it.
+    ``memberships``: the tenants the account is a member of now (default: those of its
+    stored attributes).
 
-    The logout comes last, after every write: a login racing the change then sees the new
-    state, and a failed write leaves the sessions as they were (nothing changed)."""
+    Joining comes first: a cap change lists a tenant's members after it wrote the tenant,
+    so a write that computed with the old caps is listed and recomputed (on N replicas
+    alike). Leaving comes after the attributes: the user never holds a tenant's
+    permissions without being listed as its member. The logout comes last, after every
+    write: a login racing the change then sees the new state, and a failed write leaves
+    the sessions as they were (nothing changed)."""
+    members = plan.stored_tenants if memberships is None else memberships
+    joins, leaves = plan.tenants - members, members - plan.tenants
+    if joins:
+        writer.join_tenants(user_id, joins)
     if write:
         writer.write_user(user_id, plan.attribute_lists(), list(plan.required_actions))
     if plan.groups is not None and (plan.groups != groups if groups is not None
                                     else plan.catalog_changed):
         writer.set_groups(user_id, ROOT, plan.groups)
+    if leaves:
+        writer.leave_tenants(user_id, leaves)
     if plan.end_sessions:
         writer.logout(user_id)
 

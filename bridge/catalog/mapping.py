@@ -6,12 +6,14 @@ Two halves (see ``docs/access-catalog.md`` for the reasons):
 by ``bridge realm apply``:
 
 - every permission is a client role of the same name on its client;
-- one group per status, profile, toggle and tenant under ``/bridge/catalog``::
+- one group per status, profile and toggle under ``/bridge/catalog``::
 
       /bridge/catalog/status/<status>     client roles it grants (+ realm role mfa-required)
       /bridge/catalog/profile/<profile>   client roles it grants (+ mfa-required)
       /bridge/catalog/toggle/<toggle>     client roles it adds
-      /bridge/catalog/tenant/<tenant>     no role; attribute ``caps`` = what it enables
+
+  (tenants are Keycloak Organizations, data rather than configuration:
+  :mod:`bridge.tenants`; a user is a member of the organization of each of its tenants);
 
   so that assigning a profile is one membership, never one call per role;
 - protocol mappers on the catalog's client (``portal``), all built-in User Attribute
@@ -45,7 +47,7 @@ user attribute              value
                             (not mapped), and ``tenants`` / ``permissions`` are absent
 ==========================  =================================================================
 
-Group memberships are the status', profiles', toggles' and tenants' groups; an MFA status or
+Group memberships are the status', profiles' and toggles' groups; an MFA status or
 profile adds the ``CONFIGURE_TOTP`` required action (seed 003).
 """
 
@@ -62,7 +64,7 @@ from bridge.catalog.rules import effective_permissions, mfa_required
 PARENT_GROUP = "bridge"
 CATALOG_GROUP = "catalog"
 ROOT = f"/{PARENT_GROUP}/{CATALOG_GROUP}"
-KINDS = ("status", "profile", "toggle", "tenant")
+KINDS = ("status", "profile", "toggle")
 MFA_ROLE = "mfa-required"
 CONFIGURE_TOTP = "CONFIGURE_TOTP"
 
@@ -203,7 +205,6 @@ def user_state(catalog: Catalog, a: Assignment) -> UserState:
     groups = {group_path("status", a.status)}
     groups |= {group_path("profile", p) for p in a.profiles}
     groups |= {group_path("toggle", t) for t in a.toggles}
-    groups |= {group_path("tenant", t) for t in a.tenants}
     attributes: dict[str, tuple[str, ...]] = {
         USER_TYPE: (a.user_type,),
         STATUS: (a.status,),

@@ -326,11 +326,11 @@ class Catalog(_Frozen):
 
     def caps(self, tenant: str) -> frozenset[str]:
         """What a tenant enables: the baseline and its own additions (seed 004); nothing
-        when it is suspended."""
+        when it is suspended or unknown (a live catalog holds only the tenants read)."""
         assert self.tenancy is not None
-        found = self.tenant_by_name[tenant]
-        if found.suspended:
-            return frozenset()
+        found = self.tenant_by_name.get(tenant)
+        if found is None or found.suspended:
+            return frozenset()  # deleted (or never known), or suspended: enables nothing
         return frozenset(self.tenancy.baseline) | frozenset(found.enables)
 
     def ancestors(self, dimension: str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from typing import Any
 
 import click
 
@@ -64,6 +65,28 @@ def token_create(name: str, tenant: str | None, catalog_path: str | None,
     click.echo(f"BRIDGE_SCIM_STATIC_TOKENS={entry}")
 
 
+def _checked_live(the_catalog: Any, tenant: str) -> bool:
+    """Check the tenant where it lives (an organization of the realm, read now); False when
+    the bridge's settings are not at hand (then only the catalog's seeds are checked)."""
+    from bridge.config import MissingSetting, Settings
+    from bridge.keycloak.client import AdminGateway
+    from bridge.tenants.store import TenantStore
+
+    try:
+        settings = Settings.from_env()
+    except MissingSetting:
+        say("warning: no Keycloak settings: the tenant is checked against the catalog's "
+            "seed tenants only")
+        return False
+    gateway = AdminGateway.with_client_credentials(
+        settings.keycloak_url, settings.realm, settings.client_id, settings.client_secret)
+    if TenantStore.of(gateway, settings.realm, the_catalog).find(tenant) is None:
+        raise click.BadParameter(f"realm {settings.realm!r} has no "
+                                 f"{the_catalog.tenancy.label} {tenant!r}",
+                                 param_hint="--tenant")
+    return True
+
+
 def _check_tenant(tenant: str, catalog_path: str | None) -> None:
     """A tenant the catalog does not declare would bind the token to nothing it may
     provision: refused when the catalog is at hand, said when it is not."""
@@ -73,6 +96,8 @@ def _check_tenant(tenant: str, catalog_path: str | None) -> None:
     from bridge.catalog.load import load as load_catalog
 
     the_catalog = load_catalog(catalog_path)
+    if the_catalog.tenancy is not None and _checked_live(the_catalog, tenant):
+        return
     if tenant not in the_catalog.tenant_by_name:
         known = ", ".join(sorted(the_catalog.tenant_by_name)) or "none: it has no tenancy"
         raise click.BadParameter(f"catalog {the_catalog.name!r} has no tenant {tenant!r} "

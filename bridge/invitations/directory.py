@@ -10,10 +10,13 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from bridge import errors as domain
+from bridge.catalog.model import Catalog
 from bridge.invitations.values import PENDING, Account, NewAccount
 from bridge.keycloak import users as kc_users
 from bridge.keycloak.client import AdminGateway
 from bridge.tenants.invariants import KeycloakTenantCounts
+from bridge.tenants.membership import LiveTenants, StaticTenants, TenantView
+from bridge.tenants.store import TenantStore
 
 
 class Directory(Protocol):
@@ -68,15 +71,27 @@ class Directory(Protocol):
     def logout(self, user_id: str) -> None:
         """End every session of the account (refresh tokens stop working)."""
 
+    def tenant_view(self, catalog: Catalog) -> TenantView:
+        """One request's view of the catalog's tenants: read live (Keycloak's
+        organizations), and the memberships that follow a user's tenants."""
+
 
 class DirectoryWriter:
     """:class:`bridge.catalog.apply.AccountWriter` over a :class:`Directory`: the update
     writes ``account`` (names, enabled... as given) with the planned attributes and
     required actions."""
 
-    def __init__(self, directory: Directory, account: Account) -> None:
+    def __init__(self, directory: Directory, account: Account,
+                 tenants: TenantView | None = None) -> None:
         self.directory = directory
         self.account = account
+        self.tenants = tenants or StaticTenants()
+
+    def join_tenants(self, user_id: str, tenants: frozenset[str]) -> None:
+        self.tenants.join(user_id, tenants)
+
+    def leave_tenants(self, user_id: str, tenants: frozenset[str]) -> None:
+        self.tenants.leave(user_id, tenants)
 
     def write_user(self, user_id: str, attributes: dict[str, list[str]],
                    required_actions: list[str]) -> None:
@@ -100,6 +115,11 @@ class KeycloakDirectory:
         self.realm = realm
         self._group_ids: dict[str, str] = {}  # catalog groups are stable: path → id
         self._counts = KeycloakTenantCounts(gateway, realm)
+
+    def tenant_view(self, catalog: Catalog) -> TenantView:
+        if catalog.tenancy is None:
+            return StaticTenants()
+        return LiveTenants(TenantStore.of(self.gw, self.realm, catalog))
 
     def get(self, user_id: str) -> Account | None:
         try:

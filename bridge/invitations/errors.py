@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bridge.catalog.rules import InvariantViolation, RuleViolation
+from bridge.errors import MissingGroups, OrganizationsDisabled
 
 # -- errors: one base, each with its wire identity (the API renders them, the CLI prints) --
 
@@ -73,6 +74,15 @@ class CatalogNotApplied(Unavailable):
     never applied to this realm. An operator's fix, named in ``detail``."""
 
     code = "catalog-not-applied"
+
+    @classmethod
+    def of_error(cls, exc: MissingGroups) -> CatalogNotApplied:
+        if isinstance(exc, OrganizationsDisabled):
+            return cls(f"realm {exc.realm!r} has no organizations (the catalog's tenants): "
+                       "the access catalog in use (BRIDGE_CATALOG) is not applied to it; "
+                       "apply it with `bridge realm apply realm-config <the catalog's "
+                       "directory>`")
+        return cls.of(exc.realm, exc.paths)
 
     @classmethod
     def of(cls, realm: str, paths: tuple[str, ...]) -> CatalogNotApplied:

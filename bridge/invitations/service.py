@@ -70,6 +70,7 @@ from bridge.invitations.values import (
 from bridge.keycloak.limits import email_problem
 from bridge.locks import LocalLocks, LockTimeout, LockUnavailable, ResourceLocks
 from bridge.tenants.invariants import Pass, TenantCounts, TenantInvariants
+from bridge.tenants.membership import TenantView
 
 # The name the log had before the package was split (operators filter on it).
 logger = logging.getLogger("bridge.invitations")
@@ -178,11 +179,17 @@ class AccessAdministration:
                 ) -> tuple[str, list[str], str] | InviteResult:
         """The invited account created (its id, the actions its link performs, the client
         it is for), or the answer for an e-mail that already has one."""
-        self._check(actor, assignment)
+        # The tenants as they are now (Keycloak's organizations), not as YAML says.
+        view = self.directory.tenant_view(self.catalog)
+        try:
+            live = view.live_catalog(self.catalog, assignment.tenants | _actor_tenants(actor))
+        except domain.MissingGroups as exc:
+            raise CatalogNotApplied.of_error(exc) from None
+        self._check(actor, assignment, catalog=live)
         existing = self.directory.find_by_email(email)
         if existing:
             return self._existing(actor, existing[0], asked)
-        state = user_state(self.catalog, assignment)
+        state = user_state(live, assignment)
         now = self.clock()
         client_id = request.client_id or self.catalog.client
         attributes = {**state.attributes, LOCALE: (request.language,),
@@ -199,7 +206,8 @@ class AccessAdministration:
             raise Conflict("an account with this e-mail was created meanwhile",
                            code="already-exists") from None
         except domain.MissingGroups as exc:
-            raise CatalogNotApplied.of(exc.realm, exc.paths) from None
+            raise CatalogNotApplied.of_error(exc) from None
+        self._join_new(user_id, assignment, live, view)
         return user_id, list(actions), client_id
 
     def list_invitations(self, actor: Actor, first: int = 0, max: int = 50,
@@ -334,14 +342,20 @@ class AccessAdministration:
             if status is not None:
                 facts = replace(facts, user_type=status.user_type)
         wanted = facts.over(current)
+        view = self.directory.tenant_view(self.catalog)
+        try:
+            live = view.live_catalog(self.catalog, wanted.tenants | _actor_tenants(actor)
+                                     | (current.tenants if current else frozenset()))
+        except domain.MissingGroups as exc:
+            raise CatalogNotApplied.of_error(exc) from None
         state = None
         if facts != Facts():
-            self._check(actor, wanted, current)
-            state = user_state(self.catalog, wanted)
+            self._check(actor, wanted, current, catalog=live)
+            state = user_state(live, wanted)
         attributes = dict(account.attributes)
         if change.language is not None:
             attributes[LOCALE] = (change.language,)
-        plan = plan_user_state(self.catalog, account.attributes, account.required_actions,
+        plan = plan_user_state(live, account.attributes, account.required_actions,
                                state, attributes=attributes)
         attributes = dict(plan.attributes)
         if UPDATE_PASSWORD not in plan.required_actions:
@@ -358,9 +372,9 @@ class AccessAdministration:
             return self._user(account, changed=False), "unchanged"
         step.keep(before.attributes, before.enabled, account.attributes, account.enabled)
         try:
-            apply_user_state(DirectoryWriter(self.directory, account), user_id, plan)
+            apply_user_state(DirectoryWriter(self.directory, account, view), user_id, plan)
         except domain.MissingGroups as exc:
-            raise CatalogNotApplied.of(exc.realm, exc.paths) from None
+            raise CatalogNotApplied.of_error(exc) from None
         return self._user(account), "updated"
 
     # -- helpers
@@ -383,15 +397,35 @@ class AccessAdministration:
         if not 1 <= lifespan <= MAX_LIFESPAN:
             raise InvalidRequest(f"lifespan must be between 1 and {MAX_LIFESPAN} seconds")
 
+    def _join_new(self, user_id: str, assignment: Assignment, live: Catalog,
+                  view: TenantView) -> None:
+        """A new account joins its tenants' organizations (after the create: its id is
+        needed). A cap change that listed the members before this join did not see it, so
+        the caps are read again after it; if they moved, the permissions are written again
+        (one more update, only then)."""
+        if not assignment.tenants:
+            return
+        view.join(user_id, assignment.tenants)
+        again = self.directory.tenant_view(self.catalog).live_catalog(
+            self.catalog, assignment.tenants)
+        if again == live or set(again.tenant_by_name) != assignment.tenants:
+            return  # unchanged; or a tenant deleted meanwhile (its delete recomputes)
+        account = self._must_get(user_id)
+        plan = plan_user_state(again, account.attributes, account.required_actions,
+                               user_state(again, assignment))
+        if plan.catalog_changed:
+            self.directory.update(replace(account, attributes=dict(plan.attributes)))
+
     def _check(self, actor: Actor, wanted: Assignment,
-               current: Assignment | None = None) -> None:
-        """Every catalog rule on ``wanted``; then, for a delegated actor, delegation on the
-        user as it will be and as it is."""
+               current: Assignment | None = None, *, catalog: Catalog | None = None) -> None:
+        """Every catalog rule on ``wanted`` (``catalog``: the live one of this write);
+        then, for a delegated actor, delegation on the user as it will be and as it is."""
+        catalog = self.catalog if catalog is None else catalog
         try:
-            check_assignment(self.catalog, wanted)
+            check_assignment(catalog, wanted)
             if actor.delegated:
                 assert actor.assignment is not None
-                check_delegation(self.catalog, actor.assignment, wanted, current)
+                check_delegation(catalog, actor.assignment, wanted, current)
         except RuleViolation as exc:
             raise refusal(exc) from None
 
@@ -553,6 +587,11 @@ class AccessAdministration:
                     language=account.first(LOCALE), first_name=account.first_name,
                     last_name=account.last_name, assignment=a, permissions=permissions,
                     required_actions=tuple(account.required_actions), changed=changed)
+
+
+def _actor_tenants(actor: Actor) -> frozenset[str]:
+    """A delegated actor's tenants: delegation reads its permissions in them."""
+    return actor.assignment.tenants if actor.delegated and actor.assignment else frozenset()
 
 
 def _same_account(before: Account, after: Account) -> bool:

@@ -48,6 +48,16 @@ class MissingGroups(GatewayError, domain.MissingGroups):
         self.paths = tuple(paths)
 
 
+class OrganizationsDisabled(GatewayError, domain.OrganizationsDisabled):
+    """Keycloak's 404 "Organizations not enabled for this realm" on any organization call."""
+
+    def __init__(self, realm: str) -> None:
+        super().__init__(f"realm {realm!r} has organizations disabled",
+                         detail="organizations disabled")
+        self.realm = realm
+        self.paths = ()
+
+
 class Conflict(GatewayError, domain.Duplicate):
     """Keycloak refused a duplicate (409)."""
 

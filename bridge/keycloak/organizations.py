@@ -12,12 +12,31 @@ realm needs ``organizationsEnabled``; without it every route answers an error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec, TypeVar
 
 from bridge.keycloak.client import AdminGateway
-from bridge.keycloak.errors import Refused
+from bridge.keycloak.errors import NotFound, OrganizationsDisabled, Refused
 from bridge.keycloak.paths import segment
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _organizations(call: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Keycloak's 404 for a realm with organizations off becomes
+    :class:`OrganizationsDisabled` (the catalog's tenancy is not applied), never "not
+    found": no tenant can exist there."""
+    @functools.wraps(call)
+    def checked(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return call(*args, **kwargs)
+        except NotFound as exc:
+            if "organizations not enabled" in exc.detail.casefold():
+                raise OrganizationsDisabled(str(args[1])) from None
+            raise
+    return checked
 
 ATTRIBUTE_VALUE_MAX = 255
 """Longest attribute value Keycloak stores on an organization (longer: a bare 500)."""
@@ -48,6 +67,7 @@ def check_attributes(rep: Mapping[str, Any]) -> None:
                               reason=f"is longer than {ATTRIBUTE_VALUE_MAX} characters")
 
 
+@_organizations
 def create(gw: AdminGateway, realm: str, rep: dict[str, Any]) -> str:
     """``POST /organizations`` {name, alias, enabled, attributes}; returns the new id.
     Raises :class:`bridge.errors.Duplicate` when the name or the alias is taken."""
@@ -58,12 +78,14 @@ def create(gw: AdminGateway, realm: str, rep: dict[str, Any]) -> str:
     return org_id
 
 
+@_organizations
 def get(gw: AdminGateway, realm: str, org_id: str) -> dict[str, Any]:
     """``GET /organizations/{id}`` (with attributes); raises NotFound."""
     rep: dict[str, Any] = gw.get(_org(realm, org_id))
     return rep
 
 
+@_organizations
 def search_attribute(gw: AdminGateway, realm: str, key: str, value: str, *,
                      first: int = 0, max: int = 10) -> list[dict[str, Any]]:
     """``GET /organizations?q=key:value``: the organizations whose attribute ``key`` holds
@@ -77,6 +99,7 @@ def search_attribute(gw: AdminGateway, realm: str, key: str, value: str, *,
     return found
 
 
+@_organizations
 def page(gw: AdminGateway, realm: str, *, first: int = 0, max: int = 100,
          q: str | None = None, search: str | None = None) -> list[dict[str, Any]]:
     """``GET /organizations``: one page, with attributes (``q``: attribute pairs,
@@ -87,12 +110,14 @@ def page(gw: AdminGateway, realm: str, *, first: int = 0, max: int = 100,
     return found
 
 
+@_organizations
 def count(gw: AdminGateway, realm: str, *, q: str | None = None,
           search: str | None = None) -> int:
     """``GET /organizations/count``."""
     return int(gw.get(f"{_base(realm)}/count", q=q, search=search))
 
 
+@_organizations
 def update(gw: AdminGateway, realm: str, org_id: str, rep: dict[str, Any]) -> None:
     """``PUT /organizations/{id}``: the whole representation (its attributes replace the
     stored ones; its alias must be the stored one)."""
@@ -100,22 +125,26 @@ def update(gw: AdminGateway, realm: str, org_id: str, rep: dict[str, Any]) -> No
     gw.put(_org(realm, org_id), rep)
 
 
+@_organizations
 def delete(gw: AdminGateway, realm: str, org_id: str) -> None:
     """``DELETE /organizations/{id}`` (its memberships go with it; the users stay)."""
     gw.delete(_org(realm, org_id))
 
 
+@_organizations
 def add_member(gw: AdminGateway, realm: str, org_id: str, user_id: str) -> None:
     """``POST /organizations/{id}/members`` with the user's id as a JSON string. Raises
     :class:`bridge.errors.Duplicate` when the user is a member already."""
     gw.post(f"{_org(realm, org_id)}/members", user_id)
 
 
+@_organizations
 def remove_member(gw: AdminGateway, realm: str, org_id: str, user_id: str) -> None:
     """``DELETE /organizations/{id}/members/{userId}``; NotFound when not a member."""
     gw.delete(f"{_org(realm, org_id)}/members/{segment(user_id)}")
 
 
+@_organizations
 def members(gw: AdminGateway, realm: str, org_id: str, *, first: int = 0,
             max: int = MEMBERS_PAGE) -> list[dict[str, Any]]:
     """``GET /organizations/{id}/members``: one page of members (id, username...; no
@@ -125,11 +154,13 @@ def members(gw: AdminGateway, realm: str, org_id: str, *, first: int = 0,
     return found
 
 
+@_organizations
 def members_count(gw: AdminGateway, realm: str, org_id: str) -> int:
     """``GET /organizations/{id}/members/count``."""
     return int(gw.get(f"{_org(realm, org_id)}/members/count"))
 
 
+@_organizations
 def of_member(gw: AdminGateway, realm: str, user_id: str) -> list[dict[str, Any]]:
     """``GET /organizations/members/{userId}/organizations``: every organization of the
     user, with attributes, in one call."""

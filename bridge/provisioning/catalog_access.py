@@ -20,7 +20,7 @@ attribute the request names, even as ``null`` or ``[]``, is replaced, so a PUT o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bridge.audit import with_rule
@@ -35,6 +35,7 @@ from bridge.catalog.mapping import (
 )
 from bridge.catalog.model import Assignment, Catalog, PerimeterEntry
 from bridge.catalog.rules import RuleViolation, check_assignment, check_scim_client
+from bridge.tenants.membership import TenantView
 from scim import errors
 
 GROUP_ROOT = ROOT
@@ -54,6 +55,25 @@ class CatalogAccess:
 
     def attribute_names(self) -> set[str]:
         return set(managed_attributes(self.catalog))
+
+    def live(self, view: TenantView, names: Iterable[str]) -> CatalogAccess:
+        """This mapping over the live catalog of the tenants ``names`` (read through
+        ``view``: once per request), which every rule of the write then computes with."""
+        if self.catalog.tenancy is None:
+            return self
+        live = CatalogAccess(view.live_catalog(self.catalog, names))
+        live._on_refusal = self._on_refusal
+        return live
+
+    def bound_tenant_exists(self, client_id: str, tenant: str) -> None:
+        """A tenant-bound client whose tenant is gone (deleted) writes nothing: 403
+        ``scim-client.tenant``. Reads this mapping's (live) catalog."""
+        if self.catalog.tenancy is not None and tenant not in self.catalog.tenant_by_name:
+            self._on_refusal("scim-client.tenant")
+            raise with_rule(errors.Forbidden(
+                f"scim-client.tenant: SCIM client {client_id!r} is bound to "
+                f"{self.catalog.tenancy.label} {tenant!r}, which does not exist"),
+                "scim-client.tenant")
 
     def state(self, extension: Mapping[str, Any] | None) -> UserState | None:
         """The Keycloak state the extension asks for (a new user), after every catalog
@@ -154,6 +174,14 @@ class CatalogAccess:
 
 
 FACT_KEYS = ("userType", "status", "profile", "profiles", "toggles", "perimeter", "tenants")
+
+
+def tenant_names(extension: Mapping[str, Any] | None,
+                 stored: Mapping[str, list[str]] | None) -> set[str]:
+    """Every tenant a write may compute with: the stored ones and those it asks for."""
+    names = set((stored or {}).get(TENANTS) or ())
+    names |= {str(t) for t in (extension or {}).get("tenants") or () if t}
+    return names
 
 
 def _profiles(extension: Mapping[str, Any], named: Callable[[str], bool],

@@ -180,10 +180,12 @@ class UserMapping:
                 *(ENTERPRISE_PREFIX + name for name in ENTERPRISE_SCALARS),
                 *self.domain.attribute_names()}
 
-    def to_keycloak(self, user: Resource[Any], *, keep: Mapping[str, list[str]] | None = None
-                    ) -> dict[str, Any]:
+    def to_keycloak(self, user: Resource[Any], *, keep: Mapping[str, list[str]] | None = None,
+                    domain: DomainMapping | None = None) -> dict[str, Any]:
         """The full representation to POST or PUT (``keep``: the current attributes, of
-        which those SCIM does not own are carried over)."""
+        which those SCIM does not own are carried over; ``domain``: the mapping to use in
+        place of this one's, e.g. over the live tenants of this write)."""
+        domain = self.domain if domain is None else domain
         data = user.model_dump(scim_ctx=Context.DEFAULT, mode="json")
         for key in _NEVER_STORED:
             data.pop(key, None)
@@ -226,7 +228,7 @@ class UserMapping:
             attributes[MANAGER] = [manager["value"]]
         managed_groups: list[str] | None = None
         actions: list[str] = []
-        state_of = getattr(self.domain, "state", None)
+        state_of = getattr(domain, "state", None)
         if state_of is not None and keep is None:
             # A new user of a catalog-backed domain: rules are checked here, before the
             # one write. (An existing user's state is laid over the stored one by
@@ -237,7 +239,7 @@ class UserMapping:
                 actions = sorted(state.required_actions)
             managed_groups = sorted(state.groups) if state is not None else []
         elif state_of is None:
-            attributes.update(self.domain.to_attributes(access))
+            attributes.update(domain.to_attributes(access))
         if data:
             attributes[CORE] = _chunks(json.dumps(data, sort_keys=True, separators=(",", ":")))
         attributes[LAST_MODIFIED] = [now_iso()]

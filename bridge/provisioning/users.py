@@ -24,10 +24,11 @@ from scim2_models import Context, PatchOp, Resource
 from bridge import errors as domain
 from bridge.audit import with_rule
 from bridge.catalog.apply import StatePlan, apply_user_state, plan_user_state
+from bridge.catalog.mapping import TENANTS, assignment_from_attributes, user_state
 from bridge.catalog.rules import InvariantViolation
 from bridge.keycloak import users as kc_users
 from bridge.provisioning.access_schema import AccessExtension
-from bridge.provisioning.catalog_access import CatalogAccess
+from bridge.provisioning.catalog_access import CatalogAccess, tenant_names
 from bridge.provisioning.mapping import (
     CREATED,
     LAST_MODIFIED,
@@ -37,6 +38,8 @@ from bridge.provisioning.protected_accounts import check_not_reserved
 from bridge.provisioning.state import BackendState, asks_for, gone_is_done, made_by, same
 from bridge.provisioning.tenancy import AccessTenancy
 from bridge.tenants.invariants import Pass
+from bridge.tenants.membership import LiveTenants, StaticTenants, TenantView
+from bridge.tenants.store import TenantStore
 from scim import errors
 from scim.backend import (
     Precondition,
@@ -52,6 +55,7 @@ _EXTENSION_KEYS = {"user_type": "userType"}
 """Python field names of the access extension whose SCIM name differs."""
 
 _TENANCY = AccessTenancy()
+_STATIC = StaticTenants()
 
 
 class UserStore(BackendState):
@@ -89,8 +93,9 @@ class UserStore(BackendState):
         return facts if facts is not None and self.invariants.needs_default(facts) else None
 
     def _create_checked(self, subject: Subject, user: Resource[Any]) -> Resource[Any]:
-        self._authorize_user_write(subject, user, None)
-        rep = self.user_mapping.to_keycloak(user)
+        live, view = self._live_domain(subject, user, None)
+        self._authorize_user_write(subject, user, None, live)
+        rep = self.user_mapping.to_keycloak(user, domain=live)
         rep["attributes"][CREATED] = list(rep["attributes"][LAST_MODIFIED])
         if not rep["enabled"]:
             rep["attributes"][SCIM_DISABLED] = ["true"]
@@ -98,7 +103,9 @@ class UserStore(BackendState):
             user_id = kc_users.create(self.gw, self.realm, rep)
         except (domain.Unavailable, domain.Duplicate) as failure:
             found = self._created_user(rep, failure)
+            self._join_created(found["id"], found, live, view)
             return self.user_mapping.from_keycloak(found)
+        rep = self._join_created(user_id, {**rep, "id": user_id}, live, view)
         # One write and no read back: the response is what Keycloak now stores, in the
         # canonical form the ETag hashes (ids and lowercasing are all Keycloak adds).
         stored = {**rep, "id": user_id, "username": rep["username"].lower(),
@@ -112,8 +119,9 @@ class UserStore(BackendState):
             check_precondition(self.user_mapping.from_keycloak(current), if_match)
             user = resource.model_copy(deep=True)
             self._bind_tenant(subject, user)
-            self._authorize_user_write(subject, user, current)
-            return self._write_user(subject, current, user, step)
+            live, view = self._live_domain(subject, user, current)
+            self._authorize_user_write(subject, user, current, live)
+            return self._write_user(subject, current, user, step, live, view)
 
         stored = self.invariants.user_write(user_id, replace)
         return self.user_mapping.from_keycloak(stored, self._user_groups(subject, user_id))
@@ -123,7 +131,8 @@ class UserStore(BackendState):
         def delete(step: Pass) -> None:
             current = self._writable_user(subject, user_id)
             check_precondition(self.user_mapping.from_keycloak(current), if_match)
-            self._authorize_user_write(subject, None, current)
+            live, _view = self._live_domain(subject, None, current)
+            self._authorize_user_write(subject, None, current, live)
             self._keep_invariants(step, current, None, False)
             with gone_is_done():  # a retried DELETE meets the first one's result
                 kc_users.delete(self.gw, self.realm, user_id)
@@ -182,10 +191,54 @@ class UserStore(BackendState):
                     f"{subject.tenant!r} may not change, deactivate or delete it")
         return current
 
+    def _live_domain(self, subject: Subject, user: Resource[Any] | None,
+                     current: dict[str, Any] | None) -> tuple[Any, TenantView]:
+        """The domain mapping this write computes with: with a catalog's tenancy, over the
+        tenants it names or the user holds, read now (:mod:`bridge.tenants`); and the view
+        that read them, which joins and leaves their organizations. No tenant named: no
+        call."""
+        mapping = self.user_mapping.domain
+        if not isinstance(mapping, CatalogAccess) or mapping.catalog.tenancy is None:
+            return mapping, _STATIC
+        view = LiveTenants(TenantStore.of(self.gw, self.realm, mapping.catalog))
+        access = user[AccessExtension] if user is not None else None
+        extension = {"tenants": access.tenants} if access is not None else None
+        names = tenant_names(extension, (current or {}).get("attributes"))
+        if subject.tenant is not None:
+            names.add(subject.tenant)
+        return mapping.live(view, names), view
+
+    def _join_created(self, user_id: str, rep: dict[str, Any], live: Any,
+                      view: TenantView) -> dict[str, Any]:
+        """A new user joins its tenants' organizations (after the create: its id is
+        needed). A cap change that listed the members before this join did not see it, so
+        the caps are read again after it; if they moved, the user's permissions are
+        written again (one more call, only then). Returns what is stored."""
+        tenants = frozenset((rep.get("attributes") or {}).get(TENANTS) or ())
+        if not tenants or not isinstance(live, CatalogAccess):
+            return rep
+        view.join(user_id, tenants)
+        again = live.live(LiveTenants(TenantStore.of(self.gw, self.realm, live.catalog)),
+                          tenants)
+        if again.catalog == live.catalog or set(again.catalog.tenant_by_name) != tenants:
+            return rep  # unchanged; or a tenant deleted meanwhile: its delete recomputes
+        stored = rep.get("attributes") or {}
+        state = user_state(again.catalog, assignment_from_attributes(again.catalog, stored))
+        plan = plan_user_state(again.catalog, stored, rep.get("requiredActions") or (), state)
+        if not plan.catalog_changed:
+            return rep
+        kc_users.update(self.gw, self.realm, user_id,
+                        {**rep, "attributes": plan.attribute_lists()})
+        return {**rep, "attributes": plan.attribute_lists()}
+
     def _authorize_user_write(self, subject: Subject, user: Resource[Any] | None,
-                              current: dict[str, Any] | None) -> None:
-        """The catalog's SCIM client rules (403 naming the rule), when the domain has any."""
-        authorize = getattr(self.user_mapping.domain, "authorize", None)
+                              current: dict[str, Any] | None, mapping: Any = None) -> None:
+        """The catalog's SCIM client rules (403 naming the rule), when the domain has any;
+        a client bound to a tenant that no longer exists writes nothing."""
+        mapping = self.user_mapping.domain if mapping is None else mapping
+        if subject.tenant is not None and isinstance(mapping, CatalogAccess):
+            mapping.bound_tenant_exists(subject.client_id, subject.tenant)
+        authorize = getattr(mapping, "authorize", None)
         if authorize is None:
             return
         access = user[AccessExtension] if user is not None else None
@@ -204,7 +257,8 @@ class UserStore(BackendState):
             _TENANCY.bind(subject.tenant, user)
 
     def _write_user(self, subject: Subject, current: dict[str, Any], user: Resource[Any],
-                    step: Pass) -> dict[str, Any]:
+                    step: Pass, mapping: Any = None,
+                    view: TenantView | None = None) -> dict[str, Any]:
         """PUT the new state (one write) unless nothing changes; returns the stored state.
 
         With a catalog, the user's catalog state is planned and written by
@@ -217,7 +271,7 @@ class UserStore(BackendState):
         self._keep_operator_lock(subject, current, user.active, rep)
         rep.pop("groups", None)
         rep.pop("requiredActions", None)
-        domain = self.user_mapping.domain
+        domain = self.user_mapping.domain if mapping is None else mapping
         plan: StatePlan | None = None
         if isinstance(domain, CatalogAccess):
             access = user[AccessExtension]
@@ -244,7 +298,7 @@ class UserStore(BackendState):
         # scim.userName, and sending the username would trip editUsernameAllowed=false.
         body = rep if renamed else {**rep, "username": current.get("username")}
         self._keep_invariants(step, current, body["attributes"], bool(body["enabled"]))
-        writer = _ScimWriter(self, body, renamed)
+        writer = _ScimWriter(self, body, renamed, view or _STATIC)
         if plan is not None:
             apply_user_state(writer, current["id"], plan)
         else:
@@ -322,8 +376,9 @@ class UserStore(BackendState):
                 return current
             working.groups = None
             self._bind_tenant(subject, working)
-            self._authorize_user_write(subject, working, current)
-            return self._write_user(subject, current, working, step)
+            live, view = self._live_domain(subject, working, current)
+            self._authorize_user_write(subject, working, current, live)
+            return self._write_user(subject, current, working, step, live, view)
 
         stored = self.invariants.user_write(user_id, patch_user)
         groups = self._user_groups(subject, user_id) if asks_for(projection, "groups") \
@@ -346,10 +401,17 @@ class _ScimWriter:
     is the whole SCIM body (names, e-mail, enabled, attributes) in one PUT."""
 
     def __init__(self, backend: UserStore, body: dict[str, Any],
-                 renamed: bool) -> None:
+                 renamed: bool, tenants: TenantView) -> None:
         self.backend = backend
         self.body = body
         self.renamed = renamed
+        self.tenants = tenants
+
+    def join_tenants(self, user_id: str, tenants: frozenset[str]) -> None:
+        self.tenants.join(user_id, tenants)
+
+    def leave_tenants(self, user_id: str, tenants: frozenset[str]) -> None:
+        self.tenants.leave(user_id, tenants)
 
     def write_user(self, user_id: str, attributes: dict[str, list[str]],
                    required_actions: list[str]) -> None:

@@ -1,7 +1,10 @@
 """The catalog as realm configuration: what ``bridge realm apply`` creates for it.
 
 - every permission is a client role of the same name on its client;
-- one group per status, profile, toggle and tenant under ``/bridge/catalog`` (see
+- organizations enabled when the catalog has a tenancy, and its seed tenants created as
+  organizations when absent (:mod:`bridge.realm.kinds.tenants`; never overwritten: at
+  runtime tenants are data);
+- one group per status, profile and toggle under ``/bridge/catalog`` (see
   :mod:`bridge.catalog.mapping` for the tree), so that assigning a profile is one
   membership, never one call per role;
 - the catalog's :func:`~bridge.catalog.mapping.token_claims` as built-in User Attribute
@@ -23,9 +26,10 @@ from bridge.catalog.mapping import (
     ROOT,
     token_claims,
 )
-from bridge.catalog.model import Catalog
+from bridge.catalog.model import Catalog, Tenant
 from bridge.configfiles import ConfigError
-from bridge.realm.model import Group, ProtocolMapper, RealmConfig, Role
+from bridge.realm.model import Group, ProtocolMapper, RealmConfig, Role, SeedTenant
+from bridge.tenants.model import LiveTenant, representation
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,6 @@ def realm_fragments(catalog: Catalog) -> RealmFragments:
                            {"rank": [str(p.rank)]}) for p in catalog.profiles],
         "toggle": [_group(t.name, "toggle", t.label, t.adds, False, catalog)
                    for t in catalog.toggles],
-        "tenant": [_group(t.name, "tenant", t.label,
-                          extra={"caps": sorted(catalog.caps(t.name))})
-                   for t in (catalog.tenancy.tenants if catalog.tenancy else ())],
     }
     group = Group(name=CATALOG_GROUP,
                   attributes={KIND_ATTRIBUTE: ["catalog"], "catalog": [catalog.name]},
@@ -108,6 +109,13 @@ def realm_fragments(catalog: Catalog) -> RealmFragments:
 
 
 CLIENT_ROLE_MAPPER = "oidc-usermodel-client-role-mapper"
+
+
+def seed_tenant(catalog_name: str, tenant: Tenant) -> SeedTenant:
+    """A seed tenant of the catalog, as the organization ``bridge realm apply`` creates."""
+    return SeedTenant(alias=tenant.name, catalog=catalog_name, representation=representation(
+        LiveTenant(tenant.name, tenant.label or tenant.name,
+                   tuple(sorted(tenant.enables))), catalog_name))
 
 
 def merge_into(config: RealmConfig, catalog: Catalog) -> RealmConfig:
@@ -157,6 +165,9 @@ def merge_into(config: RealmConfig, catalog: Catalog) -> RealmConfig:
     if any(g.name == CATALOG_GROUP for g in parent.subGroups):
         problems.append(f"catalog {catalog.name}: group {ROOT} already exists")
     parent.subGroups.append(fragments.group)
+    if catalog.tenancy is not None:
+        merged.settings.organizationsEnabled = True
+        merged._seed_tenants = [seed_tenant(catalog.name, t) for t in catalog.tenancy.tenants]
     if problems:
         raise ConfigError(problems)
     return merged

@@ -37,6 +37,7 @@ class Settings(_Strict):
     quickLoginCheckMilliSeconds: int | None = None
     maxDeltaTimeSeconds: int | None = None
     smtpServer: dict[str, str] | None = None
+    organizationsEnabled: bool | None = None
     eventsEnabled: bool | None = None
     eventsExpiration: int | None = None
     enabledEventTypes: list[str] | None = None
@@ -367,6 +368,14 @@ class UserFederation(_Strict):
         return self
 
 
+class SeedTenant(_Strict):
+    """A catalog's seed tenant: the organization created when no tenant has its alias."""
+
+    alias: str
+    catalog: str
+    representation: dict[str, Any]
+
+
 class RealmConfig(_Strict):
     realm: str
     settings: Settings = Field(default_factory=Settings)
@@ -399,6 +408,8 @@ class RealmConfig(_Strict):
     # Key path of a secret given as ``${VAR}`` → VAR (e.g. ``client:hr-system.secret`` →
     # HR_SCIM_CLIENT_SECRET): recorded in the realm so that an export writes the same name.
     _variables: dict[str, str] = PrivateAttr(default_factory=dict)
+    # The catalog's seed tenants (set by bridge.realm.from_catalog; not a key of the files).
+    _seed_tenants: list[SeedTenant] = PrivateAttr(default_factory=list)
 
     def where(self, top: str, index: int | None = None) -> tuple[str, str]:
         """The file and the key path (``groups[2]``) of item ``index`` of ``top``, as

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bridge.catalog.load import load as load_catalog
 from bridge.catalog.mapping import ROOT as CATALOG_ROOT
 from tests.conftest import REALM_CONFIG, RealmUnderTest
 
@@ -26,9 +27,14 @@ def test_example_applies_and_then_plans_no_change(fresh_realm: RealmUnderTest,
     kinds = {c.kind for c in plan.changes}
     assert {"client-role", "group", "mapper"} <= kinds
     # Everything is created, but for the portal's client-role mapper of `roles`, which the
-    # catalog's `roles` (= permissions) replaces: the groups' union of roles is never shown.
+    # catalog's `roles` (= permissions) replaces: the groups' union of roles is never shown;
+    # and a catalog with a tenancy turns the realm's organizations on (its tenants).
+    tenancy = load_catalog(example).tenancy is not None
     assert {(c.kind, c.key) for c in plan.changes if c.action != "create"} == {
-        ("mapper", REPLACED_MAPPER)}
+        ("mapper", REPLACED_MAPPER), *([("realm", "settings")] if tenancy else [])}
+    if tenancy:
+        seeds = sorted(c.key for c in plan.changes if c.kind == "tenant")
+        assert seeds == sorted(t.name for t in load_catalog(example).tenancy.tenants)
     assert [c.action for c in plan.changes if c.key == REPLACED_MAPPER] == ["delete"]
     fresh_realm.apply(dirs)
     result = subprocess.run(

@@ -37,6 +37,12 @@ def _groups(realm: RealmUnderTest, user_id: str) -> list[str]:
     return sorted(g["path"] for g in found)
 
 
+def _organizations(realm: RealmUnderTest, user_id: str) -> list[str]:
+    """The aliases of the organizations (tenants) the user is a member of."""
+    return sorted(o["alias"] for o in realm.admin.get(
+        f"/{realm.name}/organizations/members/{user_id}/organizations"))
+
+
 def _attributes(realm: RealmUnderTest, user_id: str) -> dict[str, list[str]]:
     return realm.admin.get(f"/{realm.name}/users/{user_id}")["attributes"]
 
@@ -53,8 +59,8 @@ def test_004_profile_and_dossier_become_groups_and_permissions(
     assert _groups(fresh_realm, user_id) == [
         "/bridge/catalog/profile/document-delivery",
         "/bridge/catalog/status/client-user",
-        "/bridge/catalog/tenant/dossier-acme",
     ]
+    assert _organizations(fresh_realm, user_id) == ["dossier-acme"]
     permissions = _attributes(fresh_realm, user_id)["permissions"]
     assert "figures.view" not in permissions and "reports.view" not in permissions
     assert "documents.import" in permissions
@@ -66,8 +72,8 @@ def test_004_profile_and_dossier_become_groups_and_permissions(
     assert _groups(fresh_realm, user_id) == [
         "/bridge/catalog/profile/full-access",
         "/bridge/catalog/status/client-user",
-        "/bridge/catalog/tenant/dossier-acme",
     ]
+    assert _organizations(fresh_realm, user_id) == ["dossier-acme"]
     assert "figures.view" in _attributes(fresh_realm, user_id)["permissions"]
 
 

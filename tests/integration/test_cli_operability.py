@@ -51,10 +51,9 @@ def test_a_catalog_the_realm_lacks_is_one_line_naming_the_missing_groups(
     [event] = [json.loads(x) for x in invited.stderr.splitlines() if x.startswith("{")]
     assert (event["action"], event["outcome"], event["code"]) == (
         "invitation.create", "failed", "catalog-not-applied"), event
+    # The dossier is looked up first (an organization): the realm has none enabled.
     assert line.startswith(f"Error: catalog-not-applied: realm {fresh_realm.name!r} has no "
-                           "group /bridge/catalog/profile/document-delivery, "
-                           "/bridge/catalog/status/client-user, "
-                           "/bridge/catalog/tenant/dossier-acme"), line
+                           "organizations (the catalog's tenants)"), line
     assert "bridge realm apply realm-config <the catalog's directory>" in line
     assert "500" not in line
     # Nothing half-written: no user was left behind.
@@ -69,8 +68,8 @@ def test_a_catalog_the_realm_lacks_is_one_line_naming_the_missing_groups(
                                     headers={"Authorization": "Bearer x"})
     assert answer.status_code == 503, answer.get_json()
     assert "Traceback" not in answer.get_data(as_text=True)
-    assert any(f"realm {fresh_realm.name!r} has no group /bridge/catalog/profile/"
-               "document-delivery" in record.getMessage() for record in caplog.records)
+    assert any(f"realm {fresh_realm.name!r} has organizations disabled"
+               in record.getMessage() for record in caplog.records)
 
 
 def _subject() -> Any:

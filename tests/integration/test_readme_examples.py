@@ -138,8 +138,8 @@ def _invited(stack: DevStack, done: subprocess.CompletedProcess[str]) -> None:
     assert user is not None and user["enabled"] and "UPDATE_PASSWORD" in user["requiredActions"]
     assert user["attributes"]["locale"] == ["fr"]
     assert stack.groups() == ["/bridge/catalog/profile/document-delivery",
-                              "/bridge/catalog/status/client-user",
-                              "/bridge/catalog/tenant/dossier-acme"]
+                              "/bridge/catalog/status/client-user"]
+    assert user["attributes"]["tenants"] == ["dossier-acme"]
     stack.mail.wait_for(EMAIL)
 
 
@@ -165,7 +165,6 @@ def _full_access(stack: DevStack, done: subprocess.CompletedProcess[str]) -> Non
 def _moved(stack: DevStack, done: subprocess.CompletedProcess[str]) -> None:
     user = stack.user()
     assert user is not None and user["attributes"]["tenants"] == ["dossier-carpentry"]
-    assert "/bridge/catalog/tenant/dossier-acme" not in stack.groups()
     # Carpentry enables the Financial menu: the permission follows the dossier.
     assert "financial.view" in user["attributes"]["permissions"]
 

@@ -141,12 +141,14 @@ def test_bridge_service_account_token_has_only_configured_roles(
     )
     assert response.status_code == 200, response.text
     claims = _claims(response.json()["access_token"])
-    # view-users is a composite of query-users and query-groups: Keycloak expands it. Never
+    # view-users is a composite of query-users and query-groups, view-organizations of
+    # query-organizations: Keycloak expands them. Never
     # view-clients (every client's secret); the bridge views realm-management alone through
     # an admin permission (test_scim_access).
     assert {k: sorted(v["roles"]) for k, v in claims["resource_access"].items()} == {
-        "realm-management": ["manage-users", "query-clients", "query-groups", "query-users",
-                             "view-realm", "view-users"]}
+        "realm-management": ["manage-organizations", "manage-users", "query-clients",
+                             "query-groups", "query-organizations", "query-users",
+                             "view-organizations", "view-realm", "view-users"]}
     assert "realm_access" not in claims
     assert "realm-admin" not in json.dumps(claims)
 

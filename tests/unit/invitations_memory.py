@@ -12,6 +12,7 @@ from typing import Any
 
 from bridge.invitations import PENDING, Account, NewAccount
 from bridge.keycloak import errors as kc
+from bridge.tenants.membership import StaticTenants
 
 
 @dataclass
@@ -35,6 +36,9 @@ class MemoryDirectory:
     counted: list[tuple[str, str, str]] = field(default_factory=list)
     """``(holders|members, tenant, profile)`` of every count, in order."""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def tenant_view(self, catalog: Any) -> StaticTenants:
+        return StaticTenants()  # the catalog's own tenants, no organizations
 
     def _maybe_fail(self, method: str) -> None:
         if method in self.fail:

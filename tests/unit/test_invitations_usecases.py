@@ -340,7 +340,8 @@ def test_update_moves_groups_recomputes_permissions_and_keeps_other_attributes()
     assert stored["scim.externalId"] == ("hr-1",) and stored["locale"] == ("fr",)
     assert directory.groups[user_id] == {
         "/bridge/scim/sales", "/bridge/catalog/profile/full-access",
-        "/bridge/catalog/status/client-user", "/bridge/catalog/tenant/dossier-acme"}
+        "/bridge/catalog/status/client-user"}  # the dossier: an organization, not a group
+    assert stored["tenants"] == ("dossier-acme",)
 
     with pytest.raises(AccessDenied) as moved:
         service.update(admin, user_id, Profile(facts=Facts(tenants=frozenset(

@@ -26,11 +26,13 @@ from bridge.realm.kinds.policies import OtpPolicy, WebAuthnPasswordlessPolicy, W
 from bridge.realm.kinds.realm_roles import RealmRoles
 from bridge.realm.kinds.required_actions import RequiredActions
 from bridge.realm.kinds.settings import Settings
+from bridge.realm.kinds.tenants import SeedTenants
 from bridge.realm.kinds.user_profile import UserProfile
 
 # Roles before the groups and service accounts that map them; scopes removed before the
 # clients that would start with them; flows before the realm settings that bind them;
-# admin permissions after the settings that enable them (adminPermissionsEnabled).
+# admin permissions after the settings that enable them (adminPermissionsEnabled); seed
+# tenants after the settings that enable organizations.
 # Composites and default roles once every role exists; default groups after groups; client
 # flow overrides after the flows they name; texts after the settings that add locales; LDAP
 # mappers after their provider. Client scopes before the realm defaults and clients that
@@ -41,7 +43,7 @@ KINDS: tuple[Kind, ...] = (
     RealmDefaultScopes(), Clients(), ClientRoles(),
     ProtocolMappers(), ServiceAccountRoles(), RoleComposites(), DefaultRoles(), Groups(),
     DefaultGroups(), RequiredActions(), Flows(), FlowOverrides(), IdentityProviders(),
-    IdentityProviderMappers(), Settings(), OtpPolicy(),
+    IdentityProviderMappers(), Settings(), SeedTenants(), OtpPolicy(),
     WebAuthnPolicy(), WebAuthnPasswordlessPolicy(), Events(), LocalizationTexts(),
     KeyProviders(), Components(), UserFederation(), UserFederationMappers(),
     AdminPermissions(),

@@ -30,6 +30,12 @@ class Recorder:
     def logout(self, user_id: str) -> None:
         self.calls.append(("logout", user_id))
 
+    def join_tenants(self, user_id: str, tenants: frozenset[str]) -> None:
+        self.calls.append(("join", tenants))
+
+    def leave_tenants(self, user_id: str, tenants: frozenset[str]) -> None:
+        self.calls.append(("leave", tenants))
+
 
 def _stored(catalog: Catalog, a: Assignment, **extra: list[str]) -> dict[str, list[str]]:
     return {**user_state(catalog, a).attribute_lists(), **extra}
@@ -159,3 +165,46 @@ def test_004_removed_access_behind_the_access_ref_drops_its_permissions(seed: Se
     assert plan.attributes["access_overflow.tenants"] == tuple(sorted(names))
     assert plan.attributes["access_ref"] != _stored(catalog, many)["access_ref"]
     assert plan.end_sessions
+
+
+def test_004_tenants_gained_are_joined_before_the_write_and_lost_left_after(
+        seed: Seed) -> None:
+    """Join first (a cap change lists members after writing the tenant, so a write that
+    read old caps is recomputed); leave last (never a tenant's permissions without its
+    membership)."""
+    catalog = seed("004")
+    stored = _stored(catalog, Assignment.of("external", "client-user", "full-access",
+                                            tenants=["dossier-acme"]))
+    moved = Assignment.of("external", "client-user", "full-access",
+                          tenants=["dossier-bakery"])
+    plan = plan_user_state(catalog, stored, [], user_state(catalog, moved))
+    recorder = Recorder()
+    apply_user_state(recorder, "u1", plan)
+    assert recorder.calls[0] == ("join", frozenset({"dossier-bakery"}))
+    assert _names(recorder) == ["join", "write", "groups", "leave", "logout"]
+    assert recorder.calls[3] == ("leave", frozenset({"dossier-acme"}))
+
+
+def test_memberships_told_apart_from_the_attribute_are_repaired(seed: Seed) -> None:
+    """Reconcile passes the memberships it read: a missing one is joined, a stray one
+    left, with no attribute write when the attributes are right."""
+    catalog = seed("004")
+    a = Assignment.of("external", "client-user", "full-access", tenants=["dossier-acme"])
+    stored = _stored(catalog, a)
+    plan = plan_user_state(catalog, stored, [], user_state(catalog, a))
+    recorder = Recorder()
+    apply_user_state(recorder, "u1", plan, write=False, groups=plan.groups,
+                     memberships=frozenset({"dossier-carpentry"}))
+    assert recorder.calls == [("join", frozenset({"dossier-acme"})),
+                              ("leave", frozenset({"dossier-carpentry"}))]
+
+
+def test_without_tenancy_no_membership_call(seed: Seed) -> None:
+    catalog = seed("000")
+    stored = _stored(catalog, Assignment.of("external", "client",
+                                            perimeter={"project": ["p1"]}))
+    plan = plan_user_state(catalog, stored, [], user_state(catalog, Assignment.of(
+        "external", "client", perimeter={"project": ["p2"]})))
+    recorder = Recorder()
+    apply_user_state(recorder, "u1", plan)
+    assert "join" not in _names(recorder) and "leave" not in _names(recorder)

@@ -86,9 +86,9 @@ def test_004_a_profile_is_one_group_whatever_the_dossiers(seed: Seed) -> None:
     catalog = seed("004")
     state = user_state(catalog, _004("full-feedback", "dossier-acme", "dossier-bakery"))
     assert state.groups == {group_path("status", "client-user"),
-                            group_path("profile", "full-feedback"),
-                            group_path("tenant", "dossier-acme"),
-                            group_path("tenant", "dossier-bakery")}
+                            group_path("profile", "full-feedback")}
+    # Tenants are organizations now (memberships follow the attribute), not groups.
+    assert state.attributes["tenants"] == ("dossier-acme", "dossier-bakery")
 
 
 def test_004_new_tenant_is_capped_by_the_baseline(seed: Seed) -> None:

@@ -21,6 +21,7 @@ from bridge.realm.desired import ConfigError, RealmConfig, load
 from bridge.realm.from_catalog import merge_into, realm_fragments, token_mappers
 from bridge.realm.kinds.clients import Clients
 from bridge.realm.kinds.groups import Groups
+from bridge.realm.model import Client
 from tests.conftest import REALM_CONFIG
 
 Seed = Callable[[str], Catalog]
@@ -34,16 +35,27 @@ def test_groups_carry_the_client_roles_of_what_they_realise(seed: Seed) -> None:
     assert [r.name for r in fragments.client_roles["portal"]] == sorted(
         catalog.permission_by_name)
     kinds = {k.name: {g.name: g for g in k.subGroups} for k in fragments.group.subGroups}
-    assert set(kinds) == {"status", "profile", "tenant"}
+    assert set(kinds) == {"status", "profile"}  # tenants are organizations
     full = kinds["profile"]["full-access"]
     assert full.clientRoles == {"portal": sorted(catalog.profile_by_name["full-access"].grants)}
     assert full.attributes == {"bridge.catalog.kind": ["profile"], "label": ["Full access"],
                                "rank": ["50"]}
-    acme = kinds["tenant"]["dossier-acme"]
-    assert acme.clientRoles == {}
-    assert "payments.use" in acme.attributes["caps"]
-    assert "financial.view" not in acme.attributes["caps"]
     assert fragments.realm_roles == ()
+
+
+def test_seed_tenants_become_organizations_with_their_caps(seed: Seed) -> None:
+    catalog = seed("004")
+    config = merge_into(RealmConfig(realm="r", clients=[Client(clientId="portal")]), catalog)
+    assert config.settings.organizationsEnabled is True
+    seeds = {t.alias: t.representation for t in config._seed_tenants}
+    assert set(seeds) == {"dossier-acme", "dossier-bakery", "dossier-carpentry"}
+    acme = seeds["dossier-acme"]["attributes"]
+    assert acme["bridge.caps"] == ["payments.use"]
+    assert acme["bridge.catalog"] == [catalog.name] and acme["bridge.state"] == ["active"]
+    assert "bridge.caps" not in seeds["dossier-bakery"]["attributes"]
+    without = merge_into(RealmConfig(realm="r", clients=[Client(clientId="portal")]),
+                         seed("000"))
+    assert without.settings.organizationsEnabled is None and without._seed_tenants == []
 
 
 def test_toggle_groups_carry_additions(seed: Seed) -> None:
