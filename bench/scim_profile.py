@@ -12,8 +12,7 @@ child process on 127.0.0.1. After an untimed warm-up, ``--requests`` creates and
 lookups (at ``--users`` users, seeded with partialImport) are each profiled inside the
 worker with pyinstrument (one session per request, combined per operation); the text of
 each profile is printed and written to ``--out`` (``create.txt``, ``lookup.txt``; every
-frame in
-``create-all.txt``, ``lookup-all.txt``).
+frame in ``create-all.txt``, ``lookup-all.txt``).
 Unprofiled, the worker's CPU per create and per lookup is read from ``/proc`` (and
 Keycloak's, with ``--keycloak-pid``, its java process), then (before any profiled request,
 whose samples the worker keeps) ``--leak-rounds`` rounds of ``--leak-creates`` creates print
