@@ -8,6 +8,8 @@ from typing import Any
 from flask import Flask
 
 from bridge import locks, metrics
+from bridge.access_requests import web as review
+from bridge.access_requests.setup import access_requests
 from bridge.api import create_api_blueprint
 from bridge.auth import ActorAuthenticator, RealmKeys, ScimAuthenticator
 from bridge.catalog.load import load as load_catalog
@@ -20,6 +22,7 @@ from bridge.observability.context import request_id_or_new
 from bridge.provisioning import KeycloakScimBackend
 from bridge.provisioning.audited import AuditedScimBackend
 from bridge.provisioning.catalog_access import CatalogAccess
+from bridge.tenants.service import TenantService
 from scim.blueprint import Authenticator, create_scim_blueprint
 from scim.settings import ScimSettings
 
@@ -58,12 +61,16 @@ def create_app(settings: Settings | None = None,
     write_locks = locks.from_settings(settings.lock_url, settings.lock_timeout)
     domain = None
     administration = None
+    tenants = None
     if settings.catalog_path:
         catalog = load_catalog(settings.catalog_path)
         domain = CatalogAccess(catalog, on_refusal=metrics.catalog_refusal)
         administration = AccessAdministration(KeycloakDirectory(gateway, settings.realm),
                                               catalog, locks=write_locks,
                                               lock_scope=settings.realm)
+        if catalog.tenancy is not None:
+            # /api/v1/tenants: tenants as data (Keycloak Organizations), same locks.
+            tenants = TenantService(gateway, settings.realm, catalog, locks=write_locks)
     backend = KeycloakScimBackend(gateway, settings.realm,
                                   managed_root=settings.scim_managed_root, domain=domain,
                                   group_cache_ttl=settings.group_cache_ttl, locks=write_locks,
@@ -79,10 +86,17 @@ def create_app(settings: Settings | None = None,
     app.register_blueprint(create_scim_blueprint(AuditedScimBackend(backend), authenticate,
                                                  settings=scim_settings,
                                                  request_id=request_id_or_new))
+    requests = None
+    if administration is not None and settings.session_secret:
+        # Access requests need the review pages' shared session key (BRIDGE_SESSION_SECRET).
+        requests = access_requests(administration, gateway, settings)
+        review.install(app, requests, secret=settings.session_secret,
+                       public_url=settings.public_url, issuer=settings.issuer,
+                       client_id=settings.review_client_id)
     clients = [administration.catalog.client] if administration else ["portal"]
     app.register_blueprint(create_api_blueprint(
         administration, ActorAuthenticator(None, clients, jwks=realm_keys).authenticate,
-        on_refusal=metrics.catalog_refusal))
+        on_refusal=metrics.catalog_refusal, tenants=tenants, access_requests=requests))
     app.register_blueprint(health)
     return app
 

@@ -73,6 +73,10 @@ def parse_static_tokens(value: str | None) -> tuple[StaticToken, ...]:
     return tuple(tokens)
 
 
+SESSION_SECRET_MIN = 32
+"""Shortest ``BRIDGE_SESSION_SECRET`` accepted (characters)."""
+
+
 def _first(env: Mapping[str, str], *names: str) -> str | None:
     for name in names:
         if env.get(name):
@@ -205,6 +209,15 @@ class Settings:
     scim_max_scan: int = 1000
     # BRIDGE_SCIM_BULK_TIME_BUDGET: seconds a /Bulk request may start operations.
     scim_bulk_time_budget: float = 25.0
+    # BRIDGE_SESSION_SECRET: signs the session cookie of the access-request review pages
+    # (bridge/access_requests/web.py); the same value on every replica, so a sign-in begun
+    # on one finishes on another. Unset: access requests are off (their routes answer 503).
+    session_secret: str | None = None
+    # BRIDGE_PUBLIC_URL: where people reach the bridge (the balancer), for the links of the
+    # access-request mails and the review client's redirect URI (realm-config).
+    public_url: str = "http://127.0.0.1:8000"
+    # BRIDGE_REVIEW_CLIENT_ID: the realm's client the review pages sign people in with.
+    review_client_id: str = "bridge-review"
 
     @property
     def issuer(self) -> str:
@@ -251,6 +264,15 @@ class Settings:
                          for issuer in env.get("BRIDGE_TOKEN_ISSUERS", "").split(",")
                          if issuer.strip())
 
+        def session_secret() -> str | None:
+            value = env.get("BRIDGE_SESSION_SECRET") or None
+            if value is not None and len(value) < SESSION_SECRET_MIN:
+                # Never the value: it is a secret.
+                raise InvalidSetting(f"BRIDGE_SESSION_SECRET must be at least "
+                                     f"{SESSION_SECRET_MIN} characters (e.g. `openssl rand "
+                                     "-hex 32`), the same on every replica")
+            return value
+
         values = _checked(
             lambda: keycloak_url(env),
             lambda: _name(env, "BRIDGE_REALM", "access"),
@@ -263,13 +285,19 @@ class Settings:
             lambda: _seconds(env, "BRIDGE_LOCK_TIMEOUT", 10.0),
             group_cache_ttl, token_issuers,
             lambda: _seconds(env, "BRIDGE_JWKS_MAX_AGE", 300.0),
+            session_secret,
+            lambda: _http_url("BRIDGE_PUBLIC_URL",
+                              env.get("BRIDGE_PUBLIC_URL") or "http://127.0.0.1:8000"),
+            lambda: _name(env, "BRIDGE_REVIEW_CLIENT_ID", "bridge-review"),
         )
         (url, realm, client_id, client_secret, tokens, root, catalog, max_scan, bulk_budget,
-         locks_at, lock_timeout, cache_ttl, issuers, jwks_max_age) = values
+         locks_at, lock_timeout, cache_ttl, issuers, jwks_max_age, session_key, public_url,
+         review_client) = values
         return cls(
             keycloak_url=url, realm=realm, client_id=client_id, client_secret=client_secret,
             scim_static_tokens=tokens, scim_managed_root=root, catalog_path=catalog,
             scim_max_scan=max_scan, scim_bulk_time_budget=bulk_budget, lock_url=locks_at,
             lock_timeout=lock_timeout, group_cache_ttl=cache_ttl, token_issuers=issuers,
-            jwks_max_age=jwks_max_age,
+            jwks_max_age=jwks_max_age, session_secret=session_key, public_url=public_url,
+            review_client_id=review_client,
         )

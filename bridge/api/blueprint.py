@@ -40,6 +40,8 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from bridge import errors as domain
+from bridge.access_requests.service import AccessRequests
+from bridge.api.access_requests import register as register_access_requests
 from bridge.api.auth import Caller
 from bridge.api.docs import page as docs_page
 from bridge.api.models import (
@@ -70,6 +72,7 @@ from bridge.invitations import (
     RuleRefused,
 )
 from bridge.observability.context import request_id_or_new
+from bridge.tenants.errors import TenantError
 from scim.payload import BodyTooLarge, PayloadError, parse_json
 
 logger = logging.getLogger(__name__)
@@ -101,14 +104,16 @@ def create_api_blueprint(service: AccessAdministration | None,
                          authenticate: Callable[[str | None], Caller | None], *,
                          retry_after: int = 30,
                          on_refusal: Callable[[str], None] | None = None,
-                         tenants: TenantOperations | None = None) -> Blueprint:
+                         tenants: TenantOperations | None = None,
+                         access_requests: AccessRequests | None = None) -> Blueprint:
     """The blueprint. ``authenticate`` maps the Authorization header to the caller (None:
     401), or raises a :class:`bridge.auth.AuthFault` answered as on every surface;
     :meth:`bridge.api.auth.ActorAuthenticator.authenticate` in production. ``service`` None (no
     catalog configured) answers 503 ``catalog-not-configured`` (:data:`NO_CATALOG`) on every
     route but the OpenAPI document and its docs page. ``on_refusal`` is told the rule's name
     of each write a catalog rule refuses (the server's /metrics). ``tenants`` (a catalog with
-    tenancy): the ``/tenants`` routes of :mod:`bridge.api.tenants` call it."""
+    tenancy): the ``/tenants`` routes of :mod:`bridge.api.tenants` call it.
+    ``access_requests`` None (no ``BRIDGE_SESSION_SECRET``): no ``/access-requests`` route."""
     bp = Blueprint("api_v1", __name__, url_prefix=PREFIX)
     public: set[str] = set()  # endpoints served without a token
 
@@ -138,6 +143,10 @@ def create_api_blueprint(service: AccessAdministration | None,
                 return unavailable(exc.code, exc.detail)
             body = {**exc.body, "outcome": exc.code} if isinstance(exc, Conflict) else exc.body
             return error(exc.status, exc.code, exc.detail, body)
+        if isinstance(exc, TenantError):
+            if on_refusal is not None and exc.rule:
+                on_refusal(exc.rule)
+            return error(exc.status, exc.code, exc.detail)
         if isinstance(exc, domain.Unavailable):
             logger.warning("Keycloak unavailable: %s", exc)
             return unavailable("keycloak-unavailable", "Keycloak is unavailable; retry later")
@@ -348,6 +357,11 @@ def create_api_blueprint(service: AccessAdministration | None,
 
     if tenants is not None:
         register_tenant_routes(route, lambda: tenants)
+
+    # -- access requests (their own module; absent, and out of the document, when off)
+
+    if access_requests is not None:
+        register_access_requests(route, access_requests)
 
     # -- the document and its page
 

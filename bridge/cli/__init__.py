@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from bridge.cli import access, local, realm, scim, tenants
+from bridge.cli import access, local, realm, requests, scim, tenants
 from bridge.cli.common import EXIT_CODES, EXIT_USAGE, EXPECTED, say
 from bridge.config import MissingSetting
 from bridge.realm.desired import ConfigError
@@ -65,6 +65,6 @@ def cli(ctx: click.Context) -> None:
         raise click.UsageError(str(exc)) from None
 
 
-for _module in (local, realm, access, scim, tenants):
+for _module in (local, realm, access, requests, scim, tenants):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

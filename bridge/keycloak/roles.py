@@ -123,3 +123,21 @@ def add_composites(gw: AdminGateway, realm: str, role_id: str,
 def remove_composites(gw: AdminGateway, realm: str, role_id: str,
                       roles: list[dict[str, Any]]) -> None:
     gw.delete(_composites_path(realm, role_id), roles)
+
+
+# -- holders ------------------------------------------------------------------------------
+
+def realm_role_users(gw: AdminGateway, realm: str, name: str, *, first: int = 0,
+                     max: int = 20) -> list[dict[str, Any]]:
+    """``GET /roles/{name}/users``: one page of the users holding realm role ``name``
+    directly (not through a group or a composite), by username; raises NotFound."""
+    found: list[dict[str, Any]] = gw.get(
+        f"{_base(realm, None)}/{segment(name)}/users", first=first, max=max)
+    return found
+
+
+def effective_realm_roles(gw: AdminGateway, realm: str, user_id: str) -> frozenset[str]:
+    """``GET /users/{id}/role-mappings/realm/composite``: every realm role the user holds,
+    directly, through a group or a composite role."""
+    rep = gw.get(f"{_mappings_path(realm, of_user(user_id))}/composite")
+    return frozenset(str(r["name"]) for r in rep or [])

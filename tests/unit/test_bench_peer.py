@@ -65,6 +65,20 @@ def test_the_target_is_keycloak_scim_or_half_a_millisecond_above_the_floor() -> 
     assert peer.verdict(_row(**{"keycloak-scim": 6.5, "bridge": 7.6})).startswith(
         "above (own 0.65 ms")
     assert peer.verdict(peer.Row("x", "s", dict.fromkeys(peer.SIDES))) == "not run"
+    # A whole run bound by the floor: the bridge's own time per request it sent.
+    sync = peer.Row("sync", "s", {"raw": 100.0, "bridge": 150.0, "keycloak-scim": 110.0},
+                    hop_ms=1.0, requests=20_000, per_op=False)
+    assert peer.verdict(sync) == "hop-bound (own 1.50 ms/request)"
+
+
+def test_admin_calls_are_shown_beside_their_budget() -> None:
+    row = _row()
+    row.admin_calls, row.calls_budget = 2.0, 1
+    assert peer.calls_cell(row) == "2.00 (budget 1, over)"
+    row.admin_calls = 1.0
+    assert peer.calls_cell(row) == "1.00 (budget 1)"
+    row.calls_budget = None
+    assert peer.calls_cell(row) == "1.00"
 
 
 def test_the_table_shows_every_row_with_its_bound() -> None:
@@ -173,3 +187,19 @@ def test_sizes_are_checked() -> None:
     args = peer.parse(["--users", "200", "--sync-users", "50", "--lookups", "20",
                        "--group-members", "50", "--member-adds", "5"])
     assert (args.users, args.sync_users, args.patch_members) == (200, 50, 100)
+
+
+def test_the_sync_shrinks_to_the_time_left() -> None:
+    rows = [peer.Row("create", "ms/op", {"raw": 10.0, "bridge": 20.0, "keycloak-scim": 10.0}),
+            peer.Row("userName eq at 1,000 users", "ms/op",
+                     {"raw": 5.0, "bridge": 10.0, "keycloak-scim": 5.0})]
+    # 60 ms a user on the three sides, a quarter more for the groups: 75 s per 1000 users.
+    assert peer.sync_minutes(1000, rows) == pytest.approx(1.25)
+    args = peer.parse(["--users", "2000", "--group-members", "100", "--sync-users", "10000"])
+    assert args.second_sync
+    # 12.5 min, and the bridge's second sync a third more: 16.7 min; 30 min left: all.
+    assert peer.fitted_sync_users(args, rows, 30 * 60) == 10_000
+    # 6 min left, one to spare: 5 / 16.7 of the users.
+    assert peer.fitted_sync_users(args, rows, 6 * 60) == 3000
+    assert peer.fitted_sync_users(args, rows, 0) == 5 * args.sync_groups
+    assert peer.fitted_sync_users(args, [], 0) == 10_000  # nothing measured: as asked

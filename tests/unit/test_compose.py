@@ -34,6 +34,7 @@ SECRET_VARIABLES = (
     "KEYCLOAK_ADMIN_USERNAME",
     "KEYCLOAK_ADMIN_PASSWORD",
     "BRIDGE_CLIENT_SECRET",
+    "BRIDGE_SESSION_SECRET",
     "HR_SCIM_CLIENT_SECRET",
 )
 
@@ -363,9 +364,10 @@ def test_the_bridge_gets_only_its_own_service_account_secret() -> None:
         assert not any(key.startswith("KEYCLOAK_ADMIN") or key.startswith("KC_BOOTSTRAP")
                        for key in env), name
         secrets_given = _referenced_variables(env) & set(SECRET_VARIABLES)
-        # Replicas also share the lock database (BRIDGE_LOCK_URL): its password, nothing more.
-        allowed = {"BRIDGE_CLIENT_SECRET"} | ({"POSTGRES_PASSWORD"} if name != "bridge"
-                                              else set())
+        # Replicas also share the lock database (BRIDGE_LOCK_URL): its password, nothing more;
+        # and the review pages' session key (BRIDGE_SESSION_SECRET), the bridge's own.
+        allowed = {"BRIDGE_CLIENT_SECRET", "BRIDGE_SESSION_SECRET"} | (
+            {"POSTGRES_PASSWORD"} if name != "bridge" else set())
         assert secrets_given <= allowed, (name, secrets_given)
         assert "BRIDGE_CLIENT_SECRET" in secrets_given, name
     apply_env = services["realm-apply"]["environment"]
@@ -401,11 +403,12 @@ def _names(requirements: list[str]) -> set[str]:
 def test_dev_and_test_dependencies_are_extras_out_of_the_image() -> None:
     project = _pyproject()["project"]
     runtime = _names(project["dependencies"])
-    assert not runtime & {"aiosmtpd", "authlib", "pytest", "ruff", "playwright"}, runtime
+    assert not runtime & {"aiosmtpd", "pytest", "ruff", "playwright"}, runtime
     assert "joserfc" in runtime  # bridge/auth validates tokens with it at run time
+    # The access-request review pages sign people in with authlib's Flask client.
+    assert "authlib" in runtime
     extras = project["optional-dependencies"]
     assert "aiosmtpd" in _names(extras["dev"])
-    assert "authlib" in _names(extras["test"])
     text = DOCKERFILE.read_text(encoding="utf-8")
     [install] = re.findall(r"^RUN pip install .*$", text, re.MULTILINE)
     assert "[" not in install  # no extras in the runtime image
@@ -413,13 +416,13 @@ def test_dev_and_test_dependencies_are_extras_out_of_the_image() -> None:
 
 
 def test_runtime_modules_import_without_the_dev_extras() -> None:
-    # Every module of the shipped packages imports with aiosmtpd and authlib absent, the CLI
+    # Every module of the shipped packages imports with aiosmtpd absent, the CLI
     # answers --help, and the mail sink says in one line what it lacks.
     script = r"""
 import importlib, pkgutil, sys
 class Absent:
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("aiosmtpd", "authlib"):
+        if name.split(".")[0] in ("aiosmtpd",):
             raise ModuleNotFoundError(f"No module named {name!r}")
 sys.meta_path.insert(0, Absent())
 import bridge, scim

@@ -24,7 +24,7 @@ def test_shipped_config_loads() -> None:
     assert config.realm == "access"
     # The product's clients, and Keycloak's own, hardened (clients/keycloak.yaml).
     assert {c.clientId for c in config.clients} == {"portal", "bridge", "hr-system",
-                                                    "admin-cli", "account"}
+                                                    "bridge-review", "admin-cli", "account"}
     portal = next(c for c in config.clients if c.clientId == "portal")
     assert portal.publicClient is True
     assert portal.attributes["pkce.code.challenge.method"] == "S256"
