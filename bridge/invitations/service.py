@@ -343,11 +343,13 @@ class AccessAdministration:
                 facts = replace(facts, user_type=status.user_type)
         wanted = facts.over(current)
         view = self.directory.tenant_view(self.catalog)
-        try:
-            live = view.live_catalog(self.catalog, wanted.tenants | _actor_tenants(actor)
-                                     | (current.tenants if current else frozenset()))
-        except domain.MissingGroups as exc:
-            raise CatalogNotApplied.of_error(exc) from None
+        live = self.catalog  # no fact changes (names, language): no tenant read, kept as is
+        if facts != Facts():
+            try:
+                live = view.live_catalog(self.catalog, wanted.tenants | _actor_tenants(actor)
+                                         | (current.tenants if current else frozenset()))
+            except domain.MissingGroups as exc:
+                raise CatalogNotApplied.of_error(exc) from None
         state = None
         if facts != Facts():
             self._check(actor, wanted, current, catalog=live)
