@@ -11,11 +11,12 @@ backend) served by the production server's own gunicorn configuration
 child process on 127.0.0.1. After an untimed warm-up, ``--requests`` creates and as many
 lookups (at ``--users`` users, seeded with partialImport) are each profiled inside the
 worker with pyinstrument (one session per request, combined per operation); the text of
-each profile is printed and written to ``--out`` (``create.txt``, ``lookup.txt``; every frame in
-``create-all.txt``, ``lookup-all.txt``).
+each profile is printed and written to ``--out`` (``create.txt``, ``lookup.txt``; every
+frame in ``create-all.txt``, ``lookup-all.txt``).
 Unprofiled, the worker's CPU per create and per lookup is read from ``/proc`` (and
-Keycloak's, with ``--keycloak-pid``, its java process), then ``--leak-rounds`` rounds of
-``--leak-creates`` creates print the worker's RSS after each round.
+Keycloak's, with ``--keycloak-pid``, its java process), then (before any profiled request,
+whose samples the worker keeps) ``--leak-rounds`` rounds of ``--leak-creates`` creates print
+the worker's RSS after each round.
 Needs pyinstrument (``pip install pyinstrument``). The realm is deleted at the end.
 """
 
@@ -223,6 +224,14 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(args.warmup):
                 create(f"warm-{i:05d}", i)
             measured("create", args.measured, lambda i: create(f"cpu-{i:05d}", i))
+            if args.leak_rounds:  # before any profiled request: its samples stay in memory
+                start_rss = rss_mb(worker)
+                print(f"worker RSS before the leak rounds: {start_rss:.1f} MB", flush=True)
+                for rnd in range(args.leak_rounds):
+                    measured(f"leak round {rnd + 1}", args.leak_creates,
+                             lambda i, r=rnd: create(f"leak{r}-{i:06d}", i))
+                    print(f"  worker RSS after round {rnd + 1}: {rss_mb(worker):.1f} MB "
+                          f"({rss_mb(worker) - start_rss:+.1f} MB)", flush=True)
             for i in range(args.requests):
                 create(f"prof-{i:05d}", i, "create")
             seed(admin, realm, 0, args.users, 1000, Clock(30))
@@ -236,14 +245,6 @@ def main(argv: list[str] | None = None) -> int:
             for name in ("create", "lookup"):
                 print(f"== {name}: {args.requests} profiled requests combined ==")
                 print((out / f"{name}.txt").read_text())
-            if args.leak_rounds:
-                start_rss = rss_mb(worker)
-                print(f"worker RSS before the leak rounds: {start_rss:.1f} MB", flush=True)
-                for rnd in range(args.leak_rounds):
-                    measured(f"leak round {rnd + 1}", args.leak_creates,
-                             lambda i, r=rnd: create(f"leak{r}-{i:06d}", i))
-                    print(f"  worker RSS after round {rnd + 1}: {rss_mb(worker):.1f} MB "
-                          f"({rss_mb(worker) - start_rss:+.1f} MB)", flush=True)
         finally:
             os.killpg(child.pid, signal.SIGTERM)
             child.wait(30)

@@ -98,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     realm = f"bench-inv-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "BRIDGE_CLIENT_SECRET": secrets.token_urlsafe(16),
            "HR_SCIM_CLIENT_SECRET": secrets.token_urlsafe(16)}
-    engine.apply(admin, engine.plan(admin, desired.load([ROOT / "realm-config", EXAMPLE],
-                                                        env), realm))
     failed = False
     try:
+        engine.apply(admin, engine.plan(admin, desired.load([ROOT / "realm-config", EXAMPLE],
+                                                            env), realm))
         started = time.monotonic()
         truth = seed(admin, realm, args.users, args.dossiers)
         print(f"realm {realm}: {args.users} users over {args.dossiers} dossiers seeded in "
