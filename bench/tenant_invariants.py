@@ -13,7 +13,8 @@ per ten, the rest of other profiles; dossier names that prefix each other), then
 - counts the admin calls of SCIM writes through the catalog (gateway counter): a create
   with a profile, a dossier's first user without one, a later one without one, the
   deactivation of a user holding no Administrator profile, of one of two Administrators,
-  and the refused deactivation of the last one.
+  and the refused deactivation of the last one. The budgets leave out the calls on
+  organizations (the live tenants' reads and memberships, :mod:`bridge.tenants`).
 
 Deletes the realm. Exit 1 when a count is wrong or a call budget is exceeded.
 """
@@ -33,6 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bridge import errors as domain  # noqa: E402
 from bridge.catalog.load import load as load_catalog  # noqa: E402
 from bridge.keycloak import realm as kc_realm  # noqa: E402
 from bridge.keycloak.client import AdminGateway  # noqa: E402
@@ -48,8 +50,8 @@ EXAMPLE = ROOT / "realm-config" / "examples" / "004-accounting-portal"
 OTHER_PROFILES = ("full-access", "full-feedback", "document-processing", "document-delivery")
 BUDGETS = {"create with a profile": 1, "create, first user of a dossier (default)": 2,
            "create, later user without profile": 2, "deactivate, no Administrator": 3,
-           "deactivate, one of two Administrators": 6,
-           "deactivate, last Administrator (refused 409)": 5}
+           "deactivate, one of two Administrators": 4,
+           "deactivate, last Administrator (refused 409)": 3}
 
 
 def dossier(i: int) -> str:
@@ -96,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     realm = f"bench-inv-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "BRIDGE_CLIENT_SECRET": secrets.token_urlsafe(16),
            "HR_SCIM_CLIENT_SECRET": secrets.token_urlsafe(16)}
-    engine.apply(admin, engine.plan(admin, desired.load([ROOT / "realm-config", EXAMPLE],
-                                                        env), realm))
     failed = False
     try:
+        engine.apply(admin, engine.plan(admin, desired.load([ROOT / "realm-config", EXAMPLE],
+                                                            env), realm))
         started = time.monotonic()
         truth = seed(admin, realm, args.users, args.dossiers)
         print(f"realm {realm}: {args.users} users over {args.dossiers} dossiers seeded in "
@@ -127,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             if profile:
                 access["profile"] = profile
             return {"schemas": [USER_SCHEMA, ACCESS_SCHEMA], "userName": name,
+                    "name": {"givenName": "Bench", "familyName": name},
+                    "emails": [{"value": f"{name}@example.com", "primary": True}],
                     ACCESS_SCHEMA: access}
 
         def deactivate(user_id: str) -> dict[str, Any]:
@@ -137,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             admin.calls.reset()
             answer = scim.call(method, path, body)
             rows[name] = (answer.status_code, admin.calls.total, dict(admin.calls.by_kind))
+            if answer.status_code >= 400:
+                print(f"{name}: {answer.status_code} {answer.get_json()}")
             return answer
 
         # The catalog's own dossiers (the seeded ones only exist to be counted).
@@ -159,19 +165,38 @@ def main(argv: list[str] | None = None) -> int:
         measure("deactivate, last Administrator (refused 409)", "PATCH",
                 f"/Users/{second['id']}", deactivate(second["id"]))
 
-        print(f"\n{'SCIM write (seed 004 catalog)':<46}{'status':>7}{'calls':>6}{'budget':>7}"
-              "  admin calls")
+        print(f"\n{'SCIM write (seed 004 catalog)':<46}{'status':>7}{'calls':>6}{'orgs':>5}"
+              f"{'others':>7}{'budget':>7}  admin calls")
         for name, (status, total, kinds) in rows.items():
+            # The live tenants' reads and memberships (organizations) are the tenant
+            # store's cost; the budget is the rest: the write's own, and the invariants'.
+            orgs = sum(v for k, v in kinds.items() if "/organizations" in k)
             budget = BUDGETS[name]
-            over = total > budget
+            over = total - orgs > budget
             failed |= over
             detail = ", ".join(f"{k} x{v}" for k, v in kinds.items())
-            print(f"{name:<46}{status:>7}{total:>6}{budget:>7}  {detail}"
-                  f"{'  OVER' if over else ''}")
+            print(f"{name:<46}{status:>7}{total:>6}{orgs:>5}{total - orgs:>7}{budget:>7}  "
+                  f"{detail}{'  OVER' if over else ''}")
         failed |= rows["deactivate, last Administrator (refused 409)"][0] != 409
     finally:
-        kc_realm.delete(admin, realm)
+        _delete(admin, realm)
     return 1 if failed else 0
+
+
+def _delete(admin: AdminGateway, realm: str) -> None:
+    """Delete the realm; a busy Keycloak may answer 500 to the delete of a realm of 5,000
+    users (and finish it anyway): tried again, then named for an operator."""
+    for attempt in range(3):
+        try:
+            kc_realm.delete(admin, realm)
+            return
+        except domain.NotFound:
+            return  # the earlier attempt finished it
+        except domain.DirectoryError as exc:
+            print(f"deleting realm {realm} failed ({exc}); attempt {attempt + 1} of 3",
+                  file=sys.stderr)
+            time.sleep(10)
+    print(f"realm {realm} is left: delete it by hand", file=sys.stderr)
 
 
 if __name__ == "__main__":

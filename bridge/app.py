@@ -22,6 +22,7 @@ from bridge.observability.context import request_id_or_new
 from bridge.provisioning import KeycloakScimBackend
 from bridge.provisioning.audited import AuditedScimBackend
 from bridge.provisioning.catalog_access import CatalogAccess
+from bridge.tenants.service import TenantService
 from scim.blueprint import Authenticator, create_scim_blueprint
 from scim.settings import ScimSettings
 
@@ -60,12 +61,16 @@ def create_app(settings: Settings | None = None,
     write_locks = locks.from_settings(settings.lock_url, settings.lock_timeout)
     domain = None
     administration = None
+    tenants = None
     if settings.catalog_path:
         catalog = load_catalog(settings.catalog_path)
         domain = CatalogAccess(catalog, on_refusal=metrics.catalog_refusal)
         administration = AccessAdministration(KeycloakDirectory(gateway, settings.realm),
                                               catalog, locks=write_locks,
                                               lock_scope=settings.realm)
+        if catalog.tenancy is not None:
+            # /api/v1/tenants: tenants as data (Keycloak Organizations), same locks.
+            tenants = TenantService(gateway, settings.realm, catalog, locks=write_locks)
     backend = KeycloakScimBackend(gateway, settings.realm,
                                   managed_root=settings.scim_managed_root, domain=domain,
                                   group_cache_ttl=settings.group_cache_ttl, locks=write_locks,
@@ -91,7 +96,7 @@ def create_app(settings: Settings | None = None,
     clients = [administration.catalog.client] if administration else ["portal"]
     app.register_blueprint(create_api_blueprint(
         administration, ActorAuthenticator(None, clients, jwks=realm_keys).authenticate,
-        on_refusal=metrics.catalog_refusal, access_requests=requests))
+        on_refusal=metrics.catalog_refusal, tenants=tenants, access_requests=requests))
     app.register_blueprint(health)
     return app
 

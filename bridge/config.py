@@ -218,6 +218,9 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     # BRIDGE_REVIEW_CLIENT_ID: the realm's client the review pages sign people in with.
     review_client_id: str = "bridge-review"
+    # BRIDGE_SMTP_PASSWORD: the password of the realm's SMTP user (smtpServer.user), which
+    # the admin API masks, for the access-request mails the bridge sends itself. A secret.
+    smtp_password: str | None = None
 
     @property
     def issuer(self) -> str:
@@ -289,15 +292,16 @@ class Settings:
             lambda: _http_url("BRIDGE_PUBLIC_URL",
                               env.get("BRIDGE_PUBLIC_URL") or "http://127.0.0.1:8000"),
             lambda: _name(env, "BRIDGE_REVIEW_CLIENT_ID", "bridge-review"),
+            lambda: env.get("BRIDGE_SMTP_PASSWORD") or None,
         )
         (url, realm, client_id, client_secret, tokens, root, catalog, max_scan, bulk_budget,
          locks_at, lock_timeout, cache_ttl, issuers, jwks_max_age, session_key, public_url,
-         review_client) = values
+         review_client, smtp_password) = values
         return cls(
             keycloak_url=url, realm=realm, client_id=client_id, client_secret=client_secret,
             scim_static_tokens=tokens, scim_managed_root=root, catalog_path=catalog,
             scim_max_scan=max_scan, scim_bulk_time_budget=bulk_budget, lock_url=locks_at,
             lock_timeout=lock_timeout, group_cache_ttl=cache_ttl, token_issuers=issuers,
             jwks_max_age=jwks_max_age, session_secret=session_key, public_url=public_url,
-            review_client_id=review_client,
+            review_client_id=review_client, smtp_password=smtp_password,
         )

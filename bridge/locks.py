@@ -35,6 +35,10 @@ DEFAULT_TIMEOUT = 10.0
 """Seconds a write waits for its locks before it is answered 503 (``BRIDGE_LOCK_TIMEOUT``)."""
 
 
+NO_WAIT_POOL_TIMEOUT = 1.0
+"""Seconds ``hold(wait=False)`` waits for a lock-server connection (see :class:`PostgresLocks`)."""
+
+
 def resource_key(scope: str, kind: str, value: str) -> str:
     """The key of one resource (``kind`` ``user``/``group`` and its id) or one name
     (``group-name`` and the casefolded name) in ``scope`` (the realm). Every writer of a
@@ -59,11 +63,15 @@ class ResourceLocks(Protocol):
 
     timeout: float
 
-    def hold(self, *keys: str) -> AbstractContextManager[None]:
+    def hold(self, *keys: str, wait: bool = True) -> AbstractContextManager[None]:
         """Hold every key for the ``with`` block. Keys are taken in sorted order (no
         deadlock between two holders of overlapping sets) within ``timeout`` seconds in
         all, else :class:`LockTimeout`. Holding a key already held by the same thread is
-        not supported (the locks are not reentrant)."""
+        not supported (the locks are not reentrant).
+
+        ``wait=False``: only if every key is free now, else :class:`LockTimeout` at once
+        (nothing held). A holder of other keys may take more this way without breaking
+        the sorted order: it never waits, so it never closes a cycle of waiters."""
         ...
 
 
@@ -78,15 +86,18 @@ class LocalLocks:
         self._locks: dict[str, list[Any]] = {}
 
     @contextmanager
-    def hold(self, *keys: str) -> Iterator[None]:
+    def hold(self, *keys: str, wait: bool = True) -> Iterator[None]:
         deadline = time.monotonic() + self.timeout
         taken: list[str] = []
         try:
             for key in sorted(set(keys)):
                 lock = self._enter(key)
-                if not lock.acquire(timeout=max(deadline - time.monotonic(), 0)):
+                granted = lock.acquire(timeout=max(deadline - time.monotonic(), 0)) \
+                    if wait else lock.acquire(blocking=False)
+                if not granted:
                     self._leave(key)
-                    raise LockTimeout(f"lock {key!r} not granted within {self.timeout:g}s")
+                    raise LockTimeout(f"lock {key!r} not granted within {self.timeout:g}s"
+                                      if wait else f"lock {key!r} is held")
                 taken.append(key)
             yield
         finally:
@@ -152,21 +163,30 @@ class PostgresLocks:
                     self._opened = True
 
     @contextmanager
-    def hold(self, *keys: str) -> Iterator[None]:
+    def hold(self, *keys: str, wait: bool = True) -> Iterator[None]:
         import psycopg
         from psycopg_pool import PoolTimeout
 
         self._ensure_open()
         deadline = time.monotonic() + self.timeout
         stack = ExitStack()
+        # Without waiting, the caller may hold another pooled connection already: a short
+        # wait for this one, so that callers holding all of them cannot wait on each other.
+        pool_wait = self.timeout if wait else min(self.timeout, NO_WAIT_POOL_TIMEOUT)
         try:
-            conn = stack.enter_context(self._pool.connection(timeout=self.timeout))
+            conn = stack.enter_context(self._pool.connection(timeout=pool_wait))
             stack.enter_context(conn.transaction())
             remaining_ms = max(int((deadline - time.monotonic()) * 1000), 1)
             conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{remaining_ms}ms",))
             for key in sorted(set(keys)):
-                conn.execute("SELECT pg_advisory_xact_lock(%s)",
-                             (advisory_key(self.namespace, key),))
+                if wait:
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)",
+                                 (advisory_key(self.namespace, key),))
+                    continue
+                row = conn.execute("SELECT pg_try_advisory_xact_lock(%s)",
+                                   (advisory_key(self.namespace, key),)).fetchone()
+                if not (row and row[0]):
+                    raise LockTimeout(f"lock {key!r} is held")
         except BaseException as exc:
             _close_quietly(stack, exc)
             if isinstance(exc, psycopg.errors.LockNotAvailable):

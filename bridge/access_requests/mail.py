@@ -52,21 +52,24 @@ def render(mail: Mail) -> tuple[str, str]:
 
 class RealmSmtp:
     """:class:`Mailer` through the realm's ``smtpServer`` (``realm_settings`` returns the
-    realm's representation: one admin call per mail). Authentication is not supported: a
-    realm whose SMTP server needs a password (masked in the admin API) cannot be mailed
-    through by the bridge, and the send is refused as unavailable."""
+    realm's representation: one admin call per mail). When the realm's server needs
+    authentication, ``password`` (``BRIDGE_SMTP_PASSWORD``: the admin API masks the realm's)
+    logs in as the realm's ``user``; without it the send is refused as unavailable."""
 
-    def __init__(self, realm_settings: Callable[[], Mapping[str, Any]]) -> None:
+    def __init__(self, realm_settings: Callable[[], Mapping[str, Any]],
+                 password: str | None = None) -> None:
         self.realm_settings = realm_settings
+        self.password = password
 
     def send(self, mail: Mail) -> None:
         realm = self.realm_settings()
         smtp = dict(realm.get("smtpServer") or {})
         if not smtp.get("host") or not smtp.get("from"):
             raise MailUnavailable("the realm has no SMTP server configured")
-        if str(smtp.get("auth", "false")).lower() == "true":
-            raise MailUnavailable("the realm's SMTP server needs authentication, which the "
-                                  "bridge does not do")
+        auth = str(smtp.get("auth", "false")).lower() == "true"
+        if auth and not (self.password and smtp.get("user")):
+            raise MailUnavailable("the realm's SMTP server needs authentication: set "
+                                  "BRIDGE_SMTP_PASSWORD (the realm's smtpServer.user's)")
         message = EmailMessage()
         message["Subject"] = mail.subject
         display = str(smtp.get("fromDisplayName") or realm.get("displayName") or "")
@@ -85,6 +88,8 @@ class RealmSmtp:
             with connection:
                 if starttls:
                     connection.starttls()
+                if auth:
+                    connection.login(str(smtp["user"]), str(self.password))
                 connection.send_message(message)
         except (OSError, smtplib.SMTPException) as exc:
             logger.warning("access-request mail not sent: %s", exc)

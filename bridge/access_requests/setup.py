@@ -24,6 +24,6 @@ def access_requests(administration: AccessAdministration, gateway: AdminGateway,
     return AccessRequests(
         administration,
         OrganizationTenants(TenantStore.of(gateway, settings.realm, administration.catalog)),
-        KeycloakPeople(gateway, settings.realm), RealmSmtp(realm_settings),
+        KeycloakPeople(gateway, settings.realm), RealmSmtp(realm_settings, settings.smtp_password),
         review_url=lambda request_id: f"{settings.public_url}{PREFIX}/{request_id}",
         product=product)

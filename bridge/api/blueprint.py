@@ -72,6 +72,7 @@ from bridge.invitations import (
     RuleRefused,
 )
 from bridge.observability.context import request_id_or_new
+from bridge.tenants.errors import TenantError
 from scim.payload import BodyTooLarge, PayloadError, parse_json
 
 logger = logging.getLogger(__name__)
@@ -142,6 +143,10 @@ def create_api_blueprint(service: AccessAdministration | None,
                 return unavailable(exc.code, exc.detail)
             body = {**exc.body, "outcome": exc.code} if isinstance(exc, Conflict) else exc.body
             return error(exc.status, exc.code, exc.detail, body)
+        if isinstance(exc, TenantError):
+            if on_refusal is not None and exc.rule:
+                on_refusal(exc.rule)
+            return error(exc.status, exc.code, exc.detail)
         if isinstance(exc, domain.Unavailable):
             logger.warning("Keycloak unavailable: %s", exc)
             return unavailable("keycloak-unavailable", "Keycloak is unavailable; retry later")

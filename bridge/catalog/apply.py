@@ -130,8 +130,11 @@ def plan_user_state(catalog: Catalog, stored: Attributes, required_actions: Iter
         groups = state.groups
     changed = _owned(before, owned) != _owned(result, owned)
     end = changed and (_mfa_rises(catalog, before, result) or _narrows(catalog, before, result))
-    tenants = frozenset(result.get(TENANTS, ())) if catalog.tenancy is not None else frozenset()
-    stored = frozenset(before.get(TENANTS, ())) if catalog.tenancy is not None else frozenset()
+    # Inline or behind an access_ref alike (a user of hundreds of tenants keeps them all).
+    tenants = frozenset(stored_access(result)[0]) if catalog.tenancy is not None \
+        else frozenset()
+    stored = frozenset(stored_access(before)[0]) if catalog.tenancy is not None \
+        else frozenset()
     return StatePlan(result, tuple(actions), groups, changed, end, tenants, stored)
 
 

@@ -195,7 +195,7 @@ class AccessAdministration:
         attributes = {**state.attributes, LOCALE: (request.language,),
                       **self._invitation_attributes(actor, now, request.lifespan,
                                                     client_id, request.redirect_uri),
-                      **self._mail_words(actor, assignment)}
+                      **self._mail_words(actor, assignment, live)}
         actions = tuple(dict.fromkeys(
             [UPDATE_PASSWORD, VERIFY_EMAIL, *sorted(state.required_actions)]))
         try:
@@ -343,11 +343,13 @@ class AccessAdministration:
                 facts = replace(facts, user_type=status.user_type)
         wanted = facts.over(current)
         view = self.directory.tenant_view(self.catalog)
-        try:
-            live = view.live_catalog(self.catalog, wanted.tenants | _actor_tenants(actor)
-                                     | (current.tenants if current else frozenset()))
-        except domain.MissingGroups as exc:
-            raise CatalogNotApplied.of_error(exc) from None
+        live = self.catalog  # no fact changes (names, language): no tenant read, kept as is
+        if facts != Facts():
+            try:
+                live = view.live_catalog(self.catalog, wanted.tenants | _actor_tenants(actor)
+                                         | (current.tenants if current else frozenset()))
+            except domain.MissingGroups as exc:
+                raise CatalogNotApplied.of_error(exc) from None
         state = None
         if facts != Facts():
             self._check(actor, wanted, current, catalog=live)
@@ -525,10 +527,12 @@ class AccessAdministration:
             attributes[REDIRECT_URI] = (redirect_uri,)
         return attributes
 
-    def _mail_words(self, actor: Actor, assignment: Assignment) -> dict[str, tuple[str, ...]]:
-        """What the invitation mail names: the inviter and the tenants or perimeter."""
+    def _mail_words(self, actor: Actor, assignment: Assignment,
+                    catalog: Catalog | None = None) -> dict[str, tuple[str, ...]]:
+        """What the invitation mail names: the inviter and the tenants (by their live
+        labels, ``catalog``) or perimeter."""
         words = {INVITER_NAME: (actor.shown_name,)}
-        scope = invitation_scope(self.catalog, assignment)
+        scope = invitation_scope(self.catalog if catalog is None else catalog, assignment)
         if scope:
             words[SCOPE] = (scope,)
         return words

@@ -34,7 +34,9 @@ if TYPE_CHECKING:
     from bridge.catalog.model import Catalog
 
 GENERATED = ("KC_BOOTSTRAP_ADMIN_PASSWORD", "BRIDGE_CLIENT_SECRET", "HR_SCIM_CLIENT_SECRET",
-             "BRIDGE_SCIM_DEV_TOKEN")
+             "BRIDGE_SCIM_DEV_TOKEN", "BRIDGE_SESSION_SECRET")
+"""Secrets ``./dev up`` generates once (BRIDGE_SESSION_SECRET: the access-request review
+pages' session key, so access requests are on in dev)."""
 
 
 def dev_env_file() -> Path:

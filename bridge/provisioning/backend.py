@@ -30,11 +30,11 @@ Budgets (admin calls per SCIM operation, counted by ``gateway.calls``):
   most once every ``protected_cache_ttl`` seconds (30), whatever the number of users.
 * with a catalog whose tenancy declares invariants (seed 004): a write that takes an
   invariant's holder away (deactivating, deleting, changing the profile of, or removing
-  from a tenant one of its active Administrators) costs its first pass again (GET + the
-  admin-role check, under the tenants' locks, :mod:`bridge.tenants.invariants`) plus one
-  ``GET /users/count`` per tenant it leaves: a holder's deactivation in one dossier is
-  3 + 3 = 6. Every other write is unchanged; a create without profile into tenants costs
-  one ``GET /users/count`` per tenant (is it the tenant's first user?).
+  from a tenant one of its active Administrators) costs one ``GET /users/count`` per
+  tenant it leaves, under the tenant's lock (:mod:`bridge.tenants.invariants`): a holder's
+  deactivation in one dossier is 3 + 1 = 4 (+2, its first pass again, when another write
+  of the dossier held the lock). Every other write is unchanged; a create without profile
+  into tenants costs one ``GET /users/count`` per tenant (is it the tenant's first user?).
 
 Several replicas (issue 10). No state a write depends on lives in a replica:
 

@@ -87,6 +87,13 @@ class CatalogAccess:
         """The state an existing user (``stored`` attributes) is to have: the facts the
         extension names laid over the stored ones (``named``: the keys the client gave;
         None: every key present). None when it names none: the stored state stays."""
+        wanted = self.wanted(extension, named, stored)
+        return None if wanted is None else self._checked(wanted)
+
+    def wanted(self, extension: Mapping[str, Any] | None, named: set[str] | None,
+               stored: Mapping[str, list[str]]) -> Assignment | None:
+        """The facts :meth:`change` checks (unchecked), None when the write changes none:
+        then no rule runs and no tenant needs reading."""
         if extension is None:
             return None
         keys = {k for k in (named if named is not None else extension) if k in FACT_KEYS}
@@ -99,7 +106,11 @@ class CatalogAccess:
             # The same facts (a PATCH of active or a name, a GET sent back by a PUT): the
             # stored state stays, and no rule blocks a write that changes no fact.
             return None
-        return self._checked(wanted)
+        return wanted
+
+    def checked(self, assignment: Assignment) -> UserState:
+        """Every catalog rule on ``assignment`` (SCIM 400 naming the rule), then its state."""
+        return self._checked(assignment)
 
     def facts(self, extension: Mapping[str, Any] | None) -> Assignment | None:
         """The facts a new user's extension names (unchecked), None when it names none."""

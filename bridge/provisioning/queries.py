@@ -3,12 +3,15 @@
 * ``userName eq``: one ``GET /users?username=…&exact=true`` = 1 (list results carry
   ``groups`` only when ``attributes`` names it: one call per listed user otherwise);
 * what Keycloak answers exactly (:mod:`bridge.provisioning.filters`) is one page and a
-  count; anything else is a scan, bounded by ``max_scan`` (``tooMany`` beyond it);
+  count; anything else is a scan, bounded by ``max_scan`` (``tooMany`` beyond it), whose
+  first page answers the bound when it is short (so a pushed-down eq that is not exact,
+  such as ``userName eq``, case-insensitive, is one call);
 * protected accounts are left out of pages and totals (the page shifted past them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from scim2_models import Resource
@@ -99,15 +102,9 @@ class Queries(BackendState):
                 return QueryResult([], total)
             page = self._visible_page(subject, query.start_index, query.count, params)
             return QueryResult([resource(rep) for rep in page], total)
-        if self.max_scan is not None:
-            # One count first: a scan that would go over the bound is refused before it starts.
-            candidates = kc_users.count(self.gw, self.realm, **params)
-            if candidates > self.max_scan:
-                raise self._too_many(query, str(candidates))
         matching = []
         scanned = 0
-        for rep in self._pages(lambda first, size: kc_users.search(
-                self.gw, self.realm, first=first, max=size, **params)):
+        for rep in self._bounded_scan(query, params):
             scanned += 1
             if self.max_scan is not None and scanned > self.max_scan:
                 raise self._too_many(query, f"more than {self.max_scan}")  # grew meanwhile
@@ -118,6 +115,35 @@ class Queries(BackendState):
                 matching.append(candidate)
         ordered = query.sort(matching)
         return QueryResult(query.page(ordered), len(ordered))
+
+    def _bounded_scan(self, query: Query, params: dict[str, str]
+                      ) -> Iterator[dict[str, Any]]:
+        """The candidates of a scan, refused (``tooMany``) before the scan goes on when
+        there are more than ``max_scan`` of them.
+
+        The first page asked for is at most ``max_scan + 1`` long, so it answers the bound
+        by itself when it is short (a pushed-down ``userName``/``externalId``/e-mail eq:
+        one call, no count). Only a full first page, when more may follow, asks for the
+        count before reading further; the loop's own count still catches a listing that
+        grew meanwhile."""
+        def fetch(first: int, size: int) -> list[dict[str, Any]]:
+            return kc_users.search(self.gw, self.realm, first=first, max=size, **params)
+
+        if self.max_scan is None:
+            yield from self._pages(fetch)
+            return
+        size = min(self.page_size, self.max_scan + 1)
+        page = fetch(0, size)
+        if len(page) > self.max_scan:
+            raise self._too_many(query, f"more than {self.max_scan}")
+        if len(page) == size:
+            candidates = kc_users.count(self.gw, self.realm, **params)
+            if candidates > self.max_scan:
+                raise self._too_many(query, str(candidates))
+        yield from page
+        if len(page) < size:
+            return
+        yield from self._pages(lambda first, size: fetch(first + len(page), size))
 
     def _visible_page(self, subject: Subject, start_index: int, count: int,
                       params: dict[str, str]) -> list[dict[str, Any]]:

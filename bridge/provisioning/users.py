@@ -201,9 +201,14 @@ class UserStore(BackendState):
         if not isinstance(mapping, CatalogAccess) or mapping.catalog.tenancy is None:
             return mapping, _STATIC
         view = LiveTenants(TenantStore.of(self.gw, self.realm, mapping.catalog))
+        if current is not None:
+            # A change: the tenants are read only if its facts change (see _write_user),
+            # and a tenant-bound client's own tenant, to know it still exists.
+            names = {subject.tenant} if subject.tenant is not None else set()
+            return mapping.live(view, names) if names else mapping, view
         access = user[AccessExtension] if user is not None else None
         extension = {"tenants": access.tenants} if access is not None else None
-        names = tenant_names(extension, (current or {}).get("attributes"))
+        names = tenant_names(extension, None)
         if subject.tenant is not None:
             names.add(subject.tenant)
         return mapping.live(view, names), view
@@ -279,7 +284,13 @@ class UserStore(BackendState):
                 _EXTENSION_KEYS.get(f, f) for f in access.model_fields_set}
             extension = None if access is None else access.model_dump(mode="json",
                                                                         by_alias=True)
-            state = domain.change(extension, named, stored_attributes)
+            wanted = domain.wanted(extension, named, stored_attributes)
+            if wanted is not None and view is not None and mapping is not None:
+                # Facts change: the rules and the permissions need the tenants as they are
+                # now (read once; a write that changes no fact reads none).
+                names = tenant_names({"tenants": sorted(wanted.tenants)}, stored_attributes)
+                domain = domain.live(view, names)
+            state = None if wanted is None else domain.checked(wanted)
             plan = plan_user_state(domain.catalog, stored_attributes,
                                    current.get("requiredActions") or (), state,
                                    attributes=rep["attributes"])

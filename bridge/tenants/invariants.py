@@ -17,11 +17,14 @@ answers the count from its database (no cache), whichever node is asked.
 
 **Lock order.** A write learns which tenants it touches only once it read the user (under
 the user's lock). Waiting for a tenant lock while holding a user lock would invert the
-order the tenant recompute takes them in (tenant, then each member), so the pass that finds
-it needs tenant locks writes nothing: it lets the user's lock go and the write starts again
-holding the tenants' locks and the user's together, taken in one sorted call (tenant keys
-sort before user keys). Writes that remove no holder (every create, most changes, any
-change of a user holding no invariant profile) take no tenant lock and count nothing.
+order the tenant writes take them in (tenant, then each member), so while it holds the
+user's lock a write only *tries* the tenants' locks (``hold(wait=False)``: granted at once
+or refused at once, never waiting, so never closing a cycle). Granted, the same pass counts
+and writes. Refused (another write of the tenant is under way), the pass writes nothing: it
+lets the user's lock go and the write starts again, waiting for the tenants' locks and the
+user's together, taken in one sorted call (tenant keys sort before user keys). Writes that
+remove no holder (every create, most changes, any change of a user holding no invariant
+profile) take no tenant lock and count nothing.
 
 **Counts** (one admin call each): ``GET /users/count?q=tenants:T profiles:P&enabled=true``.
 Measured on Keycloak 26.7.5: ``q=`` matches an attribute's whole value (``dossier-a`` does
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from typing import Protocol, TypeVar
 
 from bridge.catalog.mapping import PROFILE_ATTRIBUTE, TENANTS, assignment_from_attributes
@@ -46,14 +50,22 @@ from bridge.catalog.rules import (
 )
 from bridge.keycloak import users as kc_users
 from bridge.keycloak.client import AdminGateway
-from bridge.locks import LocalLocks, LockTimeout, ResourceLocks, resource_key, user_key
+from bridge.locks import (
+    LocalLocks,
+    LockTimeout,
+    LockUnavailable,
+    ResourceLocks,
+    resource_key,
+    user_key,
+)
 
 T = TypeVar("T")
 Attributes = Mapping[str, "list[str] | tuple[str, ...]"]
 
 MAX_PASSES = 3
-"""Passes of one write at most: the first learns the tenants to lock; a second normally
-writes. A third only if the user changed tenants in between; past it the write is busy."""
+"""Passes of one write at most: the first learns the tenants to lock and usually gets them
+at once; a second when another write held them. A third only if the user changed tenants
+in between; past it the write is busy."""
 
 
 class TenantCounts(Protocol):
@@ -91,8 +103,9 @@ def tenant_key(scope: str, tenant: str) -> str:
 
 
 class TenantLocksNeeded(Exception):
-    """A pass found that its write takes holders from ``tenants`` it does not lock; it wrote
-    nothing. :meth:`TenantInvariants.user_write` starts it again holding them."""
+    """A pass found that its write takes holders from ``tenants`` whose locks another write
+    holds; it wrote nothing. :meth:`TenantInvariants.user_write` starts it again, waiting
+    for them."""
 
     def __init__(self, tenants: frozenset[str]) -> None:
         super().__init__(f"tenant locks needed: {sorted(tenants)}")
@@ -102,9 +115,21 @@ class TenantLocksNeeded(Exception):
 class Pass:
     """One pass of a user write: which tenant locks it holds, and the check it makes."""
 
-    def __init__(self, invariants: TenantInvariants, held: frozenset[str]) -> None:
+    def __init__(self, invariants: TenantInvariants, held: frozenset[str],
+                 stack: ExitStack) -> None:
         self._invariants = invariants
         self.held = held
+        self._stack = stack
+
+    def take(self, tenants: frozenset[str]) -> bool:
+        """The locks of ``tenants`` too, for the rest of the pass, if they are free now."""
+        keys = [tenant_key(self._invariants.scope, t) for t in sorted(tenants - self.held)]
+        try:
+            self._stack.enter_context(self._invariants.locks.hold(*keys, wait=False))
+        except (LockTimeout, LockUnavailable):
+            return False
+        self.held = self.held | tenants
+        return True
 
     def keep(self, before: Attributes | None, before_enabled: bool,
              after: Attributes | None, after_enabled: bool) -> None:
@@ -113,8 +138,8 @@ class Pass:
         user is deleted) when it breaks a tenant's invariant. Call it after every other
         check and just before writing: it counts (one call per tenant and invariant the
         write takes a holder from), or raises :class:`TenantLocksNeeded` when this pass
-        does not hold those tenants' locks."""
-        self._invariants.keep(self.held, before, before_enabled, after, after_enabled)
+        cannot take those tenants' locks at once."""
+        self._invariants.keep(self, before, before_enabled, after, after_enabled)
 
 
 class TenantInvariants:
@@ -140,13 +165,14 @@ class TenantInvariants:
         for _ in range(MAX_PASSES):
             keys = [tenant_key(self.scope, t) for t in sorted(held)]
             try:
-                with self.locks.hold(*keys, user_key(self.scope, user_id)):
-                    return body(Pass(self, held))
+                with ExitStack() as stack:
+                    stack.enter_context(self.locks.hold(*keys, user_key(self.scope, user_id)))
+                    return body(Pass(self, held, stack))
             except TenantLocksNeeded as needed:
                 held = held | needed.tenants
         raise LockTimeout(f"user {user_id!r} kept changing tenants while being written")
 
-    def keep(self, held: frozenset[str], before: Attributes | None, before_enabled: bool,
+    def keep(self, step: Pass, before: Attributes | None, before_enabled: bool,
              after: Attributes | None, after_enabled: bool) -> None:
         if not self.active:
             return
@@ -156,7 +182,7 @@ class TenantInvariants:
         if not lost:
             return
         needed = frozenset(h.tenant for h in lost)
-        if not needed <= held:
+        if not needed <= step.held and not step.take(needed):
             raise TenantLocksNeeded(needed)
         for holding in lost:
             check_invariant(self.catalog, holding,

@@ -329,7 +329,7 @@ class TenantService:
 
     def _checked_caps(self, caps: Iterable[str]) -> tuple[str, ...]:
         wanted = set(caps)
-        outside = sorted(wanted - self.tenancy.enableable)
+        outside = sorted(wanted - self.tenancy.enableable - set(self.tenancy.baseline))
         if outside:
             may = ", ".join(sorted(self.tenancy.enableable)) or "none"
             raise TenantRefused(

@@ -280,3 +280,30 @@ def test_request_mail_and_review_page_in_chromium(portal: Portal, mail_sink: Mai
                ).to_be_visible()
         expect(page.get_by_role("button", name="Refuser la demande")).to_be_visible()
         expect(page.get_by_role("combobox")).to_have_value("full-access")
+
+
+def test_a_role_responsible_mails_its_holders_and_only_they_decide(
+        portal: Portal, mail_sink: MailSink) -> None:
+    """``role:<realm role>``: the request goes to every holder (Keycloak's role members),
+    and the review page checks the signed-in person's effective realm roles."""
+    bridge = portal.bridge
+    admin, realm = bridge.realm.admin, bridge.realm.name
+    admin.post(f"/{realm}/roles", {"name": "acme-owners"})
+    role = admin.get(f"/{realm}/roles/acme-owners")
+    [olga] = admin.get(f"/{realm}/users", username="olga.other", exact="true")
+    admin.post(f"/{realm}/users/{olga['id']}/role-mappings/realm", [role])
+    [org] = admin.get(f"/{realm}/organizations", q="bridge.tenant:dossier-acme",
+                      briefRepresentation="false")
+    org["attributes"]["bridge.responsible"] = ["role:acme-owners"]
+    admin.put(f"/{realm}/organizations/{org['id']}", org)
+
+    asked = portal.ask(bridge.email("rose.role"))
+    assert asked.status_code == 201, asked.get_json()
+    mail = mail_sink.wait_for(bridge.email("olga.other"), subject_contains="access request")
+    assert mail.subject == "SaaS access: access request for dossier ACME SPRL"  # English
+    link = _review_link(mail)
+    # Fiona, the responsible before, holds no such role now: refused.
+    assert portal.sign_in(link, "fiona.firm").status_code == 403
+    page = portal.sign_in(link, "olga.other")
+    assert page.status_code == 200, page.get_data(as_text=True)
+    assert '<html lang="en">' in page.get_data(as_text=True)

@@ -96,7 +96,9 @@ def dev_stack(keycloak: KeycloakUnderTest, mail_sink: MailSink,
     """A realm built as ``./dev up`` builds it, and the dev settings file it leaves."""
     name = f"t-{uuid.uuid4().hex[:10]}"
     env = {**realm_env(mail_sink), "BRIDGE_REALM": name, "HR_SCIM_CLIENT_SECRET": "hr-s3cret",
-           "BRIDGE_SCIM_DEV_TOKEN": "dev-token", "KC_BOOTSTRAP_ADMIN_USERNAME":
+           "BRIDGE_SCIM_DEV_TOKEN": "dev-token",
+           "BRIDGE_SESSION_SECRET": "a-dev-session-secret-long-enough-0123",
+           "KC_BOOTSTRAP_ADMIN_USERNAME":
            keycloak.admin_username, "KC_BOOTSTRAP_ADMIN_PASSWORD": keycloak.admin_password}
     config, the_catalog, catalog_dir = devstack.load_dev_realm(env, ROOT / "realm-config")
     assert catalog_dir == devstack.DEFAULT_CATALOG

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -33,6 +34,7 @@ class Bounded:
     realm: RealmUnderTest
     gateway: AdminGateway
     scim: Scim
+    backend: Any
 
     def calls(self) -> dict[str, int]:
         return dict(self.gateway.calls.by_kind)
@@ -47,7 +49,7 @@ def bounded(fresh_realm: RealmUnderTest) -> Iterator[Bounded]:
                         scim_max_scan=MAX_SCAN)
     app = create_app(settings, gateway=gateway, authenticate=authenticate)
     client: FlaskClient = app.test_client()
-    yield Bounded(fresh_realm, gateway, Scim(client))
+    yield Bounded(fresh_realm, gateway, Scim(client), app.extensions["bridge.scim_backend"])
 
 
 def _q(filter_: str) -> str:
@@ -77,6 +79,56 @@ def test_a_scan_over_the_bound_is_too_many_naming_the_pushed_down_filters(
     assert scim.get("/Users?count=2").get_json()["totalResults"] == USERS
     one = _q('userName eq "scan1"')
     assert scim.get(f"/Users?{one}&sortBy=title").status_code == 200
+
+
+def test_a_user_name_lookup_under_the_scan_bound_is_one_admin_call(
+        bounded: Bounded) -> None:
+    """The bench's admin-call budget of a ``userName eq`` (bench/scim_calls.py: 1) holds in
+    the app, which bounds scans: a short first page answers the bound, no count is asked;
+    the bound is still enforced when a page shows more candidates than it."""
+    scim = bounded.scim
+    for i in range(MAX_SCAN + 1):
+        scim.create_user(f"Lookup.{i}", title="engineer")
+    lookup = _q('userName eq "lookup.3"')
+    scim.get(f"/Users?{lookup}")  # reads the protected set (at most every 30 s), untimed
+    bounded.gateway.calls.reset()
+    found = scim.get(f"/Users?{lookup}&startIndex=1&count=100")
+    assert found.status_code == 200
+    body = found.get_json()
+    assert [u["userName"] for u in body["Resources"]] == ["Lookup.3"]
+    assert body["totalResults"] == 1
+    assert bounded.gateway.calls.total == 1, bounded.calls()
+    assert list(bounded.calls()) == ["GET /{realm}/users"], bounded.calls()
+    # Seven candidates for a bound of six: refused after one page, before any further read.
+    bounded.gateway.calls.reset()
+    by_title = _q('title eq "engineer"')
+    body = assert_error(scim.get(f"/Users?{by_title}"), 400, "tooMany")
+    assert str(MAX_SCAN) in body["detail"]
+    assert bounded.gateway.calls.total == 1, bounded.calls()
+
+
+def test_a_scan_past_its_first_page_counts_once_and_misses_no_user(
+        bounded: Bounded) -> None:
+    """Pages smaller than the bound: a full first page asks for the count (the bound is
+    checked before reading on), then the scan reads on from where that page ended."""
+    scim = bounded.scim
+    for i in range(MAX_SCAN - 1):
+        scim.create_user(f"paged{i}", externalId="batch-7")
+    scim.create_user("other", externalId="batch-8")
+    bounded.backend.page_size = 2
+    # externalId eq is pushed down (q=scim.externalId) but still tested on each candidate
+    # (not an exact answer), so it is a scan of the five candidates Keycloak returns.
+    lookup = _q('externalId eq "batch-7"')
+    scim.get(f"/Users?{lookup}")  # reads the protected set (at most every 30 s), untimed
+    bounded.gateway.calls.reset()
+    body = scim.get(f"/Users?{lookup}").get_json()
+    assert sorted(u["userName"] for u in body["Resources"]) == [
+        f"paged{i}" for i in range(MAX_SCAN - 1)]
+    assert body["totalResults"] == MAX_SCAN - 1
+    calls = bounded.calls()
+    assert calls.get("GET /{realm}/users/count") == 1, calls
+    # Five candidates in pages of two: two full pages, then the short one that ends it.
+    assert calls.get("GET /{realm}/users") == 3, calls
 
 
 def test_group_based_user_queries_cost_o_groups(bounded: Bounded) -> None:

@@ -24,8 +24,9 @@ def _invited(bridge: Bridge, mail_sink: MailSink, name: str, *tenants: str) -> s
         args += ["--tenant", tenant]
     invited = bridge.cli(*args)
     assert invited.exit_code == 0, invited.output
-    Browserless().follow_action_link(_activation_link(mail_sink.wait_for(email)),
-                                     new_password=NEW_PASSWORD)
+    mail = mail_sink.wait_for(email)
+    assert "Delta SA" in mail.text  # the runtime dossier's label, read live
+    Browserless().follow_action_link(_activation_link(mail), new_password=NEW_PASSWORD)
     return email
 
 

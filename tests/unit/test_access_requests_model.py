@@ -71,3 +71,52 @@ def test_the_session_secret_is_checked_at_start_and_never_echoed() -> None:
         "https://bridge.example.com"
     with pytest.raises(InvalidSetting, match="BRIDGE_PUBLIC_URL"):
         Settings.from_env({**BASE, "BRIDGE_PUBLIC_URL": "ftp://x"})
+
+
+class FakeSmtp:
+    """smtplib.SMTP as the mailer uses it, remembering what it was asked."""
+
+    seen: list[tuple[str, object]] = []
+
+    def __init__(self, host: str, port: int, timeout: float) -> None:
+        FakeSmtp.seen = [("connect", (host, port))]
+
+    def __enter__(self) -> FakeSmtp:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        FakeSmtp.seen.append(("quit", None))
+
+    def starttls(self) -> None:
+        FakeSmtp.seen.append(("starttls", None))
+
+    def login(self, user: str, password: str) -> None:
+        FakeSmtp.seen.append(("login", (user, password)))
+
+    def send_message(self, message: object) -> None:
+        FakeSmtp.seen.append(("send", message))
+
+
+def test_the_realm_smtp_settings_are_used_and_a_password_is_asked_for(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bridge.access_requests import mail as mail_module
+    from bridge.access_requests.mail import Mail, MailUnavailable, RealmSmtp
+
+    monkeypatch.setattr(mail_module.smtplib, "SMTP", FakeSmtp)
+    realm = {"displayName": "SaaS access", "smtpServer": {
+        "host": "smtp.example.com", "port": "587", "from": "no-reply@example.com",
+        "auth": "true", "user": "mailer", "password": "**********", "starttls": "true"}}
+    one = Mail(to="fiona@example.com", subject="Subject <b>", paragraphs=["a <p>"],
+               links=[("Go", "https://bridge.example/r/1?x=1&y=2")], language="fr")
+    with pytest.raises(MailUnavailable, match="BRIDGE_SMTP_PASSWORD"):
+        RealmSmtp(lambda: realm).send(one)
+    RealmSmtp(lambda: realm, "the-real-password").send(one)
+    steps = [s for s, _ in FakeSmtp.seen]
+    assert steps == ["connect", "starttls", "login", "send", "quit"]
+    assert FakeSmtp.seen[0][1] == ("smtp.example.com", 587)
+    assert FakeSmtp.seen[2][1] == ("mailer", "the-real-password")
+    message = FakeSmtp.seen[3][1]
+    assert message["From"] == "SaaS access <no-reply@example.com>"  # type: ignore[index]
+    html = message.get_body(("html",)).get_content()  # type: ignore[attr-defined]
+    assert '<html lang="fr">' in html and "a &lt;p&gt;" in html
+    assert 'href="https://bridge.example/r/1?x=1&amp;y=2"' in html

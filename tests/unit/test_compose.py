@@ -34,6 +34,7 @@ SECRET_VARIABLES = (
     "KEYCLOAK_ADMIN_USERNAME",
     "KEYCLOAK_ADMIN_PASSWORD",
     "BRIDGE_CLIENT_SECRET",
+    "BRIDGE_SESSION_SECRET",
     "HR_SCIM_CLIENT_SECRET",
 )
 
@@ -363,9 +364,10 @@ def test_the_bridge_gets_only_its_own_service_account_secret() -> None:
         assert not any(key.startswith("KEYCLOAK_ADMIN") or key.startswith("KC_BOOTSTRAP")
                        for key in env), name
         secrets_given = _referenced_variables(env) & set(SECRET_VARIABLES)
-        # Replicas also share the lock database (BRIDGE_LOCK_URL): its password, nothing more.
-        allowed = {"BRIDGE_CLIENT_SECRET"} | ({"POSTGRES_PASSWORD"} if name != "bridge"
-                                              else set())
+        # Replicas also share the lock database (BRIDGE_LOCK_URL): its password, nothing more;
+        # and the review pages' session key (BRIDGE_SESSION_SECRET), the bridge's own.
+        allowed = {"BRIDGE_CLIENT_SECRET", "BRIDGE_SESSION_SECRET"} | (
+            {"POSTGRES_PASSWORD"} if name != "bridge" else set())
         assert secrets_given <= allowed, (name, secrets_given)
         assert "BRIDGE_CLIENT_SECRET" in secrets_given, name
     apply_env = services["realm-apply"]["environment"]

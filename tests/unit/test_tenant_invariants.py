@@ -182,28 +182,88 @@ def test_a_holder_is_counted_once_per_dossier_it_leaves_under_the_dossiers_lock(
         ("dossier-acme", "administrator"), ("dossier-bakery", "administrator")]
 
 
-def test_the_first_pass_writes_nothing_and_lets_the_user_lock_go() -> None:
-    """Lock order: the pass that finds it needs tenant locks raises before writing; the
-    next holds the tenant's and the user's locks, taken together."""
+def _admin_attributes() -> dict[str, list[str]]:
+    return user_state(CATALOG, Assignment.of("external", "client-user", "administrator",
+                                             tenants=["dossier-acme"])).attribute_lists()
+
+
+def test_free_tenant_locks_are_taken_in_the_same_pass() -> None:
+    """Uncontended (the usual case): the pass holding the user's lock takes the tenant's
+    lock at once, counts and writes: one pass."""
     directory = MemoryDirectory()
     locks = LocalLocks(timeout=0.5)
     invariants = TenantInvariants(CATALOG, directory, locks=locks, scope="realm")
-    admin = user_state(CATALOG, Assignment.of("external", "client-user", "administrator",
-                                              tenants=["dossier-acme"])).attribute_lists()
+    admin = _admin_attributes()
+    directory.add("x", "x@example.com", admin)
+    directory.add("y", "y@example.com", admin)
     passes: list[frozenset[str]] = []
 
     def body(step: Any) -> str:
         passes.append(step.held)
-        assert len(locks) == len(step.held) + 1  # the user's lock and the tenants'
         step.keep(admin, True, admin, False)
+        assert len(locks) == 2  # the user's lock and the tenant's, until the write is done
         return "written"
 
+    assert invariants.user_write("u1", body) == "written"
+    assert passes == [frozenset()]
+    assert len(locks) == 0
+
+
+def test_a_busy_tenant_lets_the_user_lock_go_and_the_write_starts_again() -> None:
+    """Lock order: holding the user's lock, a write never waits for a tenant's (a tenant
+    write takes the tenant's, then its members'). The pass that finds the tenant busy
+    writes nothing and lets the user's lock go; the next waits for both."""
+    directory = MemoryDirectory()
+    locks = LocalLocks(timeout=5)
+    invariants = TenantInvariants(CATALOG, directory, locks=locks, scope="realm")
+    admin = _admin_attributes()
     directory.add("x", "x@example.com", admin)
     directory.add("y", "y@example.com", admin)
+    tenant_busy, user_free, done = threading.Event(), threading.Event(), threading.Event()
+
+    def tenant_write() -> None:  # e.g. a cap change: the tenant, then its member u1
+        with locks.hold(resource_key("realm", "tenant", "dossier-acme")):
+            tenant_busy.set()
+            user_free.wait(5)
+            with locks.hold(user_key("realm", "u1")):
+                done.set()
+
+    passes: list[frozenset[str]] = []
+    written: list[str] = []
+
+    def body(step: Any) -> str:
+        passes.append(step.held)
+        if len(passes) == 1:
+            user_free.set()  # the tenant write now waits for u1's lock, which we hold
+        step.keep(admin, True, admin, False)
+        written.append("write")
+        return "written"
+
+    other = threading.Thread(target=tenant_write)
+    other.start()
+    tenant_busy.wait(5)
     assert invariants.user_write("u1", body) == "written"
+    other.join(5)
+    assert done.is_set()  # no deadlock: the tenant write got the user's lock
     assert passes == [frozenset(), frozenset({"dossier-acme"})]
-    with pytest.raises(TenantLocksNeeded):
-        invariants.keep(frozenset(), admin, True, None, False)
+    assert written == ["write"]  # the first pass wrote nothing
+    # One pass whose tenant lock is held elsewhere raises, having written nothing.
+    busy = LocalLocks()
+    with busy.hold(resource_key("realm", "tenant", "dossier-acme")), \
+            pytest.raises(TenantLocksNeeded):
+        _one_pass(busy, directory, admin)
+
+
+def _one_pass(locks: LocalLocks, directory: MemoryDirectory,
+              admin: dict[str, list[str]]) -> None:
+    """One pass whose tenant lock is held by someone else: it raises, writing nothing."""
+    from contextlib import ExitStack
+
+    from bridge.tenants.invariants import Pass
+
+    invariants = TenantInvariants(CATALOG, directory, locks=locks, scope="realm")
+    with ExitStack() as stack:
+        invariants.keep(Pass(invariants, frozenset(), stack), admin, True, None, False)
 
 
 def test_two_concurrent_deactivations_of_the_last_two_administrators_leave_one(
@@ -330,3 +390,26 @@ def test_the_api_answers_409_naming_the_rule(d: Dossiers) -> None:
     assert (answer.status_code, answer.get_json()["error"]) == (409, "tenant.invariant")
     assert d.directory.accounts[anna].enabled
     assert user_key("realm", anna) not in d.locks._locks  # every lock was let go
+
+
+def test_local_locks_taken_without_waiting() -> None:
+    locks = LocalLocks(timeout=5)
+    with locks.hold("r/tenant/a"):
+        other = threading.Thread(target=lambda: _try(locks, "r/tenant/a", refused))
+        refused: list[bool] = []
+        other.start()
+        other.join(2)
+        assert refused == [True]  # at once, not after 5 s
+    _try(locks, "r/tenant/a", refused)
+    assert refused == [True, False]
+    assert len(locks) == 0
+
+
+def _try(locks: LocalLocks, key: str, refused: list[bool]) -> None:
+    from bridge.locks import LockTimeout
+
+    try:
+        with locks.hold(key, wait=False):
+            refused.append(False)
+    except LockTimeout:
+        refused.append(True)

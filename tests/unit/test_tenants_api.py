@@ -4,79 +4,85 @@ Administrator renames its own and may not change caps)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from bridge import errors as domain
 from bridge.api import create_api_blueprint
 from bridge.catalog.mapping import user_state
 from bridge.catalog.model import Assignment, Catalog
-from bridge.catalog.rules import RuleViolation
-from bridge.invitations import AccessAdministration, Actor
+from bridge.invitations import AccessAdministration
+from bridge.tenants.errors import TenantExists, TenantRefused, TenantUnknown
 from bridge.tenants.model import SUSPENDED, LiveTenant
-from bridge.tenants.store import TenantNotFound
+from bridge.tenants.service import Recomputed, TenantChange, TenantDetails, TenantPage
 from tests.unit.invitations_memory import MemoryDirectory
 from tests.unit.test_invitations_api import CATALOG, _auth
 
 
 class MemoryTenants:
-    """The use-cases' contract, in memory; records who did what."""
+    """TenantService's contract, in memory; records who did what."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.tenants: dict[str, LiveTenant] = {}
         self.calls: list[tuple[str, str, str]] = []
 
-    def _get(self, alias: str) -> LiveTenant:
+    def get(self, alias: str) -> LiveTenant:
         if alias not in self.tenants:
-            raise TenantNotFound(alias, "dossier")
+            raise TenantUnknown(f"unknown dossier {alias!r}")
         return self.tenants[alias]
 
-    def list(self, *, first: int, max: int) -> list[LiveTenant]:
-        return [self.tenants[a] for a in sorted(self.tenants)][first:first + max]
+    def show(self, alias: str) -> TenantDetails:
+        t = self.get(alias)
+        return TenantDetails(t, 0, ("documents.import",), () if t.suspended else t.caps)
 
-    def show(self, alias: str) -> LiveTenant:
-        return self._get(alias)
+    def list(self, first: int = 0, max: int = 100) -> TenantPage:
+        items = [self.tenants[a] for a in sorted(self.tenants)]
+        return TenantPage(tuple(items[first:first + max]), len(items), first, max)
 
-    def add(self, actor: Actor, alias: str, label: str, caps: tuple[str, ...] = ()
-            ) -> LiveTenant:
+    def add(self, actor: str, alias: str, label: str | None = None,
+            caps: Iterable[str] = (), responsible: str | None = None) -> LiveTenant:
         if alias in self.tenants:
-            raise domain.Duplicate("same alias")
-        self.calls.append(("add", actor.name, alias))
-        self.tenants[alias] = LiveTenant(alias, label).with_caps(caps)
+            raise TenantExists(f"dossier {alias!r} already exists")
+        self.calls.append(("add", actor, alias))
+        self.tenants[alias] = LiveTenant(alias, label or alias).with_caps(caps)
         return self.tenants[alias]
 
-    def rename(self, actor: Actor, alias: str, label: str) -> LiveTenant:
-        self.calls.append(("rename", actor.name, alias))
-        self.tenants[alias] = replace(self._get(alias), label=label)
-        return self.tenants[alias]
+    def _change(self, op: str, actor: str, alias: str, new: LiveTenant) -> TenantChange:
+        before = self.get(alias)
+        self.calls.append((op, actor, alias))
+        self.tenants[alias] = new
+        return TenantChange(new, new != before, Recomputed(2, 2 if new.caps != before.caps
+                                                             else 0))
 
-    def set_caps(self, actor: Actor, alias: str, caps: tuple[str, ...]) -> LiveTenant:
-        assert self.catalog.tenancy is not None
-        outside = set(caps) - self.catalog.tenancy.enableable
-        if outside:
-            raise RuleViolation("tenant.caps", f"{sorted(outside)} may not be enabled")
-        self.calls.append(("set-caps", actor.name, alias))
-        self.tenants[alias] = self._get(alias).with_caps(caps)
-        return self.tenants[alias]
+    def set(self, actor: str, alias: str, *, label: str | None = None,
+            caps: Iterable[str] | None = None) -> TenantChange:
+        t = self.get(alias)
+        if caps is not None:
+            assert self.catalog.tenancy is not None
+            outside = set(caps) - self.catalog.tenancy.enableable
+            if outside:
+                raise TenantRefused(f"tenant.caps: {sorted(outside)}", code="tenant.caps",
+                                    rule="tenant.caps")
+            t = t.with_caps(caps)
+        if label is not None:
+            t = replace(t, label=label)
+        return self._change("set-caps" if caps is not None else "rename", actor, alias, t)
 
-    def suspend(self, actor: Actor, alias: str) -> LiveTenant:
-        self.calls.append(("suspend", actor.name, alias))
-        self.tenants[alias] = replace(self._get(alias), state=SUSPENDED)
-        return self.tenants[alias]
+    def suspend(self, actor: str, alias: str) -> TenantChange:
+        return self._change("suspend", actor, alias, replace(self.get(alias), state=SUSPENDED))
 
-    def resume(self, actor: Actor, alias: str) -> LiveTenant:
-        self.calls.append(("resume", actor.name, alias))
-        self.tenants[alias] = replace(self._get(alias), state="active")
-        return self.tenants[alias]
+    def resume(self, actor: str, alias: str) -> TenantChange:
+        return self._change("resume", actor, alias, replace(self.get(alias), state="active"))
 
-    def delete(self, actor: Actor, alias: str, *, remove_members: bool = False) -> None:
-        self._get(alias)
-        self.calls.append(("delete", actor.name, alias))
+    def delete(self, actor: str, alias: str, *, remove_members: bool = False) -> TenantChange:
+        t = self.get(alias)
+        self.calls.append(("delete", actor, alias))
         del self.tenants[alias]
+        return TenantChange(t, True)
 
 
 class Api:
@@ -121,19 +127,23 @@ def test_firm_staff_manage_every_dossier(api: Api) -> None:
     assert created.get_json() == {"alias": "dossier-new", "label": "New SA",
                                   "caps": ["payments.use"], "state": "active",
                                   "responsible": None}
+    shown = api.call("GET", "/tenants/dossier-new", staff).get_json()
+    assert shown["members"] == 0 and shown["enabled"] == ["payments.use"]
     renamed = api.call("PATCH", "/tenants/dossier-new", staff, {"label": "New SPRL"})
     assert renamed.get_json()["label"] == "New SPRL"
     caps = api.call("PUT", "/tenants/dossier-new/caps", staff,
                     {"caps": ["payments.use", "financial.view"]})
     assert caps.status_code == 200
     assert caps.get_json()["caps"] == ["financial.view", "payments.use"]
+    assert caps.get_json()["changed"] is True
+    assert caps.get_json()["members_written"] == 2
     assert api.call("POST", "/tenants/dossier-new/suspend", staff).get_json()["state"] \
         == "suspended"
     assert api.call("POST", "/tenants/dossier-new/resume", staff).get_json()["state"] \
         == "active"
     page = api.call("GET", "/tenants?max=2", staff).get_json()
     assert [t["alias"] for t in page["items"]] == ["dossier-acme", "dossier-bakery"]
-    assert page["next"] == 2
+    assert page["next"] == 2 and page["total"] == 3
     last = api.call("GET", "/tenants?first=2&max=2", staff).get_json()
     assert [t["alias"] for t in last["items"]] == ["dossier-new"] and last["next"] is None
     assert api.call("DELETE", "/tenants/dossier-new", staff).status_code == 204
@@ -197,8 +207,10 @@ def test_bad_bodies_and_rules_of_the_use_cases(api: Api) -> None:
     assert outside.status_code == 400 and outside.get_json()["error"] == "tenant.caps"
     duplicate = api.call("POST", "/tenants", staff, {"alias": "dossier-acme", "label": "x"})
     assert duplicate.status_code == 409
+    assert duplicate.get_json()["error"] == "tenant.exists"
     assert api.call("GET", "/tenants?max=1000", staff).status_code == 400
-    assert api.call("POST", "/tenants/nope/suspend", staff).status_code == 404
+    missing = api.call("POST", "/tenants/nope/suspend", staff)
+    assert missing.status_code == 404 and missing.get_json()["error"] == "tenant.unknown"
 
 
 def test_the_document_describes_the_tenant_routes(api: Api) -> None:

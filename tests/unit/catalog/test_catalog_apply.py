@@ -167,6 +167,20 @@ def test_004_removed_access_behind_the_access_ref_drops_its_permissions(seed: Se
     assert plan.end_sessions
 
 
+def test_004_memberships_follow_the_tenants_behind_the_access_ref(seed: Seed) -> None:
+    """The tenants a plan joins and leaves are the user's, inline or overflowing: growing
+    past the budget leaves no organization."""
+    catalog = _many(seed("004"), 300)
+    names = [t.name for t in catalog.tenancy.tenants]  # type: ignore[union-attr]
+    few = Assignment.of("external", "client-user", "full-access", tenants=names[:3])
+    many = Assignment.of("external", "client-user", "full-access", tenants=names)
+    grow = plan_user_state(catalog, _stored(catalog, few), [], user_state(catalog, many))
+    assert grow.tenants == frozenset(names) and grow.stored_tenants == frozenset(names[:3])
+    shrink = plan_user_state(catalog, _stored(catalog, many), [], user_state(catalog, few))
+    assert shrink.stored_tenants == frozenset(names)
+    assert shrink.tenants == frozenset(names[:3])
+
+
 def test_004_tenants_gained_are_joined_before_the_write_and_lost_left_after(
         seed: Seed) -> None:
     """Join first (a cap change lists members after writing the tenant, so a write that
