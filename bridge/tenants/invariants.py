@@ -26,7 +26,8 @@ user's together, taken in one sorted call (tenant keys sort before user keys). W
 remove no holder (every create, most changes, any change of a user holding no invariant
 profile) take no tenant lock and count nothing.
 
-**Counts** (one admin call each): ``GET /users/count?q=tenants:T profiles:P&enabled=true``.
+**Counts** (two admin calls each): ``GET /users/count?q=tenants:T profiles:P&enabled=true``,
+plus the same on ``access_overflow.tenants`` (users past the access budget).
 Measured on Keycloak 26.7.5: ``q=`` matches an attribute's whole value (``dossier-a`` does
 not count ``dossier-ab``), case-insensitively (``lower(value)``), every term must match
 (AND), and ``enabled=true`` leaves disabled users out. Organization members cannot say who
@@ -40,7 +41,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from typing import Protocol, TypeVar
 
-from bridge.catalog.mapping import PROFILE_ATTRIBUTE, TENANTS, assignment_from_attributes
+from bridge.catalog.mapping import (
+    PROFILE_ATTRIBUTE,
+    TENANTS,
+    TENANTS_OVERFLOW,
+    assignment_from_attributes,
+)
 from bridge.catalog.model import Assignment, Catalog
 from bridge.catalog.rules import (
     check_invariant,
@@ -82,19 +88,31 @@ class TenantCounts(Protocol):
 
 class KeycloakTenantCounts:
     """:class:`TenantCounts` from Keycloak's user attributes (``tenants``, ``profiles``), the
-    source of the token's claims: one ``GET /users/count`` each."""
+    source of the token's claims: two ``GET /users/count`` each.
+
+    A user past the catalog's ``access_budget`` holds its tenants in
+    ``access_overflow.tenants`` instead of ``tenants`` (the token then carries
+    ``access_ref``), and one ``q=`` search matches one attribute only. Each count is the sum
+    of a search on either attribute: a user has one or the other, never both, so nobody is
+    counted twice, and a dossier whose only Administrator overflowed still counts it."""
 
     def __init__(self, gw: AdminGateway, realm: str) -> None:
         self.gw = gw
         self.realm = realm
 
     def holders(self, tenant: str, profile: str) -> int:
-        return kc_users.count(self.gw, self.realm,
-                              q=f"{TENANTS}:{tenant} {PROFILE_ATTRIBUTE}:{profile}",
-                              enabled="true")
+        return sum(kc_users.count(self.gw, self.realm,
+                                  q=f"{attribute}:{tenant} {PROFILE_ATTRIBUTE}:{profile}",
+                                  enabled="true")
+                   for attribute in TENANT_ATTRIBUTES)
 
     def members(self, tenant: str) -> int:
-        return kc_users.count(self.gw, self.realm, q=f"{TENANTS}:{tenant}")
+        return sum(kc_users.count(self.gw, self.realm, q=f"{attribute}:{tenant}")
+                   for attribute in TENANT_ATTRIBUTES)
+
+
+TENANT_ATTRIBUTES = (TENANTS, TENANTS_OVERFLOW)
+"""Where a user's tenants are stored: inline (mapped into tokens) or behind ``access_ref``."""
 
 
 def tenant_key(scope: str, tenant: str) -> str:

@@ -96,10 +96,35 @@ def test_scim_refuses_to_take_the_last_administrator_from_a_dossier(
     assert scim.call("DELETE", f"/Users/{carl.get_json()['id']}").status_code == 204
 
 
+def test_an_administrator_whose_tenants_moved_behind_the_access_ref_still_counts(
+        fresh_realm: RealmUnderTest) -> None:
+    """A user past the catalog's ``access_budget`` keeps its tenants in
+    ``access_overflow.tenants`` (the token carries ``access_ref``): it is still its dossier's
+    Administrator, so it cannot go while it is the last one, and with it a second one may."""
+    fresh_realm.apply([REALM_CONFIG, EXAMPLES / SEED])
+    # A budget of 0 moves every user's tenants behind the reference, as hundreds would.
+    catalog = load_catalog(EXAMPLES / SEED).model_copy(update={"access_budget": 0})
+    backend = KeycloakScimBackend(fresh_realm.keycloak.admin(), fresh_realm.name,
+                                  domain=CatalogAccess(catalog))
+    scim = Scim(make_app(backend).test_client())
+    anna = scim.post("/Users", _user("anna.admin", **ADMIN, tenants=["dossier-acme"]))
+    assert anna.status_code == 201, anna.get_json()
+    anna_id = anna.get_json()["id"]
+    stored = fresh_realm.admin.get(f"/{fresh_realm.name}/users/{anna_id}")["attributes"]
+    assert "tenants" not in stored and stored["access_overflow.tenants"] == ["dossier-acme"]
+
+    _refused_409(_deactivate(scim, anna_id))
+    assert fresh_realm.admin.get(f"/{fresh_realm.name}/users/{anna_id}")["enabled"] is True
+    bob = scim.post("/Users", _user("bob.admin", **ADMIN, tenants=["dossier-acme"]))
+    assert bob.status_code == 201, bob.get_json()
+    assert _deactivate(scim, anna_id).status_code == 200
+    _refused_409(_deactivate(scim, bob.get_json()["id"]))
+
+
 def test_admin_calls_of_a_holder_deactivation(fresh_realm: RealmUnderTest) -> None:
-    """The invariant costs a holder's deactivation one ``GET /users/count`` (its dossier's
-    lock was free) over a non-holder's, and nothing to any other write; a refused one
-    counts instead of writing."""
+    """The invariant costs a holder's deactivation two ``GET /users/count`` (its dossier's
+    holders inline and behind the access reference; its lock was free) over a non-holder's,
+    and nothing to any other write; a refused one counts instead of writing."""
     fresh_realm.apply([REALM_CONFIG, EXAMPLES / SEED])
     backend = KeycloakScimBackend(fresh_realm.keycloak.admin(), fresh_realm.name,
                                   domain=CatalogAccess(load_catalog(EXAMPLES / SEED)))
@@ -128,10 +153,10 @@ def test_admin_calls_of_a_holder_deactivation(fresh_realm: RealmUnderTest) -> No
         "GET /{realm}/users/{id}/role-mappings/clients/{id}/composite": 1,
         "PUT /{realm}/users/{id}": 1}
     holder = calls(ids[0], 200)
-    assert holder == {**plain, count: 1}
+    assert holder == {**plain, count: 2}
     refused = calls(ids[1], 409)
     put = "PUT /{realm}/users/{id}"
-    assert refused == {**{k: v for k, v in plain.items() if k != put}, count: 1}
+    assert refused == {**{k: v for k, v in plain.items() if k != put}, count: 2}
 
 
 # -- API and CLI ------------------------------------------------------------------------------
