@@ -34,7 +34,6 @@ import argparse
 import os
 import secrets
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -45,6 +44,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scim_ratios import keycloak_target  # noqa: E402  (this folder: run as bench/tenants.py)
+
 from bridge.catalog.load import load as load_catalog  # noqa: E402
 from bridge.catalog.mapping import user_state  # noqa: E402
 from bridge.catalog.model import Assignment, Catalog  # noqa: E402
@@ -53,7 +54,6 @@ from bridge.keycloak import organizations as kc_orgs  # noqa: E402
 from bridge.keycloak import realm as kc_realm  # noqa: E402
 from bridge.keycloak import users as kc_users  # noqa: E402
 from bridge.keycloak.client import AdminGateway  # noqa: E402
-from bridge.local.keycloak import LocalKeycloak, free_port  # noqa: E402
 from bridge.realm import desired, engine  # noqa: E402
 from bridge.tenants.model import LiveTenant  # noqa: E402
 from bridge.tenants.service import TenantService  # noqa: E402
@@ -229,24 +229,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds the tenant creation may take (it stops early)")
     parser.add_argument("--token-sizes", type=int, nargs="*", default=list(TOKEN_SIZES))
     args = parser.parse_args(argv)
-    url = os.environ.get("KEYCLOAK_URL")
-    local = None
-    if url:
-        gw = AdminGateway.with_password(url, os.environ["KEYCLOAK_ADMIN_USERNAME"],
-                                        os.environ["KEYCLOAK_ADMIN_PASSWORD"])
-    else:
-        local = LocalKeycloak(Path(tempfile.mkdtemp()), http_port=free_port(),
-                              management_port=free_port())
-        password = secrets.token_urlsafe(12)
-        local.start("admin", password)
-        url = local.url
-        gw = AdminGateway.with_password(url, "admin", password)
-    began = time.perf_counter()
-    try:
-        result = run(url, gw, args)
-    finally:
-        if local:
-            local.stop()
+    with keycloak_target() as target:  # KEYCLOAK_URL (loopback only) or an own instance
+        gw = AdminGateway.with_password(target.url, target.username, target.password)
+        began = time.perf_counter()
+        result = run(target.url, gw, args)
     code = print_table(result, args)
     print(f"total {time.perf_counter() - began:.0f}s")
     return code
