@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -53,8 +54,9 @@ class KeycloakUnderTest:
         return AdminGateway.with_password(self.url, self.admin_username, self.admin_password)
 
     @functools.cached_property
-    def version(self) -> str:
-        """The release the server under test runs (its server info), e.g. "26.7.5"."""
+    def server_info(self) -> dict[str, Any]:
+        """The server's own description (``GET /admin/serverinfo``): release, features,
+        themes. Read once per session, with a master admin token."""
         token = requests.post(
             f"{self.url}/realms/master/protocol/openid-connect/token",
             data={"grant_type": "password", "client_id": "admin-cli",
@@ -64,7 +66,12 @@ class KeycloakUnderTest:
         info = requests.get(f"{self.url}/admin/serverinfo", timeout=30, headers={
             "Authorization": f"Bearer {token.json()['access_token']}"})
         info.raise_for_status()
-        return str(info.json()["systemInfo"]["version"])
+        return info.json()
+
+    @property
+    def version(self) -> str:
+        """The release the server under test runs (its server info), e.g. "26.7.5"."""
+        return str(self.server_info["systemInfo"]["version"])
 
     @functools.cached_property
     def serves_project_themes(self) -> bool:
@@ -72,16 +79,7 @@ class KeycloakUnderTest:
         (themes/, given by ``bridge keycloak start``); a server started without them shows
         Keycloak's own pages and mails (realm-config selects ``bridge``, Keycloak falls
         back)."""
-        token = requests.post(
-            f"{self.url}/realms/master/protocol/openid-connect/token",
-            data={"grant_type": "password", "client_id": "admin-cli",
-                  "username": self.admin_username, "password": self.admin_password},
-            timeout=30)
-        token.raise_for_status()
-        info = requests.get(f"{self.url}/admin/serverinfo", timeout=30, headers={
-            "Authorization": f"Bearer {token.json()['access_token']}"})
-        info.raise_for_status()
-        themes = info.json().get("themes", {})
+        themes = self.server_info.get("themes", {})
         return all(any(t.get("name") == "bridge" for t in themes.get(kind, []))
                    for kind in ("login", "email"))
 

@@ -149,15 +149,8 @@ def test_delegation_and_legacy_exchange_are_not_supported_features(
     # exchange (V2) is a default feature; the legacy exchange (subject impersonation) is a
     # deprecated preview needing deprecated FGAP v1, and delegation (act/may_act) is
     # experimental. A server started with extra --features is not the product's shape.
-    token = requests.post(
-        f"{keycloak.url}/realms/master/protocol/openid-connect/token",
-        data={"grant_type": "password", "client_id": "admin-cli",
-              "username": keycloak.admin_username, "password": keycloak.admin_password},
-        timeout=30).json()["access_token"]
-    info = requests.get(f"{keycloak.url}/admin/serverinfo", timeout=30,
-                        headers={"Authorization": f"Bearer {token}"})
-    info.raise_for_status()
-    features = {f["name"]: (f["type"], f["enabled"]) for f in info.json()["features"]}
+    features = {f["name"]: (f["type"], f["enabled"])
+                for f in keycloak.server_info["features"]}
     assert features["TOKEN_EXCHANGE_STANDARD_V2"] == ("DEFAULT", True)
     assert features["TOKEN_EXCHANGE"] == ("PREVIEW", False)
     assert features["ADMIN_FINE_GRAINED_AUTHZ"] == ("DEPRECATED", False)
