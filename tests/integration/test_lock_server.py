@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,20 +13,10 @@ from bridge.local.postgres import LocalPostgres
 from bridge.locks import LockTimeout, LockUnavailable, PostgresLocks
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalPostgres]:
-    running = LocalPostgres(free_port())
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 def test_two_replicas_exclude_each_other_within_a_bounded_wait(
-        server: LocalPostgres) -> None:
-    a = PostgresLocks(server.dsn, timeout=0.5)
-    b = PostgresLocks(server.dsn, timeout=0.5)
+        lock_server: LocalPostgres) -> None:
+    a = PostgresLocks(lock_server.dsn, timeout=0.5)
+    b = PostgresLocks(lock_server.dsn, timeout=0.5)
     try:
         with a.hold("r/user/1", "r/group-name/team-x"):
             started = time.monotonic()
@@ -43,8 +32,8 @@ def test_two_replicas_exclude_each_other_within_a_bounded_wait(
         b.close()
 
 
-def test_increments_from_two_replicas_are_never_lost(server: LocalPostgres) -> None:
-    replicas = [PostgresLocks(server.dsn, timeout=10, pool_size=4) for _ in range(2)]
+def test_increments_from_two_replicas_are_never_lost(lock_server: LocalPostgres) -> None:
+    replicas = [PostgresLocks(lock_server.dsn, timeout=10, pool_size=4) for _ in range(2)]
     state = {"n": 0}
 
     def bump(locks: PostgresLocks) -> None:
@@ -66,8 +55,8 @@ def test_increments_from_two_replicas_are_never_lost(server: LocalPostgres) -> N
             locks.close()
 
 
-def test_an_error_in_the_block_releases_the_lock(server: LocalPostgres) -> None:
-    locks = PostgresLocks(server.dsn, timeout=0.5, pool_size=1)
+def test_an_error_in_the_block_releases_the_lock(lock_server: LocalPostgres) -> None:
+    locks = PostgresLocks(lock_server.dsn, timeout=0.5, pool_size=1)
     try:
         with pytest.raises(RuntimeError), locks.hold("r/user/3"):
             raise RuntimeError("the write failed")

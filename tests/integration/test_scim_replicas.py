@@ -11,10 +11,7 @@ creates give one 201.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +20,6 @@ from flask import Flask
 
 from bridge.app import create_app
 from bridge.config import Settings
-from bridge.local.keycloak import free_port
 from bridge.local.postgres import LocalPostgres
 from bridge.provisioning import KeycloakScimBackend
 from tests.conftest import RealmUnderTest
@@ -36,16 +32,7 @@ from tests.integration.test_scim_support import (
     assert_error,
     authenticate,
 )
-
-
-@pytest.fixture(scope="module")
-def lock_server() -> Iterator[LocalPostgres]:
-    server = LocalPostgres(free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+from tests.support.concurrency import together
 
 
 @dataclass
@@ -82,18 +69,6 @@ def _patch(scim: Scim, path: str, operations: list[dict[str, Any]],
            **headers: str) -> Any:
     return scim.call("PATCH", path, {"schemas": [PATCH_OP], "Operations": operations},
                      **headers)
-
-
-def _together(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls at the same moment (a barrier releases them together)."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Any]) -> Any:
-        barrier.wait(timeout=30)
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 # -- stateless replicas (findings 1-4) ----------------------------------------------------
@@ -190,7 +165,7 @@ def test_of_concurrent_if_match_puts_across_replicas_exactly_one_wins(
                                                  **{"If-Match": tag})
             return response.status_code
 
-        results = _together([lambda n=n: put(n) for n in range(6)])
+        results = together([lambda n=n: put(n) for n in range(6)])
         assert sorted(results) == [200, 412, 412, 412, 412, 412], (trial, results)
         statuses.update(results)
     print(f"concurrent If-Match PUTs, 5 trials x 6 writers over 2 replicas: {dict(statuses)}")
@@ -206,7 +181,7 @@ def test_of_20_concurrent_if_match_patches_one_wins_and_none_is_lost(
             {"op": "replace", "path": "displayName", "value": f"writer {n}"}],
             **{"If-Match": etag})
 
-    results = _together([lambda n=n: patch(n) for n in range(20)])
+    results = together([lambda n=n: patch(n) for n in range(20)])
     codes = Counter(r.status_code for r in results)
     assert codes == {200: 1, 412: 19}, codes
     winner = next(r for r in results if r.status_code == 200)
@@ -248,7 +223,7 @@ def _concurrent_different_attributes(replicas: tuple[Replica, ...], name: str) -
                           [{"op": "replace", "path": path, "value": value}])
         return response.status_code
 
-    results = _together([lambda n=n: patch(n) for n in range(len(ATTRIBUTES))])
+    results = together([lambda n=n: patch(n) for n in range(len(ATTRIBUTES))])
     assert results == [200] * len(ATTRIBUTES), results
     stored = replicas[-1].scim.get(f"/Users/{user['id']}").get_json()
     return [path for path, value in ATTRIBUTES if _value(stored, path) != value]
@@ -265,11 +240,11 @@ def test_on_one_replica_in_process_locks_suffice(single: Replica) -> None:
     assert lost == [], f"{len(lost)} of {len(ATTRIBUTES)} updates lost: {lost}"
     user = single.scim.create_user("one-replica-put")
     etag = single.scim.get(f"/Users/{user['id']}").headers["ETag"]
-    results = _together([lambda n=n: _patch(single.scim, f"/Users/{user['id']}", [
+    results = together([lambda n=n: _patch(single.scim, f"/Users/{user['id']}", [
         {"op": "replace", "path": "title", "value": f"t{n}"}], **{"If-Match": etag})
         for n in range(10)])
     assert Counter(r.status_code for r in results) == {200: 1, 412: 9}
-    names = _together([lambda n=n: single.scim.post("/Groups", {
+    names = together([lambda n=n: single.scim.post("/Groups", {
         "schemas": [GROUP_SCHEMA], "displayName": ["Team-y", "team-y", "TEAM-Y"][n]})
         for n in range(3)])
     assert sorted(r.status_code for r in names) == [201, 409, 409]
@@ -282,13 +257,13 @@ def test_case_variant_concurrent_creates_give_one_201(
         replicas: tuple[Replica, Replica]) -> None:
     for trial in range(5):
         names = [f"Team-{trial}", f"team-{trial}"]
-        groups = _together([lambda n=n, names=names: replicas[n % 2].scim.post("/Groups", {
+        groups = together([lambda n=n, names=names: replicas[n % 2].scim.post("/Groups", {
             "schemas": [GROUP_SCHEMA], "displayName": names[n]}) for n in range(2)])
         codes = sorted(r.status_code for r in groups)
         assert codes == [201, 409], (trial, [r.get_json() for r in groups])
         assert_error(next(r for r in groups if r.status_code == 409), 409, "uniqueness")
         logins = [f"Pat-{trial}", f"pat-{trial}"]
-        users = _together([lambda n=n, logins=logins: replicas[n % 2].scim.post("/Users", {
+        users = together([lambda n=n, logins=logins: replicas[n % 2].scim.post("/Users", {
             "schemas": [USER_SCHEMA], "userName": logins[n]}) for n in range(2)])
         assert sorted(r.status_code for r in users) == [201, 409], trial
     listed = replicas[0].scim.get("/Groups").get_json()
@@ -300,12 +275,12 @@ def test_group_writes_across_replicas_are_atomic_too(
     group = replicas[0].scim.create_group("Atomic")
     gid = group["id"]
     etag = replicas[0].scim.get(f"/Groups/{gid}").headers["ETag"]
-    results = _together([lambda n=n: _patch(replicas[n % 2].scim, f"/Groups/{gid}", [
+    results = together([lambda n=n: _patch(replicas[n % 2].scim, f"/Groups/{gid}", [
         {"op": "replace", "path": "externalId", "value": f"ext-{n}"}], **{"If-Match": etag})
         for n in range(6)])
     assert sorted(r.status_code for r in results) == [200, 412, 412, 412, 412, 412]
     # without If-Match, a rename and an externalId change at the same moment both survive
-    both = _together([
+    both = together([
         lambda: _patch(replicas[0].scim, f"/Groups/{gid}", [
             {"op": "replace", "path": "displayName", "value": "Atomic-renamed"}]),
         lambda: _patch(replicas[1].scim, f"/Groups/{gid}", [

@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -137,16 +136,6 @@ def test_several_workers_need_the_shared_lock_backend(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "error: 2 workers are 2 processes: set BRIDGE_LOCK_URL (the lock backend they "
         "share), or serve with one worker"], result.stderr
-
-
-@pytest.fixture(scope="module")
-def lock_server() -> Iterator[LocalPostgres]:
-    server = LocalPostgres(free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _workers(log: Path) -> set[int]:

@@ -7,10 +7,7 @@ Administrators at once, on one PostgreSQL lock server, leave one."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -19,7 +16,6 @@ from bridge.app import create_app
 from bridge.catalog.load import load as load_catalog
 from bridge.catalog.model import Assignment
 from bridge.config import Settings
-from bridge.local.keycloak import free_port
 from bridge.local.mailsink import MailSink
 from bridge.local.postgres import LocalPostgres
 from bridge.locks import LockTimeout, PostgresLocks
@@ -34,6 +30,7 @@ from tests.integration.test_invitations import (
     _bridge,
 )
 from tests.integration.test_scim_support import PATCH_OP, Scim, authenticate, make_app
+from tests.support.concurrency import together
 from tests.support.login import Browserless
 
 SEED = "004-accounting-portal"
@@ -240,27 +237,6 @@ def test_the_first_user_invited_into_a_dossier_without_profile_is_its_administra
 
 # -- two replicas, one lock server ----------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def lock_server() -> Iterator[LocalPostgres]:
-    server = LocalPostgres(free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def _together(calls: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Any]) -> Any:
-        barrier.wait(timeout=30)
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
 def test_two_replicas_deactivating_the_last_two_administrators_leave_one(
         fresh_realm: RealmUnderTest, lock_server: LocalPostgres) -> None:
     directory = EXAMPLES / SEED
@@ -280,7 +256,7 @@ def test_two_replicas_deactivating_the_last_two_administrators_leave_one(
                                       tenants=[f"dossier-{'acme' if round_ else 'bakery'}"])
                       ).get_json()["id"] for n in ("one", "two")]
         first, second = ids
-        answers = _together([lambda i=first: _deactivate(a, i),
+        answers = together([lambda i=first: _deactivate(a, i),
                              lambda i=second: _deactivate(b, i)])
         statuses = sorted(r.status_code for r in answers)
         assert statuses == [200, 409], [r.get_json() for r in answers]
