@@ -942,10 +942,15 @@ class Bench:
                     done[side] = True
             k += 1
         calls = (self.admin_calls() - calls_before) / pages["bridge"]
+        each: list[float] = []
+        for j in range(min(pages["bridge"], BRACKETED // 4)):  # a few pages again, each alone
+            self.bracketed(lambda j=j: self.sides["bridge"].page(
+                1 + j * page_sizes["bridge"], page_sizes["bridge"]), each)
         note = f"{max(seen.values()):,} users; pages " + ", ".join(
             f"{s} {pages[s]} x {page_sizes[s]}" for s in SIDES)
         return Row(title, "s", wall, hop, requests=pages["bridge"], per_op=False,
-                   note=note, admin_calls=calls, extra={"totals": totals, "seen": seen})
+                   note=note, admin_calls=calls, calls_each=median_or_none(each),
+                   extra={"totals": totals, "seen": seen})
 
 
 SEED_QUIET = ("eventsEnabled", "adminEventsEnabled", "adminEventsDetailsEnabled")
