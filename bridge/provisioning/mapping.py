@@ -47,7 +47,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from scim2_models import Context, Meta, Resource
+from scim2_models import Context, Resource
 
 from bridge.keycloak.limits import email_problem
 from bridge.provisioning.access_schema import ACCESS_SCHEMA, AccessUser
@@ -304,13 +304,12 @@ class UserMapping:
         if groups:
             data["groups"] = [{"value": g["id"], "$ref": f"Groups/{g['id']}",
                                "display": g.get("name"), "type": "direct"} for g in groups]
-        resource = AccessUser.model_validate(data)
         created = _parse_time(_first(attributes, CREATED)) or _from_millis(
             rep.get("createdTimestamp"))
-        resource.meta = _meta(Kind.USER, created,
-                              _parse_time(_first(attributes, LAST_MODIFIED)) or created,
-                              version(rep))
-        return resource
+        data["meta"] = _meta(Kind.USER, created,
+                             _parse_time(_first(attributes, LAST_MODIFIED)) or created,
+                             version(rep))
+        return AccessUser.model_validate(data)
 
     def display(self, rep: Mapping[str, Any]) -> str | None:
         """What a group member entry shows for this user: displayName, else userName."""
@@ -383,9 +382,11 @@ def _merge_email(data: dict[str, Any], stored: str | None) -> None:
 
 
 def _meta(kind: Kind, created: datetime | None, modified: datetime | None,
-          etag: str) -> Any:
-    return Meta(resource_type=kind.value, created=created, last_modified=modified or created,
-                version=etag)
+          etag: str) -> dict[str, Any]:
+    """A resource's ``meta``, validated with the resource: one validation, where building
+    a Meta and assigning it would validate the whole resource a second time."""
+    return {"resourceType": kind.value, "created": created,
+            "lastModified": modified or created, "version": etag}
 
 
 class GroupMapping:
@@ -412,12 +413,11 @@ class GroupMapping:
             data["externalId"] = _first(attributes, EXTERNAL_ID)
         if members:
             data["members"] = members
-        resource = ScimGroup.model_validate(data)
         created = _parse_time(_first(attributes, CREATED))
-        resource.meta = _meta(Kind.GROUP, created,
-                              _parse_time(_first(attributes, LAST_MODIFIED)) or created,
-                              version({"name": rep.get("name"), "attributes": attributes}))
-        return resource
+        data["meta"] = _meta(Kind.GROUP, created,
+                             _parse_time(_first(attributes, LAST_MODIFIED)) or created,
+                             version({"name": rep.get("name"), "attributes": attributes}))
+        return ScimGroup.model_validate(data)
 
     @staticmethod
     def tenant(rep: Mapping[str, Any]) -> str | None:

@@ -230,3 +230,51 @@ def test_a_member_patch_answer_is_the_group_without_its_members() -> None:
         ResponseParameters[ScimGroup].model_validate({"excludedAttributes": "members"}),
         Context.RESOURCE_REPLACEMENT_RESPONSE)
     assert "members" not in answer.body and answer.headers["ETag"] == stored.meta.version
+
+
+def _given_its_meta_afterwards(resource: Any) -> Any:
+    """The resource built as the mappings built it before: validated without ``meta``,
+    then given a Meta (which validates the whole resource again)."""
+    from scim2_models import Meta
+
+    model = type(resource)
+    rebuilt = model.model_validate(resource.model_dump(exclude={"meta"}, by_alias=True,
+                                                       exclude_none=True))
+    meta = resource.meta
+    rebuilt.meta = Meta(resource_type=meta.resource_type, created=meta.created,
+                        last_modified=meta.last_modified, version=meta.version)
+    return rebuilt
+
+
+def test_mapped_resources_are_the_ones_validated_then_given_their_meta(
+        handlers: ScimHandlers) -> None:
+    """UserMapping/GroupMapping.from_keycloak validate ``meta`` with the resource, once."""
+    mapped = _keycloak_users() + _keycloak_groups()
+    assert all(resource.meta is not None and resource.meta.version for resource in mapped)
+    for resource in mapped:
+        before = _given_its_meta_afterwards(resource)
+        assert resource == before
+        kind = Kind.USER if resource.meta.resource_type == "User" else Kind.GROUP
+        for context in CONTEXTS:
+            assert json.dumps(handlers._render(REQUEST, kind, resource, None, context)) == \
+                reference_render(REQUEST, kind, before, None, context)
+
+
+def test_mapped_meta_carries_what_keycloak_stores() -> None:
+    from datetime import UTC, datetime
+
+    from bridge.provisioning.mapping import version
+
+    group_rep = {"id": "kg1", "name": "Sales", "attributes": {
+        "scim.created": ["2026-12-01T10:00:00.000+00:00"],
+        "scim.lastModified": ["2026-12-01T11:00:00.000+00:00"]}}
+    meta = GroupMapping().from_keycloak(group_rep).meta
+    assert (meta.resource_type, meta.created, meta.last_modified, meta.version) == (
+        "Group", datetime(2026, 12, 1, 10, tzinfo=UTC), datetime(2026, 12, 1, 11, tzinfo=UTC),
+        version(group_rep))
+    user_rep = {"id": "ku1", "username": "babs", "createdTimestamp": 1764583200000,
+                "attributes": {"scim.userName": ["Babs"]}}
+    meta = UserMapping(AccessAttributes()).from_keycloak(user_rep).meta
+    created = datetime.fromtimestamp(1764583200, UTC)
+    assert (meta.resource_type, meta.created, meta.last_modified, meta.version) == (
+        "User", created, created, version(user_rep))
