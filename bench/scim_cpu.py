@@ -11,6 +11,15 @@ one user in a ListResponse) and ``PATCH /Groups/{id}`` adding one member (200, m
 excluded). Each runs ``--calls`` times after a warm-up; the thread CPU time
 (``time.thread_time``) per call is printed, the median of ``--rounds`` rounds.
 ``--profile`` prints a cProfile of one operation instead (the 30 costliest, cumulative).
+
+On a shared, noisy machine, count instructions instead of time: ``--trampoline`` runs each
+operation's ``--calls`` inside one ``sys.call_tracing`` (a C function nothing else calls),
+so that callgrind counts each operation alone, one dump per operation, deterministically::
+
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect=sys_call_tracing \
+        --dump-after=sys_call_tracing --callgrind-out-file=cg.out \
+        python bench/scim_cpu.py --trampoline --calls 50
+    grep summary: cg.out.1 cg.out.2 cg.out.3   # create, lookup, patch (x --calls)
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import json
 import logging
 import pstats
 import statistics
+import sys
 import time
 import uuid
 from typing import Any
@@ -104,7 +114,8 @@ class StubGateway(AdminGateway):
 
 def build() -> tuple[ScimHandlers, StubGateway]:
     gateway = StubGateway()
-    backend = KeycloakScimBackend(gateway, REALM)
+    # Caches kept for the whole run (a slow run, e.g. under callgrind, would read them again)
+    backend = KeycloakScimBackend(gateway, REALM, protected_cache_ttl=3600, group_cache_ttl=3600)
     settings = ScimSettings(group_patch_returns_members=False)
     return ScimHandlers(AuditedScimBackend(backend), settings), gateway
 
@@ -142,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", choices=("create", "lookup", "patch"))
+    parser.add_argument("--trampoline", action="store_true",
+                        help="run each operation's calls in one sys.call_tracing (callgrind)")
     args = parser.parse_args(argv)
     if not 0 < args.calls <= 100_000 or not 0 < args.rounds <= 20:
         parser.error("--calls takes 1 to 100000, --rounds 1 to 20")
@@ -160,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         "lookup": lambda n: lookup(handlers, total + n % 200),
         "patch": lambda n: patch(handlers, n, ids),
     }
+    if args.trampoline:
+        for act in operations.values():
+            sys.call_tracing(lambda act=act: [act(n) for n in range(args.calls)], ())
+        return 0
     if args.profile:
         act = operations[args.profile]
         profiler = cProfile.Profile()

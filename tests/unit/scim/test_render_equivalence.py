@@ -278,3 +278,34 @@ def test_mapped_meta_carries_what_keycloak_stores() -> None:
     created = datetime.fromtimestamp(1764583200, UTC)
     assert (meta.resource_type, meta.created, meta.last_modified, meta.version) == (
         "User", created, created, version(user_rep))
+
+
+def test_an_extension_attribute_returned_never_or_on_request_is_still_filtered() -> None:
+    """An application's extension may declare such attributes: the shorter path sees them."""
+    from typing import Annotated
+
+    from scim2_models import Extension, Returned
+    from scim2_models.urn import URN
+
+    from scim.resources import ServedResources
+
+    class Secrets(Extension):
+        __schema__ = URN("urn:example:scim:schemas:extension:secrets:2.0:User")
+
+        pin: Annotated[str | None, Returned.never] = None
+        hint: Annotated[str | None, Returned.request] = None
+        label: str | None = None
+
+    served = ServedResources(user_extensions=[Secrets])
+    handlers = ScimHandlers(MemoryBackend(resources=served), ScimSettings())
+    urn = str(Secrets.__schema__)
+    for values in ({"pin": "1234"}, {"hint": "cat"}, {"label": "x"}, {"pin": "1", "label": "y"}):
+        user = served.user.model_validate(
+            {"schemas": [USER, urn], "id": "u1", "userName": "babs", "meta": META, urn: values})
+        for params in (None, ResponseParameters[served.user].model_validate(
+                {"attributes": f"{urn}:hint"})):
+            for context in CONTEXTS:
+                rendered = handlers._render(REQUEST, Kind.USER, user, params, context)
+                assert json.dumps(rendered) == reference_render(
+                    REQUEST, Kind.USER, user, params, context)
+                assert "pin" not in rendered.get(urn, {})
