@@ -6,6 +6,7 @@ test_audit_trail.py (in-process and under gunicorn) and test_tracing.py.
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import logging
@@ -13,17 +14,19 @@ import logging.config
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import pytest
 import responses
 from click.testing import CliRunner
+from pythonjsonlogger.json import JsonFormatter
 
 from bridge import audit
 from bridge.cli import cli
 from bridge.keycloak.client import AdminGateway
 from bridge.observability import context
-from bridge.observability.logs import configure_logging, logging_config
+from bridge.observability.logs import JsonLines, configure_logging, logging_config
 from tests.support.logs import captured_logs
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -172,3 +175,58 @@ def test_admin_calls_carry_the_request_id_they_are_made_for() -> None:
     inside, outside = (c.request.headers for c in responses.calls[-2:])
     assert inside["X-Request-Id"] == "abc-123"
     assert "X-Request-Id" not in outside
+
+
+class _StockJsonLines(JsonFormatter):
+    """python-json-logger's formatter configured as the bridge's, as it renders unaided."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        return f"{whole}.{int(record.msecs):03d}Z"
+
+
+def _records() -> list[logging.LogRecord]:
+    def record(msg: object, args: tuple[object, ...] = (), level: int = logging.INFO,
+               **extra: object) -> logging.LogRecord:
+        made = logging.getLogger("bridge.x").makeRecord(
+            "bridge.x", level, __file__, 1, msg, args, None, extra=extra or None)
+        return made
+
+    try:
+        raise ValueError("bad ü")
+    except ValueError:
+        failed = logging.getLogger("bridge.x").makeRecord(
+            "bridge.x", logging.ERROR, __file__, 1, "failed %s", ("x",), sys.exc_info())
+    stacked = record("with stack")
+    stacked.stack_info = "Stack (most recent call last):\n  line"
+    late = record("late field")
+    late.request_id = "req-9"  # as the RequestContext filter adds it
+    late._private = "never written"
+    return [
+        record("%s %s %s", ("POST", "/scim/v2/Users", 201), method="POST",
+               path="/scim/v2/Users", route="/scim/v2/Users", status=201, duration_ms=12.3),
+        record("scim.user.create ok %s", ("scim:hr",), actor="scim:hr",
+               target={"id": "1", "username": "zoë"}, outcome="ok"),
+        record({"as": "dict", "n": 1}),
+        record("odd values", when=datetime.datetime(2026, 12, 2, tzinfo=datetime.UTC),
+               raw=b"\x00\xff", error=KeyError("k"), kind=int, nothing=None),
+        record("renamed extra", name_of="x", levelname_x="y"),
+        failed, stacked, late,
+    ]
+
+
+def test_the_json_lines_are_python_json_loggers_byte_for_byte() -> None:
+    """The bridge's formatter renders each record as python-json-logger's own does, with the
+    same options (its speed-ups change nothing a reader of the log sees)."""
+    stock = _StockJsonLines(fmt="{asctime}{levelname}{name}{message}", style="{",
+                            rename_fields={"asctime": "time", "levelname": "level",
+                                           "name": "logger"}, json_ensure_ascii=False)
+    ours = JsonLines()
+    for record in _records():
+        assert ours.format(record) == stock.format(record)
+    # The second's text is remade when the second changes, and only the time differs.
+    first = _records()[0]
+    later = logging.makeLogRecord({**first.__dict__, "created": first.created + 61.5,
+                                   "msecs": 0.0})
+    assert json.loads(ours.format(later))["time"] == json.loads(stock.format(later))["time"]
+    assert json.loads(ours.format(later))["time"] != json.loads(ours.format(first))["time"]
