@@ -11,6 +11,7 @@ the adapter, which logs them and answers a generic 500.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -19,12 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from scim2_models import (
     Context,
     PatchOp,
     Resource,
     ResponseParameters,
+    Returned,
     SCIMException,
     ScimFilter,
     SearchRequest,
@@ -105,6 +107,11 @@ class ScimHandlers:
         self.backend = backend
         self.settings = settings or ScimSettings()
         self.resources = backend.resources
+        group_model: Any = self.resources.group
+        self._members_excluded: ResponseParameters[Any] = ResponseParameters[
+            group_model].model_validate({"excludedAttributes": "members"})
+        """A Group PATCH's answer by default (``group_patch_returns_members`` off); built
+        once, read only."""
 
     # -- entry points ----------------------------------------------------------
 
@@ -246,11 +253,12 @@ class ScimHandlers:
     def patch(self, request: ScimRequest, kind: Kind, resource_id: str) -> ScimResponse:
         """PATCH (RFC 7644 §3.5.2): answers 200 with the resource, never 204."""
         params = self._response_parameters(request, kind)
-        if kind is Kind.GROUP and params is None and not self.settings.group_patch_returns_members:
-            group_model: Any = self.resources.group
-            params = ResponseParameters[group_model].model_validate(
-                {"excludedAttributes": "members"}
-            )
+        default_exclusion = (
+            kind is Kind.GROUP and params is None
+            and not self.settings.group_patch_returns_members
+        )
+        if default_exclusion:
+            params = self._members_excluded
         payload = quirks.normalize_patch(
             kind, resource_id, self._json(request), self.resources.model(kind))
         self._check_version(payload)
@@ -266,6 +274,11 @@ class ScimHandlers:
             if_match=Precondition.parse(request.header("If-Match")),
             projection=_projection(params),
         )
+        if default_exclusion and not getattr(resource, "members", None):
+            # The members this server leaves out by default were not loaded (the
+            # projection): excluding them removes nothing (a Group has no extension
+            # whose attribute could be named "members"), so render without asking.
+            params = None
         return self._resource_response(
             request, kind, resource, params, Context.RESOURCE_REPLACEMENT_RESPONSE
         )
@@ -490,7 +503,15 @@ class ScimHandlers:
             published.meta = published.meta.model_copy(
                 update={"location": self._location(request, kind, resource)}
             )
-        body = published.model_dump(scim_ctx=context, response_parameters=params)
+        if _asks_nothing(params) and not _holds_unreturned(published):
+            # The response filter (RFC 7643 §7 returnability, RFC 7644 §3.9) would
+            # remove nothing: no attribute was asked for or excluded, and none held
+            # is returned "never" or only on request. scim2-models' dump in its
+            # default context is then the same body, without the per-attribute
+            # filter walk (a third of a response's serialisation).
+            body = published.model_dump(scim_ctx=Context.DEFAULT)
+        else:
+            body = published.model_dump(scim_ctx=context, response_parameters=params)
         _absolute_references(body, request.base_url)
         return body
 
@@ -509,6 +530,42 @@ class ScimHandlers:
         if version:
             headers["ETag"] = version
         return ScimResponse(status, body, headers)
+
+
+def _asks_nothing(params: ResponseParameters[Any] | None) -> bool:
+    """Whether ``params`` (or a SearchRequest) names no attributes nor excludedAttributes."""
+    return params is None or not (params.attributes or params.excluded_attributes)
+
+
+@functools.cache
+def _unreturned_paths(model: type[BaseModel]) -> tuple[tuple[str, ...], ...]:
+    """The attributes of ``model`` (sub-attributes included, as paths of field names)
+    that a response leaves out unless asked for: returned "never" or "request"
+    (RFC 7643 §7). Computed once per class from its annotations."""
+    paths: list[tuple[str, ...]] = []
+    for name in model.model_fields:
+        if model.get_field_annotation(name, Returned) in (Returned.never, Returned.request):
+            paths.append((name,))
+            continue
+        root = model.get_field_root_type(name)
+        if isinstance(root, type) and issubclass(root, BaseModel):
+            paths.extend((name, *path) for path in _unreturned_paths(root))
+    return tuple(paths)
+
+
+def _holds_value(value: Any, path: tuple[str, ...]) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, list):
+        return any(_holds_value(item, path) for item in value)
+    if not path:
+        return True
+    return _holds_value(getattr(value, path[0], None), path[1:])
+
+
+def _holds_unreturned(resource: Resource[Any]) -> bool:
+    """Whether ``resource`` holds a value a response leaves out unless asked for."""
+    return any(_holds_value(resource, path) for path in _unreturned_paths(type(resource)))
 
 
 def _projection(params: ResponseParameters[Any] | None) -> Projection:

@@ -1,10 +1,11 @@
 """The Keycloak gateway's transport: the only code that speaks Keycloak's admin REST API.
 
-python-keycloak's ``KeycloakOpenIDConnection`` owns the session, the admin token and its
-refresh; this module adds what the rest of the bridge relies on: JSON in and out, typed
-errors instead of status codes, and a count of admin calls and of their failures by kind
-(benchmarks and tests read it to hold the bridge to its per-operation budgets; the server's
-``/metrics`` listens to it, see :class:`CallListener`).
+python-keycloak's ``KeycloakOpenIDConnection`` logs in and keeps the admin token (its
+refresh grant, a fresh login when Keycloak ended the session); :class:`_AdminSession` sends
+the calls on its requests session. This module adds what the rest of the bridge relies on:
+JSON in and out, typed errors instead of status codes, and a count of admin calls and of
+their failures by kind (benchmarks and tests read it to hold the bridge to its
+per-operation budgets; the server's ``/metrics`` listens to it, see :class:`CallListener`).
 """
 
 from __future__ import annotations
@@ -12,14 +13,20 @@ from __future__ import annotations
 import functools
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
+from urllib.parse import urlencode, urljoin
 
 import requests
 from keycloak import KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakConnectionError, KeycloakError
 from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
+from requests.cookies import RequestsCookieJar, merge_cookies
+from requests.sessions import merge_hooks
+from requests.structures import CaseInsensitiveDict
+from requests.utils import requote_uri
 from urllib3.util.retry import Retry
 
 from bridge.keycloak.errors import (
@@ -162,17 +169,22 @@ class AdminGateway:
         # Connecting (logging in) is deferred to the first call, so a server can start while
         # Keycloak is down and answer 503 until it is back.
         self._connect = connect
-        self._connection: KeycloakOpenIDConnection | None = None
+        self._session: _AdminSession | None = None
         self._lock = threading.Lock()
         self.calls = CallCounter()
 
     @property
-    def _conn(self) -> KeycloakOpenIDConnection:
-        if self._connection is None:
+    def _admin(self) -> _AdminSession:
+        if self._session is None:
             with self._lock:
-                if self._connection is None:
-                    self._connection = self._connect()
-        return self._connection
+                if self._session is None:
+                    self._session = _AdminSession(self._connect())
+        return self._session
+
+    @property
+    def _conn(self) -> KeycloakOpenIDConnection:
+        """python-keycloak's connection: the admin token and its requests session."""
+        return self._admin.connection
 
     @classmethod
     def with_password(cls, server_url: str, username: str, password: str,
@@ -225,24 +237,15 @@ class AdminGateway:
 
     def _send(self, method: str, path: str, *, body: Any = None,
               params: Mapping[str, Any] | None = None, raw: bool = False) -> Any:
-        url = f"admin/realms{path}"
-        query = {k: v for k, v in (params or {}).items() if v is not None}
         kind = self.calls.add(method, path)
         data = json.dumps(body) if body is not None else None
         try:
-            connection = self._conn
+            admin = self._admin
         except GatewayError as exc:  # the login (deferred to the first call) failed
             self.calls.failed(kind, "unreachable" if isinstance(exc, Unavailable) else "login")
             raise
         try:
-            if method == "GET":
-                response = connection.raw_get(url, **query)
-            elif method == "POST":
-                response = connection.raw_post(url, data=data or "", **query)
-            elif method == "PUT":
-                response = connection.raw_put(url, data=data or "", **query)
-            else:
-                response = connection.raw_delete(url, data=data)
+            response = admin.send(method, path, params, data)
         except KeycloakConnectionError as exc:
             self.calls.failed(kind, "unreachable")
             raise Unavailable(f"Keycloak unreachable for {method} {path}") from exc
@@ -257,6 +260,149 @@ class AdminGateway:
         if not response.content:
             return None
         return response.json()
+
+
+class _Credentials(NamedTuple):
+    """One admin token as the calls use it: read as one value, replaced whole."""
+
+    token: dict[str, Any] | None
+    headers: CaseInsensitiveDict[str]  # every header of a call but its length and request id
+    refresh_at: float  # time.monotonic(): refresh from here on...
+    expires_at: float  # ...and wait for the refresh from here on
+
+
+class _AdminSession:
+    """The logged-in admin session the gateway's calls go out on.
+
+    python-keycloak's connection logs in and keeps the token; the calls are sent here
+    rather than through its ``raw_get``/``raw_post``..., which went through requests'
+    ``Session.request``: that re-merges the session's headers, cookies, hooks, auth and
+    environment into a new request on every call, and was about a third of the bridge's CPU
+    per admin call above urllib3. Here what does not change between calls is made once (the
+    base URL, the send settings, the headers, remade only when the token changes) and each
+    call's ``PreparedRequest`` goes to the same ``Session.send`` as before, so the adapter's
+    retries (:data:`ADMIN_RETRY`) and request id, cookies, redirects, timeouts, TLS
+    verification and tracing are unchanged. Nothing but the token is kept between calls.
+
+    The token is renewed as python-keycloak renewed it: from 90% of its lifetime on
+    (``token_lifetime_fraction``, a margin for clock skew), with its refresh grant or a new
+    login; and a call answered 401 (the session ended early: an admin logged it out, a
+    restarted Keycloak) is sent once more after a refresh. Unlike python-keycloak, one
+    thread refreshes at a time, and while it does, the others go on with the token in hand
+    until that token's real expiry: a replica's request threads do not all log in at once,
+    and only the one that refreshes waits for it. Each replica (each worker) keeps its own
+    session and token; nothing is shared between them, so N replicas are N admin sessions,
+    each renewed only while it is used.
+    """
+
+    def __init__(self, connection: KeycloakOpenIDConnection) -> None:
+        self.connection = connection
+        self.http: requests.Session = connection._s
+        prepared = requests.PreparedRequest()
+        prepared.prepare_url(urljoin(connection.base_url, "admin/realms"), None)
+        self._base = prepared.url or ""
+        # What Session.request worked out on every call; constant once the environment is
+        # settled (see _settle_environment): the session's proxies, stream, verify, cert.
+        self._settings: dict[str, Any] = {
+            "timeout": connection.timeout, "allow_redirects": True,
+            **self.http.merge_environment_settings(
+                self._base, {}, None, connection.verify, connection.cert)}
+        self._lock = threading.Lock()
+        self._credentials = self._adopt()
+
+    def url(self, path: str, query: Mapping[str, Any] | None) -> str:
+        """The URL requests made of ``urljoin(server_url, "admin/realms" + path)`` and
+        ``params=query`` (the paths' segments are quoted by their callers, see
+        :mod:`bridge.keycloak.paths`; requoting leaves them as they are)."""
+        url = self._base + requote_uri(path) if path else self._base
+        encoded = _query_string(query) if query else ""
+        if encoded:
+            url += ("&" if "?" in path else "?") + encoded
+        return url
+
+    def send(self, method: str, path: str, query: Mapping[str, Any] | None,
+             data: str | None) -> requests.Response:
+        """One admin call (``data``: its JSON body); raises python-keycloak's errors as its
+        ``raw_*`` methods did: ``KeycloakConnectionError`` when Keycloak cannot be reached,
+        another ``KeycloakError`` when the token could not be renewed."""
+        url = self.url(path, query)
+        credentials = self._current()
+        response = self._send_once(method, url, data, credentials)
+        if response.status_code == 401:
+            self._refresh(credentials)
+            response = self._send_once(method, url, data, self._credentials)
+        return response
+
+    def _send_once(self, method: str, url: str, data: str | None,
+                   credentials: _Credentials) -> requests.Response:
+        request = requests.PreparedRequest()
+        request.method = method
+        request.url = url
+        request.headers = credentials.headers.copy()
+        if data:  # json.dumps' text is ASCII: its length is its length in bytes
+            request.body = data
+            request.headers["Content-Length"] = str(len(data))
+        elif method not in ("GET", "HEAD"):
+            request.headers["Content-Length"] = "0"
+        jar = self.http.cookies
+        if jar:  # a cookie set by Keycloak or a proxy in front of it (a sticky session)
+            request.prepare_cookies(merge_cookies(RequestsCookieJar(), jar))
+        else:
+            request._cookies = RequestsCookieJar()  # where a redirect would keep its cookies
+        request.hooks = merge_hooks(request.hooks, self.http.hooks)
+        try:
+            return self.http.send(request, **self._settings)
+        except Exception as exc:  # as python-keycloak: whatever the send raised
+            raise KeycloakConnectionError("Can't connect to server") from exc
+
+    def _current(self) -> _Credentials:
+        credentials = self._credentials
+        now = time.monotonic()
+        if now >= credentials.refresh_at:
+            self._refresh(credentials, wait=now >= credentials.expires_at)
+            credentials = self._credentials
+        return credentials
+
+    def _refresh(self, stale: _Credentials, *, wait: bool = True) -> None:
+        """Renew the token ``stale`` holds unless another thread has; without ``wait``,
+        return at once while another thread is renewing it."""
+        if not self._lock.acquire(blocking=wait):
+            return
+        try:
+            if self._credentials is stale:
+                self.connection.refresh_token()  # the refresh grant, else a new login
+                self._credentials = self._adopt()
+        finally:
+            self._lock.release()
+
+    def _adopt(self) -> _Credentials:
+        """The connection's current token, as the calls use it."""
+        connection = self.connection
+        token = connection.token
+        headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(self.http.headers)
+        # python-keycloak's headers: Content-Type, and the Authorization its token setter
+        # wrote.
+        headers.update(connection.headers or {})
+        for name in [name for name, value in headers.items() if value is None]:
+            del headers[name]
+        now = time.monotonic()
+        if token is None:
+            return _Credentials(None, headers, float("inf"), float("inf"))
+        lifetime = float(token.get("expires_in") or 0)
+        return _Credentials(token, headers,
+                            now + int(connection.token_lifetime_fraction * lifetime),
+                            now + lifetime)
+
+
+def _query_string(query: Mapping[str, Any]) -> str:
+    """``query`` as requests encodes ``params``: a list or tuple value repeats its key, a
+    None (top level or in a list) is left out, anything else is ``str()``-ed."""
+    pairs: list[tuple[str, Any]] = []
+    for key, values in query.items():
+        if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+            values = (values,)
+        pairs.extend((key, value) for value in values if value is not None)
+    return urlencode(pairs, doseq=True)
 
 
 def _connect(**kwargs: Any) -> KeycloakOpenIDConnection:
@@ -317,7 +463,16 @@ def _settle_environment(connection: KeycloakOpenIDConnection) -> None:
 class _AdminAdapter(HTTPAdapter):
     """The admin session's transport: :data:`ADMIN_RETRY`, and the id of the request being
     served (``X-Request-Id``) on each call, so that a Keycloak access log or a proxy
-    between them can be matched with the bridge's own lines."""
+    between them can be matched with the bridge's own lines.
+
+    Without a proxy, the connection pool of an origin (and TLS settings) is looked up once
+    and kept, rather than worked out again from the URL on every call (urllib3's pool
+    manager would hand back the same pool); a pool closed since is looked up again, and
+    closing the adapter forgets them. Through a proxy, requests decides per call."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._pools: dict[tuple[str, Any, Any], Any] = {}
+        super().__init__(*args, **kwargs)
 
     def send(self, request: requests.PreparedRequest, *args: Any,
              **kwargs: Any) -> requests.Response:
@@ -325,6 +480,29 @@ class _AdminAdapter(HTTPAdapter):
         if request_id is not None:
             request.headers[REQUEST_ID_HEADER] = request_id
         return super().send(request, *args, **kwargs)
+
+    def get_connection_with_tls_context(self, request: requests.PreparedRequest, verify: Any,
+                                        proxies: Mapping[str, str] | None = None,
+                                        cert: Any = None) -> Any:
+        parts = (request.url or "").split("/", 3)  # scheme:, "", host[:port], path
+        if proxies or len(parts) < 3:
+            return super().get_connection_with_tls_context(request, verify, proxies, cert)
+        key = (f"{parts[0].lower()}//{parts[2]}", verify, cert)
+        pool = self._pools.get(key)
+        if pool is None or pool.pool is None:  # not yet, or closed since
+            pool = super().get_connection_with_tls_context(request, verify, proxies, cert)
+            self._pools[key] = pool
+        return pool
+
+    def request_url(self, request: requests.PreparedRequest,
+                    proxies: Mapping[str, str] | None) -> str:
+        if proxies:
+            return super().request_url(request, proxies)
+        return request.path_url  # what requests sends without a proxy
+
+    def close(self) -> None:
+        self._pools.clear()
+        super().close()
 
 
 def _retry_idempotent_only(connection: KeycloakOpenIDConnection) -> None:

@@ -13,6 +13,7 @@ answers 404 for a protected one (:meth:`ProtectedAccounts._protected_for_write`)
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -24,6 +25,10 @@ from scim.backend import (
 )
 
 logger = logging.getLogger(__name__)
+
+REFRESH_AHEAD = 0.8
+"""Past this fraction of ``protected_cache_ttl``, the protected set is read again in the
+background (24 s of the default 30 s: a read takes well under a second)."""
 
 
 class ProtectedAccounts(BackendState):
@@ -41,16 +46,58 @@ class ProtectedAccounts(BackendState):
         return cached[1].admin_realm_roles if cached is not None else ()
 
     def _protected_set(self) -> kc_protected.ProtectedSet:
-        """The protected users, read from the role side at most every
-        ``protected_cache_ttl`` seconds (one refresh at a time). It only ever HIDES: a user
-        made administrator is hidden from reads within that bound, and every write re-checks
-        the user freshly (:meth:`_protected_for_write`)."""
+        """The protected users, read from the role side, never older than
+        ``protected_cache_ttl`` seconds. It only ever HIDES: a user made administrator is
+        hidden from reads within that bound, and every write re-checks the user freshly
+        (:meth:`_protected_for_write`).
+
+        A read is about 50 admin calls (:func:`bridge.keycloak.protected.holders`): past
+        :data:`REFRESH_AHEAD` of the bound, one background thread reads it again while
+        requests go on with the set they have, so a request waits for that read only when
+        there is no set yet or the set reached the bound (the background read failed or is
+        late); then it reads it itself, one refresh at a time, as before. A set's age counts
+        from the moment its read began, so nothing granted during the read is counted as
+        seen."""
+        cached = self._protected
+        if cached is not None:
+            age = time.monotonic() - cached[0]
+            if age <= self.protected_cache_ttl:
+                if age > self.protected_cache_ttl * REFRESH_AHEAD:
+                    self._refresh_protected_ahead()
+                return cached[1]
         with self._protected_lock:
             cached = self._protected
             if cached is None or time.monotonic() - cached[0] > self.protected_cache_ttl:
-                found = kc_protected.holders(self.gw, self.realm, self._admin_client_id())
-                cached = self._protected = (time.monotonic(), found)
+                cached = self._read_protected()
             return cached[1]
+
+    def _read_protected(self) -> tuple[float, kc_protected.ProtectedSet]:
+        began = time.monotonic()
+        found = kc_protected.holders(self.gw, self.realm, self._admin_client_id())
+        newest = self._protected
+        if newest is None or newest[0] < began:  # a concurrent, later read is kept
+            self._protected = (began, found)
+        return self._protected  # type: ignore[return-value]
+
+    def _refresh_protected_ahead(self) -> None:
+        """Start the background read unless one is running (or a request is reading)."""
+        if not self._protected_lock.acquire(blocking=False):
+            return
+
+        def refresh() -> None:
+            try:
+                self._read_protected()
+            except Exception:  # the next request past the bound reads it and answers why
+                logger.warning("background read of the protected accounts failed; the "
+                               "next request past %ss reads them itself",
+                               self.protected_cache_ttl, exc_info=True)
+            finally:
+                self._protected_lock.release()
+
+        try:
+            threading.Thread(target=refresh, name="protected-accounts", daemon=True).start()
+        except RuntimeError:  # no thread to be had (interpreter exiting): the bound still holds
+            self._protected_lock.release()
 
     def _hidden(self, rep: dict[str, Any]) -> bool:
         return kc_protected.is_service_account_name(rep.get("username")) or \

@@ -443,3 +443,27 @@ def test_the_bridge_reads_administrators_but_no_client_secret(env: ScimOnKeycloa
     everyone = scim.get("/Users").get_json()
     assert _names(everyone) == ["plain.user"] and everyone["totalResults"] == 1
     assert scim.get(f"/Users/{plain}").status_code == 200
+
+
+def test_a_new_administrator_is_hidden_by_the_background_read_before_the_bound(
+        env: ScimOnKeycloak, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``REFRESH_AHEAD`` of the bound, a read answers from the set it has while the
+    set is read again in the background; the next read hides the new administrator, with
+    no request having waited for the ~50 calls of that read."""
+    from bridge.provisioning import protected_accounts
+
+    uid = env.scim.create_user("soon.admin")["id"]
+    env.backend.protected_cache_ttl = 3600
+    real = protected_accounts.time.monotonic
+    offset = {"s": 0.0}
+    monkeypatch.setattr(protected_accounts.time, "monotonic", lambda: real() + offset["s"])
+    assert env.scim.get(f"/Users/{uid}").status_code == 200  # the set is read: no holder
+    read_at = env.backend._protected[0]
+    _grant_admin_role(env, uid)
+    offset["s"] = 3600 * (protected_accounts.REFRESH_AHEAD + 0.1)  # past the refresh point
+    assert env.scim.get(f"/Users/{uid}").status_code == 200  # answered from the set it has
+    with env.backend._protected_lock:  # held by the background read until it is done
+        pass
+    assert env.backend._protected[0] > read_at
+    assert_error(env.scim.get(f"/Users/{uid}"), 404)
+    assert "soon.admin" not in _names(env.scim.get("/Users").get_json())

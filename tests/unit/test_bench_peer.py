@@ -79,6 +79,11 @@ def test_admin_calls_are_shown_beside_their_budget() -> None:
     assert peer.calls_cell(row) == "1.00 (budget 1)"
     row.calls_budget = None
     assert peer.calls_cell(row) == "1.00"
+    # The mean holds the background reads of the row; the budget is about each operation.
+    row.admin_calls, row.calls_each, row.calls_budget = 1.25, 1.0, 1
+    assert peer.calls_cell(row) == "1.25 (each 1; budget 1)"
+    row.calls_each = 2.0
+    assert peer.calls_cell(row) == "1.25 (each 2; budget 1, over)"
 
 
 def test_the_table_shows_every_row_with_its_bound() -> None:
