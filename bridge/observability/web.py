@@ -77,7 +77,6 @@ class RequestPipeline:
                  ) -> Iterable[bytes]:
         request_id = context.accept_request_id(environ.get("HTTP_X_REQUEST_ID"),
                                                environ.get("HTTP_TRACEPARENT"))
-        token = context.bind(request_id)
         started = time.perf_counter()
         status = ""
 
@@ -93,6 +92,7 @@ class RequestPipeline:
         observers = self.observers
         for observer in observers:
             observer.request_started()
+        token = context.bind(request_id)
         try:
             body = self.app(environ, answer)
             if status:  # not when the app raised (only a test app lets an error out)
