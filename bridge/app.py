@@ -38,14 +38,16 @@ def create_app(settings: Settings | None = None,
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__)
-    # First: every later hook, log line and Keycloak call of a request knows its id.
+    # First: the request pipeline (one WSGI layer around the app: request id, request line,
+    # the observers below), so every hook, log line and Keycloak call of a request knows its id.
     observability.init_app(app)
     app.config["BRIDGE_SETTINGS"] = settings
     app.config.update(overrides or {})
     gateway = gateway or AdminGateway.with_client_credentials(
         settings.keycloak_url, settings.realm, settings.client_id, settings.client_secret)
     app.extensions["bridge.gateway"] = gateway
-    # /metrics, request counts and latency; the gateway's admin-call count, exported.
+    # /metrics; request counts and latency (an observer of the pipeline); the gateway's
+    # admin-call count, exported.
     metrics.install(app)
     gateway.calls.listeners.append(metrics.AdminCalls())
     # One validator (bridge.auth), one key cache for both surfaces: the same answer per fault.

@@ -44,11 +44,10 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -133,40 +132,45 @@ def catalog_refusal(rule: str) -> None:
 
 # -- requests --------------------------------------------------------------------------------
 
-def _route() -> str:
-    rule = request.url_rule
-    return rule.rule if rule is not None else UNMATCHED
-
-
-def _method() -> str:
-    return request.method if request.method in METHODS else "other"
-
-
 def install(app: Flask) -> None:
-    """Count ``app``'s requests and serve ``/metrics``."""
-    app.before_request(_started)
-    app.after_request(_answered)
-    app.teardown_request(_ended)
+    """Count ``app``'s requests (a request observer of its pipeline:
+    :mod:`bridge.observability.web`) and serve ``/metrics``."""
+    from bridge.observability import web
+
+    web.observe(app, RequestCounts())
     app.register_blueprint(_blueprint())
 
 
-def _started() -> None:
-    g.metrics_started = time.perf_counter()
-    _families().in_flight.inc()
+class RequestCounts:
+    """The request families, told of each request by the request pipeline.
 
+    Each labelled series (prometheus_client's child of a family) is looked up once and kept
+    (``labels()`` builds and locks on every call): the keys are the bounded labels of the
+    module docstring (route template or ``(unmatched)``, one of eight methods, a status), so
+    the dicts stay as small as the series, and a child is the series itself, never stale."""
 
-def _answered(response: Response) -> Response:
-    started = g.get("metrics_started")
-    if started is not None:
-        families = _families()
-        families.requests.labels(_route(), _method(), str(response.status_code)).inc()
-        families.latency.labels(_route(), _method()).observe(time.perf_counter() - started)
-    return response
+    def __init__(self) -> None:
+        self._answers: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
+    def request_started(self) -> None:
+        _families().in_flight.inc()
 
-def _ended(_exc: BaseException | None) -> None:
-    if g.pop("metrics_started", None) is not None:
+    def request_ended(self) -> None:
         _families().in_flight.dec()
+
+    def request_answered(self, method: str, route: str | None, status: str,
+                         seconds: float) -> None:
+        route = UNMATCHED if route is None else route
+        method = method if method in METHODS else "other"
+        key = (route, method, status)
+        series = self._answers.get(key)
+        if series is None:
+            families = _families()
+            series = (families.requests.labels(route, method, status),
+                      families.latency.labels(route, method))
+            self._answers[key] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
 
 def _blueprint() -> Blueprint:

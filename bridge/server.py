@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from bridge.config import MissingSetting, Settings
 from bridge.metrics import MULTIPROC_ENV
@@ -52,15 +53,30 @@ DEFAULTS: Mapping[str, Any] = {
     # The app is built (and checked) once, before the workers fork.
     "preload_app": True,
     # gunicorn's own lines on stderr, as JSON (logconfig_dict, from the one logging
-    # configuration: bridge.observability.logs); no access log unless asked for.
+    # configuration: bridge.observability.logs); no access log unless asked for
+    # (--access-logfile: the bridge.request line already says what was served).
     "errorlog": "-",
     "accesslog": None,
+    "logger_class": "bridge.server.GunicornLog",
     "proc_name": "bridge",
     # gunicorn's runtime control socket (25.1+) lives at one path per user, shared by every
     # server of that user on the machine, and can change the worker count behind the
     # checks above: off.
     "control_socket_disable": True,
 }
+
+
+class GunicornLog(Logger):
+    """gunicorn's logger, with access lines only when an access log is asked for
+    (``accesslog``, or syslog with access lines). gunicorn's own takes any
+    ``logconfig_dict`` (how the server makes gunicorn's lines JSON) as such a request: it
+    then built and wrote a line per request, a balancer's probes included, at INFO: the
+    largest part of a ``/healthz``'s CPU outside gunicorn's event loop."""
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        cfg = self.cfg
+        if cfg.accesslog or (cfg.syslog and not cfg.disable_redirect_access_to_syslog):
+            super().access(resp, req, environ, request_time)
 
 
 class StartRefused(MissingSetting):

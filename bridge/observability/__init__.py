@@ -5,8 +5,9 @@
   so every layer (the Keycloak gateway included) may read it.
 - ``logs.py``: the one logging configuration (JSON lines on stderr, every line of a request
   carrying its ``request_id``) for ``bridge`` commands and for gunicorn (``logconfig_dict``).
-- ``web.py``: the Flask hooks: the request id of each request, returned in ``X-Request-Id``,
-  and one ``bridge.request`` line per request.
+- ``web.py``: the request pipeline (one WSGI layer around the Flask app): the request id of
+  each request, returned in ``X-Request-Id``, one ``bridge.request`` line per request, and
+  the request observers (the metrics' counts).
 - ``tracing.py``: OpenTelemetry, only when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set.
 
 The audit trail itself is ``bridge.audit``.

@@ -20,11 +20,12 @@ Two entry points share the same formatter and filter:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from pythonjsonlogger.json import JsonFormatter
@@ -38,7 +39,13 @@ _RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
 
 
 class JsonLines(JsonFormatter):
-    """One JSON object per record, its time first, in UTC with milliseconds."""
+    """One JSON object per record, its time first, in UTC with milliseconds.
+
+    python-json-logger's rendering, made cheaper where it runs on every line (a request's
+    line, an audit event): the second's text is made once per second, the record's fields
+    are gathered in one pass, and one encoder (python-json-logger's, with the same options)
+    serves every line instead of one made per line. The output is the same, byte for byte
+    (tests/unit/test_observability.py compares it with the stock formatter's)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("fmt", _FIELDS)
@@ -46,10 +53,44 @@ class JsonLines(JsonFormatter):
         kwargs.setdefault("rename_fields", dict(_RENAMED))
         kwargs.setdefault("json_ensure_ascii", False)
         super().__init__(*args, **kwargs)
+        self._named = [(field, self.rename_fields.get(field, field))
+                       for field in self._required_fields]
+        self._plain = not (self.defaults or self.static_fields or self.timestamp
+                           or self.rename_fields_keep_missing)
+        self._encode: Callable[[Any], str] | None = None
+        if self.json_serializer is json.dumps and self.json_default is None \
+                and self.json_indent is None and self.json_encoder is not None:
+            self._encode = self.json_encoder(ensure_ascii=self.json_ensure_ascii).encode
+        self._second: tuple[int, str] = (-1, "")
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        return f"{whole}.{int(record.msecs):03d}Z"
+        second = int(record.created)
+        known = self._second
+        if known[0] != second:  # (two threads may both make it: same text)
+            known = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+            self._second = known
+        return f"{known[1]}.{int(record.msecs):03d}Z"
+
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord,
+                   message_dict: dict[str, Any]) -> None:
+        if not self._plain:
+            super().add_fields(log_data, record, message_dict)
+            return
+        fields = record.__dict__
+        rename = self.rename_fields
+        for field, name in self._named:
+            log_data[name] = fields.get(field)
+        for key, value in message_dict.items():
+            log_data[rename.get(key, key)] = value
+        skip = self._skip_fields
+        for key, value in fields.items():
+            if key not in skip and not key.startswith("_"):
+                log_data[rename.get(key, key)] = value
+
+    def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
+        if self._encode is None:
+            return str(super().jsonify_log_record(log_data))
+        return self._encode(log_data)
 
 
 class RequestContext(logging.Filter):

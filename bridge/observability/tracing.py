@@ -60,7 +60,7 @@ def init_app(app: Flask, *, exporter: SpanExporter | None = None,
                                        request_hook=_tag_server_span)
 
     @app.before_request
-    def _tag() -> None:  # after the request id is known (bridge.observability.web)
+    def _tag() -> None:  # the id is bound by then (the pipeline: bridge.observability.web)
         request_id = current_request_id()
         if request_id is not None:
             trace.get_current_span().set_attribute(REQUEST_ID_ATTRIBUTE, request_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import json
 import os
 import re
 import signal
@@ -82,6 +83,39 @@ def test_sigterm_lets_the_request_in_flight_complete(tmp_path: Path) -> None:
     FIGURES["graceful"] = (f"SIGTERM at {signalled:.2f} s, response complete at "
                            f"{answered:.2f} s, exit at {exited:.2f} s")
     print(FIGURES["graceful"])
+
+
+def _lines(log: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+
+def test_the_production_server_writes_no_access_line_unless_asked(tmp_path: Path) -> None:
+    """gunicorn takes any ``logconfig_dict`` (the server's JSON logging) as a request for
+    its access log: by default one line per request, and a balancer's probes at INFO. The
+    server writes access lines only when an access log is asked for (``--access-logfile``,
+    as the cluster harness does), and then as JSON lines."""
+    with KeycloakStub().running() as stub:
+        for name, args in (("default", ""), ("asked", "--access-logfile -")):
+            log = tmp_path / f"{name}.log"
+            with serving(_env(stub, GUNICORN_CMD_ARGS=args), log) as (url, process):
+                for _ in range(3):
+                    assert requests.get(f"{url}/healthz", timeout=5).status_code == 200
+                assert requests.get(f"{url}/scim/v2/Users/{USER_ID}", timeout=5, headers={
+                    "Authorization": f"Bearer {STATIC_TOKEN}"}).status_code == 200
+                os.kill(process.pid, signal.SIGTERM)
+                assert process.wait(timeout=30) == 0
+            access = [line for line in _lines(log) if line["logger"] == "gunicorn.access"]
+            requested = [line for line in _lines(log) if line["logger"] == "bridge.request"]
+            # The request line is there either way: INFO for the SCIM read, the probes at
+            # DEBUG (below the default level).
+            assert [(r["method"], r["route"], r["status"]) for r in requested] == [
+                ("GET", "/scim/v2/Users/<resource_id>", 200)], requested
+            if name == "default":
+                assert access == [], access
+            else:
+                assert len(access) >= 4, access
+                assert any(f"GET /scim/v2/Users/{USER_ID} HTTP/1.1\" 200" in str(a["message"])
+                           for a in access), access
 
 
 def test_a_new_connection_after_sigterm_is_not_served(tmp_path: Path) -> None:

@@ -55,6 +55,36 @@ def test_requests_are_counted_by_route_template_method_and_status() -> None:
     assert user_id not in text
 
 
+def test_each_answer_adds_to_its_own_series_and_latency() -> None:
+    """Series are looked up once and kept (bridge.metrics.RequestCounts): every later
+    answer still adds to its own series, and only to it."""
+    client = _client()
+    before = samples(_scrape(client))
+    for _ in range(5):
+        assert client.get("/healthz").status_code == 200
+    for _ in range(3):
+        assert client.post("/healthz").status_code == 405
+        assert client.get("/scim/v2/Users").status_code == 401
+    after = samples(_scrape(client))
+
+    def delta(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0) - before.get(key, 0)
+
+    requests_total = "bridge_http_requests_total"
+    assert delta(requests_total, route="/healthz", method="GET", status="200") == 5
+    assert delta(requests_total, route="(unmatched)", method="POST", status="405") == 3
+    assert delta(requests_total, route="/scim/v2/Users", method="GET", status="401") == 3
+    assert delta("bridge_http_request_duration_seconds_count", route="/healthz",
+                 method="GET") == 5
+    assert delta("bridge_http_request_duration_seconds_bucket", route="/healthz",
+                 method="GET", le="+Inf") == 5
+    assert delta("bridge_http_request_duration_seconds_count", route="/scim/v2/Users",
+                 method="GET") == 3
+    assert delta("bridge_http_request_duration_seconds_sum", route="/healthz",
+                 method="GET") > 0
+
+
 def test_a_thousand_unknown_paths_make_a_bounded_number_of_series() -> None:
     client = _client()
     families = ("bridge_http_requests_total", "bridge_http_request_duration_seconds_bucket")
