@@ -35,6 +35,8 @@ import time
 import uuid
 from typing import Any
 
+from scim_ratios import scim_payload  # this folder: run as bench/scim_cpu.py
+
 from bridge.keycloak.client import AdminGateway
 from bridge.provisioning import KeycloakScimBackend
 from bridge.provisioning.audited import AuditedScimBackend
@@ -45,24 +47,7 @@ from scim.settings import ScimSettings
 REALM = "bench"
 ROOT_ID = "root-0000"
 GROUP_ID = "group-0001"
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-def payload(n: int) -> dict[str, Any]:
-    """An Entra/Okta-shaped create (as bench/scim_ratios.py sends)."""
-    user_name = f"user{n:06d}"
-    return {
-        "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
-        "userName": user_name,
-        "externalId": f"ext-{user_name}",
-        "name": {"givenName": "Bench", "familyName": f"User{n}"},
-        "displayName": f"Bench User{n}",
-        "emails": [{"value": f"{user_name}@example.com", "type": "work", "primary": True}],
-        "active": True,
-        ENTERPRISE_SCHEMA: {"employeeNumber": str(100000 + n), "department": "Bench"},
-    }
 
 
 class StubGateway(AdminGateway):
@@ -126,8 +111,9 @@ HEADERS = {"Content-Type": "application/scim+json"}
 
 
 def create(handlers: ScimHandlers, n: int) -> Any:
+    body = json.dumps(scim_payload(f"user{n:06d}", n)).encode()
     response = handlers.handle(ScimRequest("POST", "/Users", BASE, SUBJECT, headers=HEADERS,
-                                           body=json.dumps(payload(n)).encode()))
+                                           body=body))
     assert response.status == 201, response.body
     return response
 
