@@ -8,6 +8,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -171,22 +172,32 @@ def test_the_token_is_refreshed_before_it_expires(monkeypatch: pytest.MonkeyPatc
     assert gateway._conn.token["access_token"] == "t2"
 
 
-@responses.activate
-def test_an_ended_session_logs_in_again(monkeypatch: pytest.MonkeyPatch) -> None:
+TokenEndpoint = Callable[[requests.PreparedRequest], tuple[int, dict[str, str], str]]
+
+
+def _logged_in(monkeypatch: pytest.MonkeyPatch, token_endpoint: TokenEndpoint
+               ) -> tuple[_Clock, AdminGateway]:
+    """A password session that made one call with token t1 (60 s), its token endpoint
+    answered from then on by ``token_endpoint``; and the clock the transport reads."""
     clock = _Clock(monkeypatch)
     responses.post(TOKEN, json=_token("t1", expires_in=60))
     responses.get(f"{ADMIN}/r", json={})
     gateway = AdminGateway.with_password(KC, "admin", "pw")
     gateway.get("/r")
+    responses.remove(responses.POST, TOKEN)
+    responses.add_callback(responses.POST, TOKEN, callback=token_endpoint)
+    return clock, gateway
 
+
+@responses.activate
+def test_an_ended_session_logs_in_again(monkeypatch: pytest.MonkeyPatch) -> None:
     def token_endpoint(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
         if parse_qs(request.body)["grant_type"] == ["refresh_token"]:
             return 400, {}, json.dumps({"error": "invalid_grant",
                                         "error_description": "Session not active"})
         return 200, {}, json.dumps(_token("t2"))
 
-    responses.remove(responses.POST, TOKEN)
-    responses.add_callback(responses.POST, TOKEN, callback=token_endpoint)
+    clock, gateway = _logged_in(monkeypatch, token_endpoint)
     clock.now += 60
     gateway.get("/r")
     assert [g["grant_type"] for g in _grants()] == [["password"], ["refresh_token"],
@@ -267,18 +278,11 @@ def test_a_refused_refresh_is_unavailable_and_counted() -> None:
 @responses.activate
 def test_threads_that_meet_an_expired_token_refresh_it_once(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = _Clock(monkeypatch)
-    responses.post(TOKEN, json=_token("t1", expires_in=60))
-    responses.get(f"{ADMIN}/r", json={})
-    gateway = AdminGateway.with_password(KC, "admin", "pw")
-    gateway.get("/r")
-
     def slow_refresh(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
         time.sleep(0.3)  # the others arrive while it is under way
         return 200, {}, json.dumps(_token("t2"))
 
-    responses.remove(responses.POST, TOKEN)
-    responses.add_callback(responses.POST, TOKEN, callback=slow_refresh)
+    clock, gateway = _logged_in(monkeypatch, slow_refresh)
     clock.now += 61  # past its real expiry: every thread needs the new token
     errors: list[BaseException] = []
 
@@ -301,11 +305,6 @@ def test_threads_that_meet_an_expired_token_refresh_it_once(
 @responses.activate
 def test_while_one_thread_refreshes_the_others_use_the_still_valid_token(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = _Clock(monkeypatch)
-    responses.post(TOKEN, json=_token("t1", expires_in=60))
-    responses.get(f"{ADMIN}/r", json={})
-    gateway = AdminGateway.with_password(KC, "admin", "pw")
-    gateway.get("/r")
     refreshing, release = threading.Event(), threading.Event()
 
     def held_refresh(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
@@ -313,8 +312,7 @@ def test_while_one_thread_refreshes_the_others_use_the_still_valid_token(
         release.wait(10)
         return 200, {}, json.dumps(_token("t2"))
 
-    responses.remove(responses.POST, TOKEN)
-    responses.add_callback(responses.POST, TOKEN, callback=held_refresh)
+    clock, gateway = _logged_in(monkeypatch, held_refresh)
     clock.now += 55  # past 90% of its life, not past its end
     refresher = threading.Thread(target=gateway.get, args=("/r",))
     refresher.start()
