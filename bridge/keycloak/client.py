@@ -2,10 +2,10 @@
 
 python-keycloak's ``KeycloakOpenIDConnection`` logs in and keeps the admin token (its
 refresh grant, a fresh login when Keycloak ended the session); :class:`_AdminSession` sends
-the calls on its requests session. This module adds what the rest of the bridge relies on:
-JSON in and out, typed errors instead of status codes, and a count of admin calls and of
-their failures by kind (benchmarks and tests read it to hold the bridge to its
-per-operation budgets; the server's ``/metrics`` listens to it, see :class:`CallListener`).
+the calls on the connection pool of its requests session. This module adds what the rest of
+the bridge relies on: JSON in and out, typed errors instead of status codes, and a count of
+admin calls and of their failures by kind (benchmarks and tests read it to hold the bridge to
+its per-operation budgets; the server's ``/metrics`` listens to it, see :class:`CallListener`).
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlencode, urljoin
 
 import requests
+import urllib3
 from keycloak import KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakConnectionError, KeycloakError
 from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
-from requests.cookies import RequestsCookieJar, merge_cookies
+from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, merge_cookies
 from requests.sessions import merge_hooks
 from requests.structures import CaseInsensitiveDict
-from requests.utils import requote_uri
+from requests.utils import requote_uri, select_proxy
 from urllib3.util.retry import Retry
 
 from bridge.keycloak.errors import (
@@ -95,7 +96,8 @@ FAILURES = ("unreachable", "login", "session", "denied", "not_found", "conflict"
             "rejected", "unavailable", "server_error")
 """Why an admin call failed, as :meth:`CallCounter.failed` records it: Keycloak could not be
 reached, refused the service account's login or its session, answered 401/403, 404, 409,
-another 4xx, 502-504, or another 5xx. A fixed set: a label's values are bounded."""
+another 4xx (or a redirect it does not follow), 502-504, or another 5xx. A fixed set: a
+label's values are bounded."""
 
 
 class CallListener(Protocol):
@@ -252,7 +254,7 @@ class AdminGateway:
         except KeycloakError as exc:  # token refresh failed
             self.calls.failed(kind, "session")
             raise Unavailable(f"Keycloak refused the admin session: {exc.response_code}") from exc
-        if response.status_code >= 400:
+        if response.status_code >= 300:
             self.calls.failed(kind, failure_reason(response.status_code))
         _raise_for_status(method, path, response)
         if raw:
@@ -262,13 +264,38 @@ class AdminGateway:
         return response.json()
 
 
+class AdminReply(NamedTuple):
+    """Keycloak's answer to one admin call, read whole: what the gateway looks at."""
+
+    status_code: int
+    headers: Mapping[str, str]  # case-insensitive, as both transports give them
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
 class _Credentials(NamedTuple):
     """One admin token as the calls use it: read as one value, replaced whole."""
 
     token: dict[str, Any] | None
     headers: CaseInsensitiveDict[str]  # every header of a call but its length and request id
+    wire: dict[str, str]  # the same headers, in the same order, for urllib3
     refresh_at: float  # time.monotonic(): refresh from here on...
     expires_at: float  # ...and wait for the refresh from here on
+
+
+_REQUESTS_SEND = (requests.Session.send, HTTPAdapter.send)
+"""requests' own sending functions, as this module found them. When either has been
+replaced since (OpenTelemetry's requests instrumentation wraps ``Session.send`` to trace
+each call; a test's ``responses`` patches ``HTTPAdapter.send`` to answer it), the calls go
+through requests, so that whatever wrapped it sees every one of them."""
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class _AdminSession:
@@ -276,13 +303,21 @@ class _AdminSession:
 
     python-keycloak's connection logs in and keeps the token; the calls are sent here
     rather than through its ``raw_get``/``raw_post``..., which went through requests'
-    ``Session.request``: that re-merges the session's headers, cookies, hooks, auth and
-    environment into a new request on every call, and was about a third of the bridge's CPU
-    per admin call above urllib3. Here what does not change between calls is made once (the
-    base URL, the send settings, the headers, remade only when the token changes) and each
-    call's ``PreparedRequest`` goes to the same ``Session.send`` as before, so the adapter's
-    retries (:data:`ADMIN_RETRY`) and request id, cookies, redirects, timeouts, TLS
-    verification and tracing are unchanged. Nothing but the token is kept between calls.
+    ``Session.request``. What does not change between calls is made once (the base URL,
+    the send settings, the headers, remade only when the token changes).
+
+    Each call goes straight to the urllib3 connection pool that requests' adapter keeps
+    for Keycloak's origin, with the adapter's retry policy (:data:`ADMIN_RETRY`), its
+    timeouts and TLS settings, the same headers in the same order, and the id of the
+    request being served. requests' ``Session.send`` (its hooks, cookie jar and redirect
+    machinery around the same urllib3 call) and reading the body through its
+    ``Response`` were about half of the bridge's CPU per admin call; an admin call needs
+    none of it. requests still sends a call whose context needs it: through a proxy, with
+    a cookie to send back (one Keycloak or a balancer in front of it set, a sticky session),
+    with session hooks, when requests' sending has been wrapped (see
+    :data:`_REQUESTS_SEND`), or to follow a redirect (an idempotent call answered 3xx is sent
+    again through requests, which follows it; a POST is not sent twice, and its 3xx is an
+    error). Nothing but the token and such cookies is kept between calls.
 
     The token is renewed as python-keycloak renewed it: from 90% of its lifetime on
     (``token_lifetime_fraction``, a margin for clock skew), with its refresh grant or a new
@@ -301,12 +336,22 @@ class _AdminSession:
         prepared = requests.PreparedRequest()
         prepared.prepare_url(urljoin(connection.base_url, "admin/realms"), None)
         self._base = prepared.url or ""
+        self._probe = prepared  # what the adapter looks the origin's pool up by
         # What Session.request worked out on every call; constant once the environment is
         # settled (see _settle_environment): the session's proxies, stream, verify, cert.
         self._settings: dict[str, Any] = {
             "timeout": connection.timeout, "allow_redirects": True,
             **self.http.merge_environment_settings(
                 self._base, {}, None, connection.verify, connection.cert)}
+        adapter = self.http.get_adapter(self._base)
+        self._adapter = adapter if isinstance(adapter, _AdminAdapter) else None
+        self._direct = self._adapter is not None and not select_proxy(
+            self._base, self._settings["proxies"])
+        scheme, _, origin = self._base.split("/", 3)[:3]
+        self._origin_length = len(scheme) + 2 + len(origin)  # "scheme:" "//" "host[:port]"
+        timeout = connection.timeout
+        self._timeout = urllib3.Timeout(connect=timeout, read=timeout)  # as requests sets it
+        self._pool: Any = None
         self._lock = threading.Lock()
         self._credentials = self._adopt()
 
@@ -321,7 +366,7 @@ class _AdminSession:
         return url
 
     def send(self, method: str, path: str, query: Mapping[str, Any] | None,
-             data: str | None) -> requests.Response:
+             data: str | None) -> AdminReply:
         """One admin call (``data``: its JSON body); raises python-keycloak's errors as its
         ``raw_*`` methods did: ``KeycloakConnectionError`` when Keycloak cannot be reached,
         another ``KeycloakError`` when the token could not be renewed."""
@@ -334,7 +379,62 @@ class _AdminSession:
         return response
 
     def _send_once(self, method: str, url: str, data: str | None,
-                   credentials: _Credentials) -> requests.Response:
+                   credentials: _Credentials) -> AdminReply:
+        try:
+            pool = self._direct_pool()
+        except Exception as exc:  # a CA bundle or client certificate that is not there
+            raise KeycloakConnectionError("Can't connect to server") from exc
+        if pool is None:
+            return self._send_through_requests(method, url, data, credentials)
+        headers = credentials.wire.copy()
+        if data:  # json.dumps' text is ASCII: its length is its length in bytes
+            headers["Content-Length"] = str(len(data))
+        elif method not in ("GET", "HEAD"):
+            headers["Content-Length"] = "0"
+        request_id = current_request_id()
+        if request_id is not None:
+            headers[REQUEST_ID_HEADER] = request_id
+        try:
+            response = pool.urlopen(
+                method, url[self._origin_length:] or "/", body=data, headers=headers,
+                retries=self._adapter.max_retries, redirect=False, assert_same_host=False,
+                timeout=self._timeout, preload_content=True, decode_content=True,
+                chunked=False)
+        except Exception as exc:  # as python-keycloak: whatever the send raised
+            raise KeycloakConnectionError("Can't connect to server") from exc
+        if "Set-Cookie" in response.headers:  # kept, and sent back by requests from now on
+            extract_cookies_to_jar(self.http.cookies, self._cookie_request(method, url),
+                                   response)
+        if response.status in _REDIRECTS and method in ADMIN_RETRY.allowed_methods:
+            return self._send_through_requests(method, url, data, credentials)
+        return AdminReply(response.status, response.headers, response.data)
+
+    def _direct_pool(self) -> Any:
+        """The origin's urllib3 pool when a call may go to it directly, else None."""
+        if (not self._direct or self.http.cookies or self.http.hooks["response"]
+                or requests.Session.send is not _REQUESTS_SEND[0]
+                or HTTPAdapter.send is not _REQUESTS_SEND[1]):
+            return None
+        pool = self._pool
+        if pool is None or pool.pool is None:  # not yet, or closed since
+            assert self._adapter is not None
+            settings = self._settings
+            pool = self._adapter.get_connection_with_tls_context(
+                self._probe, settings["verify"], settings["proxies"], settings["cert"])
+            self._adapter.cert_verify(pool, self._base, settings["verify"], settings["cert"])
+            self._pool = pool
+        return pool
+
+    @staticmethod
+    def _cookie_request(method: str, url: str) -> requests.PreparedRequest:
+        request = requests.PreparedRequest()
+        request.method = method
+        request.url = url
+        request.headers = CaseInsensitiveDict()
+        return request
+
+    def _send_through_requests(self, method: str, url: str, data: str | None,
+                               credentials: _Credentials) -> AdminReply:
         request = requests.PreparedRequest()
         request.method = method
         request.url = url
@@ -351,7 +451,8 @@ class _AdminSession:
             request._cookies = RequestsCookieJar()  # where a redirect would keep its cookies
         request.hooks = merge_hooks(request.hooks, self.http.hooks)
         try:
-            return self.http.send(request, **self._settings)
+            response = self.http.send(request, **self._settings)
+            return AdminReply(response.status_code, response.headers, response.content)
         except Exception as exc:  # as python-keycloak: whatever the send raised
             raise KeycloakConnectionError("Can't connect to server") from exc
 
@@ -385,11 +486,12 @@ class _AdminSession:
         headers.update(connection.headers or {})
         for name in [name for name, value in headers.items() if value is None]:
             del headers[name]
+        wire = dict(headers.items())  # the names as last set, in requests' order
         now = time.monotonic()
         if token is None:
-            return _Credentials(None, headers, float("inf"), float("inf"))
+            return _Credentials(None, headers, wire, float("inf"), float("inf"))
         lifetime = float(token.get("expires_in") or 0)
-        return _Credentials(token, headers,
+        return _Credentials(token, headers, wire,
                             now + int(connection.token_lifetime_fraction * lifetime),
                             now + lifetime)
 
@@ -520,12 +622,17 @@ def _retry_idempotent_only(connection: KeycloakOpenIDConnection) -> None:
                 max_retries=ADMIN_RETRY))
 
 
-def _raise_for_status(method: str, path: str, response: requests.Response) -> None:
+def _raise_for_status(method: str, path: str, response: AdminReply) -> None:
     status = response.status_code
-    if status < 400:
+    if status < 300:
         return
-    detail = _error_detail(response)
     where = f"{method} {path}"
+    if status < 400:  # a POST answered by a redirect: sending it elsewhere is not ours to do
+        raise GatewayError(
+            f"{where}: Keycloak answered {status}, a redirect to "
+            f"{response.headers.get('Location', '(no Location)')}: set the bridge's "
+            "Keycloak URL to the address Keycloak answers on", status=status)
+    detail = _error_detail(response)
     if status == 404:
         raise NotFound(f"{where}: not found", detail=detail)
     if status == 409:
@@ -542,7 +649,7 @@ def _raise_for_status(method: str, path: str, response: requests.Response) -> No
                        detail=detail)
 
 
-def _error_detail(response: requests.Response) -> str:
+def _error_detail(response: AdminReply) -> str:
     try:
         body = response.json()
     except ValueError:
