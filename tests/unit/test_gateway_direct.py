@@ -8,12 +8,16 @@ socket, which ``responses`` (it patches requests' adapter) would not see."""
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import json
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,7 +69,7 @@ class ScriptedKeycloak:
 
 
 @contextmanager
-def scripted_keycloak() -> Iterator[ScriptedKeycloak]:
+def scripted_keycloak(tls: ssl.SSLContext | None = None) -> Iterator[ScriptedKeycloak]:
     keycloak = ScriptedKeycloak()
 
     class Handler(BaseHTTPRequestHandler):
@@ -93,7 +97,10 @@ def scripted_keycloak() -> Iterator[ScriptedKeycloak]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    keycloak.url = f"http://127.0.0.1:{server.server_address[1]}"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    keycloak.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
@@ -247,6 +254,57 @@ def test_a_dropped_connection_is_retried_for_a_read_and_never_for_a_post(
     assert [s.line.split()[0] for s in keycloak.admin_calls()] == ["GET"] * 3 + ["POST"]
     assert gateway.calls.failures == {("GET /{realm}/users/{id}", "unreachable"): 1,
                                       ("POST /{realm}/users", "unreachable"): 1}
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "keycloak.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256()))
+    cert, private = folder / "cert.pem", folder / "key.pem"
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return cert, private
+
+
+def test_tls_is_verified_against_the_configured_ca_bundle(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = _self_signed(tmp_path)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    with scripted_keycloak(tls) as keycloak:
+        keycloak.script["GET /admin/realms/r/users/1"] = [_json(200, {"id": "1"})]
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+        trusted = AdminGateway.with_password(keycloak.url, "admin", "pw")
+        assert _sent_directly(trusted)
+        assert trusted.get("/r/users/1") == {"id": "1"}
+        assert trusted._admin._pool.scheme == "https"
+        monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+        # the login itself is refused without the bundle: the certificate is not trusted
+        with pytest.raises(Unavailable, match="unreachable"):
+            AdminGateway.with_password(keycloak.url, "admin", "pw").get("/r/users/1")
+        # a session that trusted it once, asked to trust the system store instead
+        trusted._admin._settings["verify"] = True
+        trusted._admin._pool.close()
+        with pytest.raises(Unavailable, match="unreachable"):
+            trusted.get("/r/users/1")
+        assert [s.line.split()[0] for s in keycloak.admin_calls()] == ["GET"]
 
 
 # -- when requests sends ----------------------------------------------------------------------
