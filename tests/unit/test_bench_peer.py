@@ -208,3 +208,19 @@ def test_the_sync_shrinks_to_the_time_left() -> None:
     assert peer.fitted_sync_users(args, rows, 6 * 60) == 3000
     assert peer.fitted_sync_users(args, rows, 0) == 5 * args.sync_groups
     assert peer.fitted_sync_users(args, [], 0) == 10_000  # nothing measured: as asked
+
+
+def test_a_walk_is_estimated_from_its_first_pages_with_a_margin() -> None:
+    sides = ("raw", "bridge", "keycloak-scim")
+    wall = {"raw": 0.3, "bridge": 0.6, "keycloak-scim": 3.0}  # 3 pages each so far
+    seen = dict.fromkeys(sides, 300)
+    pages = dict.fromkeys(sides, 3)
+    done = dict.fromkeys(sides, False)
+    sizes = dict.fromkeys(sides, 100)
+    needed = peer.walk_seconds_left(wall, seen, pages, done, {"bridge": 10_300}, sizes)
+    # 100 pages left each: 10 s raw, 20 s bridge, 100 s keycloak-scim, times the margin
+    assert needed == pytest.approx(peer.WALK_MARGIN * 130)
+    done["keycloak-scim"] = True  # a side that is done needs nothing more
+    assert peer.walk_seconds_left(wall, seen, pages, done, {"bridge": 10_300}, sizes) == \
+        pytest.approx(peer.WALK_MARGIN * 30)
+    assert peer.walk_seconds_left(wall, seen, pages, done, {}, sizes) is None
