@@ -34,7 +34,9 @@ Beside each row, the **bound** a bridge taking no time would reach: raw plus the
 (median ``GET /healthz`` through the same gunicorn, measured before the row) once per SCIM
 request the row made. Over the bridge's sync: the CPU seconds of every gunicorn process
 against Keycloak's (``/proc/<pid>/stat`` of each process group, read around each chunk the
-bridge side ran), the bridge's RSS before and after, and after a second sync; admin calls
+bridge side ran), the bridge's RSS before and after, and after a second sync; beside the
+share, the share a bridge would have if each SCIM request of its sync cost the server what a
+``GET /healthz`` costs it (1,000 probes read the same way just before the sync); admin calls
 per operation from the bridge's ``/metrics`` (``bridge_keycloak_admin_calls_total``), as
 ``bench/scim_calls.py`` counts them: the mean over the row, which includes what the bridge
 read meanwhile in the background (the protected set, ~50 calls every ~24 s), and the
@@ -217,10 +219,20 @@ class Resources:
     rss_before: int | None = None
     rss_after_sync: int | None = None
     rss_after_second_sync: int | None = None
+    sync_requests: int | None = None  # SCIM requests the bridge was sent over its sync
+    served_cpu_ms: float | None = None  # the server's CPU per GET /healthz, same run
 
     @property
     def cpu_share(self) -> float | None:
         return ratio(self.bridge_cpu, self.keycloak_cpu)
+
+    @property
+    def served_share(self) -> float | None:
+        """The share of a bridge whose every SCIM request of the sync cost what a
+        ``/healthz`` costs the same server: being served, and nothing else."""
+        if self.served_cpu_ms is None or self.sync_requests is None:
+            return None
+        return ratio(self.served_cpu_ms * self.sync_requests / 1000, self.keycloak_cpu)
 
     def lines(self) -> list[str]:
         mb = 1024 * 1024
@@ -231,6 +243,16 @@ class Resources:
                        f"over the same spans: {self.keycloak_cpu:.1f} s; share "
                        f"{_fmt(None if share is None else 100 * share, 1)} % "
                        f"(target <= 25 %)")
+        if self.sync_requests and self.bridge_cpu is not None:
+            per_request = 1000 * self.bridge_cpu / self.sync_requests
+            line = (f"- bridge CPU per SCIM request of the sync: {per_request:.2f} ms over "
+                    f"{self.sync_requests:,} requests")
+            served = self.served_share
+            if self.served_cpu_ms is not None and served is not None:
+                line += (f"; the server's own CPU per request (GET /healthz, this run): "
+                         f"{self.served_cpu_ms:.2f} ms, a share of {100 * served:.1f} % "
+                         "for a bridge that did nothing else")
+            out.append(line)
         if self.keycloak_cpu_by_side:
             out.append("- Keycloak CPU during each side's sync: " + ", ".join(
                 f"{side} {sec:.1f} s" for side, sec in self.keycloak_cpu_by_side.items()))
@@ -371,7 +393,8 @@ def save(rows: Sequence[Row], resources: Resources, meta: dict[str, Any], folder
     body = {"meta": meta, "rows": [{**asdict(row), "bound": row.bound,
                                     "bridge_own": row.bridge_own, "target": verdict(row)}
                                    for row in rows],
-            "resources": {**asdict(resources), "cpu_share": resources.cpu_share}}
+            "resources": {**asdict(resources), "cpu_share": resources.cpu_share,
+                          "served_share": resources.served_share}}
     written = {"json": folder / "peer.json", "md": folder / "peer.md"}
     written["json"].write_text(json.dumps(body, indent=2) + "\n")
     sizes = ", ".join(f"{k}={v}" for k, v in meta.get("sizes", {}).items())
@@ -701,6 +724,16 @@ class Bench:
             times.append(time.perf_counter() - began)
         return 1000 * statistics.median(times)
 
+    def served_cpu_ms(self, probes: int = 1000) -> float:
+        """The bridge server's CPU (every process of its group) per ``GET /healthz``, on
+        one keep-alive connection: what being served costs a request before any SCIM."""
+        session = requests.Session()
+        session.get(f"{self.bridge_url}/healthz", timeout=10).raise_for_status()
+        before = group_cpu_seconds(self.bridge_pgid)
+        for _ in range(probes):
+            session.get(f"{self.bridge_url}/healthz", timeout=10).raise_for_status()
+        return 1000 * (group_cpu_seconds(self.bridge_pgid) - before) / probes
+
     def admin_calls(self) -> float:
         text = requests.get(f"{self.bridge_url}/metrics", timeout=30).text
         return admin_calls_total(text)
@@ -892,8 +925,10 @@ class Bench:
         rss = lambda: group_rss(self.bridge_pgid)  # noqa: E731
         self.resources.rss_before = rss()
         hop = self.hop()
+        self.resources.served_cpu_ms = self.served_cpu_ms()
         first = self.sync(SIDES, "entra")
         self.resources.rss_after_sync = rss()
+        self.resources.sync_requests = first["sent"]["bridge"]
         self.resources.bridge_cpu = first["bridge_cpu"]
         self.resources.keycloak_cpu = first["kc_cpu"]["bridge"]
         self.resources.keycloak_cpu_by_side = {s: round(v, 2)

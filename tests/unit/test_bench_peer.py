@@ -224,3 +224,15 @@ def test_a_walk_is_estimated_from_its_first_pages_with_a_margin() -> None:
     assert peer.walk_seconds_left(wall, seen, pages, done, {"bridge": 10_300}, sizes) == \
         pytest.approx(peer.WALK_MARGIN * 30)
     assert peer.walk_seconds_left(wall, seen, pages, done, {}, sizes) is None
+
+
+def test_the_cpu_lines_show_the_share_of_a_bridge_that_is_only_served() -> None:
+    resources = peer.Resources(bridge_cpu=40.0, keycloak_cpu=80.0, sync_requests=14_000,
+                               served_cpu_ms=0.5)
+    assert resources.cpu_share == pytest.approx(0.5)
+    assert resources.served_share == pytest.approx(7.0 / 80.0)  # 14,000 x 0.5 ms = 7 s
+    lines = "\n".join(resources.lines())
+    assert "share 50.0 % (target <= 25 %)" in lines
+    assert "per SCIM request of the sync: 2.86 ms over 14,000 requests" in lines
+    assert "GET /healthz, this run): 0.50 ms, a share of 8.8 %" in lines
+    assert peer.Resources(bridge_cpu=1.0, keycloak_cpu=2.0).served_share is None
