@@ -68,6 +68,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -363,14 +364,21 @@ def write_chart(rows: Sequence[Row], resources: Resources, path: Path, title: st
             ax.annotate("n/a" if value is None else f"{value:.3g}",
                         (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                         ha="center", va="bottom", fontsize=8)
-        ax.set_title(row.name + (f"\n({row.note})" if row.note else ""), fontsize=9)
+        note = "\n".join(textwrap.wrap(f"({row.note})", 60)) if row.note else ""
+        ax.set_title(row.name + (f"\n{note}" if note else ""), fontsize=9)
         ax.set_ylabel(row.unit, fontsize=8)
         ax.tick_params(axis="x", labelsize=8)
     used = len(shown)
     if resources.bridge_cpu is not None and resources.keycloak_cpu is not None:
         ax = flat[used]
-        ax.bar(["bridge", "keycloak"], [resources.bridge_cpu, resources.keycloak_cpu],
-               color=[COLOURS["bridge"], COLOURS["raw"]])
+        labels, heights = ["bridge", "keycloak"], [resources.bridge_cpu, resources.keycloak_cpu]
+        colours = [COLOURS["bridge"], COLOURS["raw"]]
+        if resources.served_cpu_ms is not None and resources.sync_requests:
+            # what the same requests would have cost a bridge that was only served
+            labels.insert(1, "only served")
+            heights.insert(1, resources.served_cpu_ms * resources.sync_requests / 1000)
+            colours.insert(1, COLOURS["bound"])
+        ax.bar(labels, heights, color=colours)
         share = resources.cpu_share
         ax.set_title(f"CPU over the bridge's sync (share "
                      f"{_fmt(None if share is None else 100 * share, 1)} %)", fontsize=9)
