@@ -153,6 +153,7 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
                              env["KC_BOOTSTRAP_ADMIN_PASSWORD"], log=echo)
     sink = MailSink(smtp_port=smtp_port, http_port=http_port,
                     store_dir=cache_dir() / "mail").start()
+    owner = os.getpid()
     try:
         admin = AdminGateway.with_password(instance.url, env["KC_BOOTSTRAP_ADMIN_USERNAME"],
                                            env["KC_BOOTSTRAP_ADMIN_PASSWORD"])
@@ -192,6 +193,11 @@ def run(echo: Callable[[str], None], config_dir: Path = Path("realm-config")) ->
     except KeyboardInterrupt:
         echo("stopping")
     finally:
-        sink.stop()
-        if started:
-            instance.stop()
+        # gunicorn forks its worker inside serve(): the worker leaves through these frames
+        # when it exits. Only this process started the sink and Keycloak, and only it stops
+        # them (the worker would wait for the sink's threads, which it does not have, until
+        # gunicorn killed it at the end of the graceful timeout).
+        if os.getpid() == owner:
+            sink.stop()
+            if started:
+                instance.stop()
