@@ -12,11 +12,9 @@ import datetime
 import ipaddress
 import json
 import ssl
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from bridge.keycloak import client as transport
 from bridge.keycloak.client import AdminGateway
 from bridge.keycloak.errors import GatewayError, Unavailable
 from bridge.observability.context import request_scope
+from tests.support.loopback_http import LoopbackHandler, loopback_server
 
 TOKEN_PATH = "/realms/master/protocol/openid-connect/token"
 
@@ -72,43 +71,21 @@ class ScriptedKeycloak:
 def scripted_keycloak(tls: ssl.SSLContext | None = None) -> Iterator[ScriptedKeycloak]:
     keycloak = ScriptedKeycloak()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(LoopbackHandler):
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            body = self.body()
             keycloak.seen.append(Seen(self.requestline, list(self.headers.items()), body))
             status, headers, data = keycloak.answer(self.command, self.path)
             if status == 0:
                 self.close_connection = True
                 return
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.reply(status, headers, data)
 
         do_GET = do_POST = do_PUT = do_DELETE = _serve
 
-        def log_message(self, *_args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    scheme = "https" if tls is not None else "http"
-    keycloak.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with loopback_server(Handler, tls) as url:
+        keycloak.url = url
         yield keycloak
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @pytest.fixture
