@@ -22,6 +22,7 @@ from bridge.keycloak import client as transport
 from bridge.keycloak.client import AdminGateway
 from bridge.keycloak.errors import GatewayError, Unavailable
 from bridge.observability.context import request_scope
+from tests.support.admin_calls import ADMIN_CALL_SHAPES
 
 KC = "http://kc.test"
 TOKEN = f"{KC}/realms/master/protocol/openid-connect/token"
@@ -57,20 +58,7 @@ class _Clock:
 # -- the requests on the wire ------------------------------------------------------------------
 
 @responses.activate
-@pytest.mark.parametrize(("method", "path", "body", "params"), [
-    ("GET", "/r/users/1f3b8c2e", None, {}),
-    ("GET", "/r/users", None, {"username": "al ice+x@例え.jp", "exact": True, "first": 0,
-                               "max": 500, "briefRepresentation": False}),
-    ("GET", "/r/groups/g%2F1/members", None, {"q": "a:b c", "empty": ""}),
-    ("GET", "/r/clients/c%20d/roles", None, {"multi": ["a", "b c"]}),
-    ("POST", "/r/users", {"username": "ünï", "attributes": {"x": ["1"]}}, {}),
-    ("POST", "/r/users/u/logout", None, {}),
-    ("PUT", "/r/users/u", {"enabled": False}, {}),
-    ("PUT", "/r/users/u/groups/g", None, {}),
-    ("DELETE", "/r/users/u", None, {}),
-    ("DELETE", "/r/users/u/role-mappings/realm", [{"id": "x", "name": "y"}], {}),
-    ("POST", "", {"realm": "new"}, {}),
-])
+@pytest.mark.parametrize(("method", "path", "body", "params"), ADMIN_CALL_SHAPES)
 def test_each_call_is_the_request_python_keycloak_made(
         method: str, path: str, body: Any, params: dict[str, Any]) -> None:
     responses.post(TOKEN, json=_token("t"))
