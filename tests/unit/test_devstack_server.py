@@ -37,15 +37,22 @@ class _Sink:
         pass
 
 
-def test_dev_up_serves_with_the_production_server(monkeypatch: pytest.MonkeyPatch,
-                                                  tmp_path: Path) -> None:
+def _dev_stack_of(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, keycloak: type[_Keycloak],
+                  sink: type[_Sink]) -> None:
+    """``./dev up`` with ``keycloak`` and ``sink`` in place of the real ones, no realm
+    applied, no admin login, its state under ``tmp_path``."""
     monkeypatch.setenv("BRIDGE_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("BRIDGE_CATALOG", raising=False)
-    monkeypatch.setattr(devstack, "dev_instance", _Keycloak)
-    monkeypatch.setattr(devstack, "MailSink", lambda **_kwargs: _Sink())
+    monkeypatch.setattr(devstack, "dev_instance", keycloak)
+    monkeypatch.setattr(devstack, "MailSink", lambda **_kwargs: sink())
     monkeypatch.setattr(devstack.AdminGateway, "with_password", lambda *_a, **_k: object())
     monkeypatch.setattr(devstack, "apply_dev_realm", lambda *_a, **_k: None)
     monkeypatch.setattr(devstack, "_stop_on_sigterm", lambda: None)
+
+
+def test_dev_up_serves_with_the_production_server(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    _dev_stack_of(monkeypatch, tmp_path, _Keycloak, _Sink)
 
     def development_server(*_args: Any, **_kwargs: Any) -> None:
         raise AssertionError("Flask's development server was started")
@@ -87,13 +94,7 @@ def test_the_server_worker_leaving_dev_up_stops_neither_the_sink_nor_keycloak(
                 out.write(f"keycloak {os.getpid()}\n")
             return True
 
-    monkeypatch.setenv("BRIDGE_CACHE_DIR", str(tmp_path))
-    monkeypatch.delenv("BRIDGE_CATALOG", raising=False)
-    monkeypatch.setattr(devstack, "dev_instance", Keycloak)
-    monkeypatch.setattr(devstack, "MailSink", lambda **_kwargs: Sink())
-    monkeypatch.setattr(devstack.AdminGateway, "with_password", lambda *_a, **_k: object())
-    monkeypatch.setattr(devstack, "apply_dev_realm", lambda *_a, **_k: None)
-    monkeypatch.setattr(devstack, "_stop_on_sigterm", lambda: None)
+    _dev_stack_of(monkeypatch, tmp_path, Keycloak, Sink)
     worker: list[int] = []
 
     def serve(*_args: Any, **_kwargs: Any) -> None:
